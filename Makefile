@@ -1,0 +1,48 @@
+# Two commands do all set-up on a fresh machine with Python 3.11:
+#   make demo   - create the environment, install, run the product on a synthetic borough
+#   make test   - create the environment, install test needs, lint, type-check, run every test
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+UV_VERSION := 0.13.8
+VENV := .venv
+BIN := $(VENV)/bin
+CORE := early_warning features models flows review_ui
+
+.PHONY: demo test lint typecheck imports unit env clean bench
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+# The environment is rebuilt whenever the lock file changes.
+$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+env: $(VENV)/.synced
+
+demo: env
+	$(BIN)/early-warning demo
+
+lint: env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: env
+	$(BIN)/mypy
+
+imports: env
+	$(BIN)/lint-imports
+
+unit: env
+	$(BIN)/pytest
+
+test: lint typecheck imports unit
+
+bench: env
+	$(BIN)/python benchmarks/bench_generate.py --residents 300000 --years 5
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .early-warning .pytest_cache .mypy_cache .ruff_cache

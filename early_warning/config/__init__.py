@@ -1,0 +1,344 @@
+"""Configuration a council edits: sources, vocabularies, thresholds, capacities.
+
+Configuration is data, not code (DESIGN.md). The defaults in ``defaults/``
+are DATA_CONTRACT.md sections 2 and 3; a council points ``--config DIR`` (or
+``EARLY_WARNING_CONFIG``) at a folder holding its own copies of any of the
+files, and files it leaves out fall back to the defaults.
+
+Every file is validated on load. A mistake is reported as a
+:class:`ConfigError` that names the file, the key and what was expected, so
+the person who edited it can fix it without reading code.
+
+Example:
+    >>> cfg = load_config()
+    >>> cfg.role_of("council_tax", "summons")
+    'enforcement'
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+DEFAULTS_DIR = Path(__file__).parent / "defaults"
+
+M = TypeVar("M", bound=BaseModel)
+
+Role = Literal["routine", "signal", "service", "enforcement", "crisis"]
+ROLES: tuple[Role, ...] = ("routine", "signal", "service", "enforcement", "crisis")
+
+#: Columns of the contract's extracts (DATA_CONTRACT.md section 1).
+PEOPLE_COLUMNS: tuple[str, ...] = (
+    "source_person_id",
+    "first_name",
+    "last_name",
+    "dob",
+    "ni_number",
+    "nhs_number",
+    "phone",
+    "email",
+    "address",
+    "postcode",
+    "uprn",
+    "sex",
+    "ethnicity",
+)
+PEOPLE_REQUIRED: tuple[str, ...] = ("source_person_id", "first_name", "last_name")
+EVENT_COLUMNS: tuple[str, ...] = (
+    "event_id",
+    "source_person_id",
+    "event_date",
+    "event_type",
+    "amount",
+    "topic",
+    "channel",
+)
+EVENT_REQUIRED: tuple[str, ...] = ("event_id", "source_person_id", "event_date", "event_type")
+GAZETTEER_COLUMNS: tuple[str, ...] = ("uprn", "address", "postcode", "ward", "locality")
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing, unreadable or holds a wrong value."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceEvents(_Strict):
+    routine: list[str] = []
+    signal: list[str] = []
+    service: list[str] = []
+    enforcement: list[str] = []
+    crisis: list[str] = []
+
+
+class Source(_Strict):
+    """One council system that sends an extract."""
+
+    label: str
+    events: SourceEvents
+    holds_arrears: bool = False
+    topics: list[str] = []
+
+    @model_validator(mode="after")
+    def _each_event_type_has_one_role(self) -> Source:
+        seen: dict[str, str] = {}
+        for role in ROLES:
+            for event_type in getattr(self.events, role):
+                if event_type in seen:
+                    raise ValueError(
+                        f"event type {event_type!r} is listed under both "
+                        f"{seen[event_type]!r} and {role!r}; give it one role"
+                    )
+                seen[event_type] = role
+        return self
+
+
+class SourcesFile(_Strict):
+    sources: dict[str, Source]
+    channels: list[str]
+
+
+DateFormat = Literal["yyyy-mm-dd", "dd/mm/yyyy", "mm/dd/yyyy", "dd-mm-yyyy", "yyyy/mm/dd"]
+
+#: strptime patterns for the date formats a mapping may declare.
+DATE_FORMAT_PATTERNS: dict[str, str] = {
+    "yyyy-mm-dd": "%Y-%m-%d",
+    "dd/mm/yyyy": "%d/%m/%Y",
+    "mm/dd/yyyy": "%m/%d/%Y",
+    "dd-mm-yyyy": "%d-%m-%Y",
+    "yyyy/mm/dd": "%Y/%m/%d",
+}
+
+
+class SourceMapping(_Strict):
+    """How one source's export differs from the contract's shape."""
+
+    date_format: DateFormat = "yyyy-mm-dd"
+    people: dict[str, str] = {}
+    events: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _maps_only_contract_columns(self) -> SourceMapping:
+        for kind, known in (("people", PEOPLE_COLUMNS), ("events", EVENT_COLUMNS)):
+            for column in getattr(self, kind):
+                if column not in known:
+                    raise ValueError(
+                        f"{kind}: {column!r} is not a column of the contract's "
+                        f"{kind} extract; expected one of {', '.join(known)}"
+                    )
+        return self
+
+    @property
+    def date_pattern(self) -> str:
+        return DATE_FORMAT_PATTERNS[self.date_format]
+
+
+class MappingsFile(_Strict):
+    mappings: dict[str, SourceMapping] = {}
+
+
+class EventsOfRole(_Strict):
+    role: Role
+    within_days: int | None = Field(default=None, gt=0)
+
+
+class EventsOfType(_Strict):
+    types: list[str] = Field(min_length=1)
+    within_days: int | None = Field(default=None, gt=0)
+
+
+class AnyEvent(_Strict):
+    within_days: int | None = Field(default=None, gt=0)
+
+
+class ArrearsAtLeast(_Strict):
+    pounds: float = Field(gt=0)
+    within_days: int | None = Field(default=None, gt=0)
+
+
+class RepeatedEvents(_Strict):
+    types: list[str] = Field(min_length=1)
+    count: int = Field(ge=2)
+    within_days: int = Field(gt=0)
+
+
+class Rule(_Strict):
+    """Exactly one rule kind per list entry, as written in thresholds.yaml."""
+
+    events_of_role: EventsOfRole | None = None
+    events_of_type: EventsOfType | None = None
+    any_event: AnyEvent | None = None
+    arrears_at_least: ArrearsAtLeast | None = None
+    repeated_events: RepeatedEvents | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_kind(self) -> Rule:
+        kinds = [name for name in type(self).model_fields if getattr(self, name) is not None]
+        if len(kinds) != 1:
+            raise ValueError(
+                "each rule must be exactly one of "
+                f"{', '.join(type(self).model_fields)}; got {kinds or 'none'}"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(name for name in type(self).model_fields if getattr(self, name) is not None)
+
+    @property
+    def spec(self) -> Any:
+        return getattr(self, self.kind)
+
+
+class Service(_Strict):
+    label: str
+    sources: list[str] = Field(min_length=1)
+    rules: list[Rule] = []
+
+
+class ThresholdsFile(_Strict):
+    window_days: int = Field(gt=0)
+    services: dict[str, Service]
+
+
+class Locality(_Strict):
+    capacity: Annotated[int, Field(ge=0)]
+
+
+class LocalitiesFile(_Strict):
+    default_capacity: int = Field(ge=0)
+    localities: dict[str, Locality] = {}
+
+
+class RoutingFile(_Strict):
+    cooldown_days: int = Field(ge=0)
+    resurface_if_score_rises_by: float = Field(ge=0, le=1)
+    resurface_if_new_service: bool = True
+
+
+class Config(BaseModel):
+    """The whole validated configuration, with look-ups the pipeline needs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sources: dict[str, Source]
+    channels: list[str]
+    mappings: dict[str, SourceMapping]
+    thresholds: ThresholdsFile
+    localities: LocalitiesFile
+    routing: RoutingFile
+
+    def mapping_for(self, source: str) -> SourceMapping:
+        return self.mappings.get(source, SourceMapping())
+
+    def role_of(self, source: str, event_type: str) -> str | None:
+        """The role of an event type in a source, or None if it is not in the vocabulary."""
+        return self._roles.get((source, event_type))
+
+    @cached_property
+    def _roles(self) -> dict[tuple[str, str], str]:
+        return {
+            (name, event_type): role
+            for name, src in self.sources.items()
+            for role in ROLES
+            for event_type in getattr(src.events, role)
+        }
+
+    def capacity_of(self, locality: str) -> int:
+        found = self.localities.localities.get(locality)
+        return found.capacity if found else self.localities.default_capacity
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+
+
+def _describe(error: ValidationError, path: Path) -> ConfigError:
+    lines = []
+    for problem in error.errors():
+        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        got = problem.get("input")
+        shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+        lines.append(f"{path}: {key}: {problem['msg']}{shown}")
+    return ConfigError("\n".join(lines))
+
+
+def _load_file(name: str, model: type[M], config_dir: Path | None) -> tuple[M, Path]:
+    path = DEFAULTS_DIR / name
+    if config_dir is not None and (config_dir / name).exists():
+        path = config_dir / name
+    raw = _read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys to values at the top level")
+    try:
+        return model.model_validate(raw), path
+    except ValidationError as exc:
+        raise _describe(exc, path) from None
+
+
+def load_config(config_dir: str | Path | None = None) -> Config:
+    """Load and cross-check the configuration.
+
+    Args:
+        config_dir: a folder with any of ``sources.yaml``, ``mappings.yaml``,
+            ``thresholds.yaml``, ``localities.yaml``, ``routing.yaml``; the
+            defaults fill the rest.
+
+    Raises:
+        ConfigError: naming the file, the key and what was expected.
+    """
+    folder = Path(config_dir) if config_dir is not None else None
+    if folder is not None and not folder.is_dir():
+        raise ConfigError(f"{folder}: configuration folder not found")
+    sources, sources_path = _load_file("sources.yaml", SourcesFile, folder)
+    mappings, mappings_path = _load_file("mappings.yaml", MappingsFile, folder)
+    thresholds, thresholds_path = _load_file("thresholds.yaml", ThresholdsFile, folder)
+    localities, _ = _load_file("localities.yaml", LocalitiesFile, folder)
+    routing, _ = _load_file("routing.yaml", RoutingFile, folder)
+
+    for name in mappings.mappings:
+        if name not in sources.sources:
+            raise ConfigError(
+                f"{mappings_path}: mappings.{name}: no source called {name!r} in "
+                f"{sources_path}; expected one of {', '.join(sources.sources)}"
+            )
+    for service_name, service in thresholds.services.items():
+        for source in service.sources:
+            if source not in sources.sources:
+                raise ConfigError(
+                    f"{thresholds_path}: services.{service_name}.sources: no source called "
+                    f"{source!r}; expected one of {', '.join(sources.sources)}"
+                )
+        known_types = {
+            t for s in service.sources for role in ROLES for t in getattr(sources.sources[s].events, role)
+        }
+        for i, rule in enumerate(service.rules):
+            for event_type in getattr(rule.spec, "types", []):
+                if event_type not in known_types:
+                    raise ConfigError(
+                        f"{thresholds_path}: services.{service_name}.rules.{i}.{rule.kind}.types: "
+                        f"{event_type!r} is not an event type of {', '.join(service.sources)}"
+                    )
+    return Config(
+        sources=sources.sources,
+        channels=sources.channels,
+        mappings=mappings.mappings,
+        thresholds=thresholds,
+        localities=localities,
+        routing=routing,
+    )

@@ -1,0 +1,58 @@
+"""The ``early-warning`` command: help everywhere, clear errors, right exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from early_warning.cli import build_parser, main
+
+SUBCOMMANDS = sorted(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+
+
+def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert {"generate", "nightly", "config-check", "demo"} <= set(SUBCOMMANDS)
+    for name in SUBCOMMANDS:
+        with pytest.raises(SystemExit) as exited:
+            main([name, "--help"])
+        assert exited.value.code == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"usage: early-warning {name}")
+        assert "--" in out  # documents its options
+
+
+def test_installed_console_script_runs() -> None:
+    script = Path(sys.executable).parent / "early-warning"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    assert "never to enforcement" in result.stdout.lower()
+
+
+def test_a_bad_date_is_explained(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["nightly", "--extracts", "x", "--as-of", "30/06/2026"])
+    assert exited.value.code == 2
+    assert "'30/06/2026' is not a date in the form YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_a_non_positive_resident_count_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["generate", "--residents", "0", "--as-of", "2026-06-30", "--out", "x"])
+    assert "must be more than 0" in capsys.readouterr().err
+
+
+def test_config_check_reports_a_broken_file_with_exit_code_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "localities.yaml").write_text("default_capacity: none\n")
+    assert main(["config-check", "--config", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "localities.yaml: default_capacity" in err
+
+
+def test_config_check_accepts_the_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config-check"]) == 0
+    assert "is valid: 8 sources" in capsys.readouterr().out
