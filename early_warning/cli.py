@@ -69,7 +69,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=not args.quiet,
     )
-    for path, rows in summary.rows_written.items():
+    for path, rows in summary.rows.items():
         print(f"  {rows:>12,}  {path}")
     print(f"Wrote {summary.total_rows:,} rows in {summary.seconds:.1f} s.")
     return EXIT_OK

@@ -1,0 +1,259 @@
+"""Ingest a night's extracts folder: the I/O edge around the pure checks.
+
+Decisions (DATA_CONTRACT.md section 4):
+
+- A source is all or nothing. If either its people or its events file cannot
+  be read (missing, empty, wrong columns, not CSV/Parquet, not UTF-8), the
+  whole source is skipped: events cannot be checked without their people,
+  and people without their events would make the person look unknown to a
+  service that may well be acting. The report names the file and the problem.
+- A file present as both ``.csv`` and ``.parquet`` is refused rather than
+  choosing one.
+- Extra columns are carried into quarantine files and listed in the report,
+  never into the canonical output.
+- The gazetteer is checked like a file of a source; if it cannot be read the
+  run goes on with an empty canonical gazetteer and the report says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from early_warning.config import (
+    EVENT_COLUMNS,
+    EVENT_REQUIRED,
+    GAZETTEER_COLUMNS,
+    PEOPLE_COLUMNS,
+    PEOPLE_REQUIRED,
+    Config,
+)
+from early_warning.paths import RunPaths
+from features.ingest.columns import ColumnPlan, plan_columns
+from features.ingest.csv_text import read_csv_table
+from features.ingest.report import FileReport, IngestReport, SourceReport
+from features.ingest.tables import FileRefused, RawTable, read_parquet_table
+from features.ingest.validate import (
+    Checked,
+    KnownPeople,
+    check_events,
+    check_gazetteer,
+    check_people,
+    with_malformed,
+)
+from features.ingest.writing import write_folder, write_parquet, write_text
+from features.schema import (
+    EVENTS_FILE,
+    EVENTS_SCHEMA,
+    GAZETTEER_FILE,
+    GAZETTEER_SCHEMA,
+    PEOPLE_FILE,
+    PEOPLE_SCHEMA,
+)
+
+_FORMATS = (".csv", ".parquet")
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """A file read and its columns matched; not yet checked."""
+
+    path: Path
+    table: RawTable
+    plan: ColumnPlan
+
+    def frame(self) -> pl.DataFrame:
+        """The rows with contract column names (extra columns keep their own)."""
+        to_contract = {file_name: contract for contract, file_name in self.plan.found.items()}
+        return self.table.rows.rename(to_contract)
+
+    def report(self, kind: str, checked: Checked) -> FileReport:
+        return FileReport(
+            kind=kind,
+            path=str(self.path),
+            format=self.table.format,
+            reader=self.table.reader,
+            rows_read=checked.rows_read,
+            accepted=checked.accepted.height,
+            quarantined=checked.quarantined.height,
+            quarantined_by_reason=checked.quarantined_by_reason(),
+            columns_renamed=self.plan.renamed,
+            extra_columns=list(self.plan.extra),
+            missing_optional_columns=list(self.plan.missing_optional),
+            date_formats=checked.date_formats,
+            blank_lines_ignored=self.table.blank_lines,
+            notes=list(self.table.notes),
+        )
+
+
+def locate(folder: Path, stem: str) -> Path:
+    """The one ``<stem>.csv`` or ``<stem>.parquet`` in a folder.
+
+    Raises:
+        FileRefused: neither exists (naming any other file of that name), or both do.
+    """
+    found = [folder / f"{stem}{ext}" for ext in _FORMATS if (folder / f"{stem}{ext}").is_file()]
+    if len(found) == 2:
+        raise FileRefused(
+            f"{found[0]} and {found[1]} both exist; keep one so we need not guess which is current"
+        )
+    if found:
+        return found[0]
+    others = sorted(p.name for p in folder.glob(f"{stem}.*")) if folder.is_dir() else []
+    if others:
+        raise FileRefused(
+            f"{folder / (stem + '.csv')}: not found (found {', '.join(others)}; only .csv and .parquet are read)"
+        )
+    raise FileRefused(f"{folder / (stem + '.csv')}: not found (expected {stem}.csv or {stem}.parquet)")
+
+
+def load(
+    folder: Path, stem: str, contract: tuple[str, ...], required: tuple[str, ...], mapping: dict[str, str]
+) -> _Loaded:
+    path = locate(folder, stem)
+    table = read_parquet_table(path) if path.suffix == ".parquet" else read_csv_table(path)
+    return _Loaded(path, table, plan_columns(path, table.columns, contract, required, mapping))
+
+
+def _skipped(kind: str, path: Path, message: str, table: RawTable | None = None) -> FileReport:
+    return FileReport(
+        kind=kind,
+        path=str(path),
+        format=table.format if table else None,
+        reader=table.reader if table else None,
+        skipped=True,
+        message=message,
+    )
+
+
+def _ingest_source(
+    name: str, folder: Path, config: Config, as_of: date
+) -> tuple[SourceReport, Checked | None, Checked | None]:
+    if not folder.is_dir():
+        message = f"no folder {folder} in the extracts: the source is configured but sent nothing tonight"
+        return SourceReport(name, "missing", message), None, None
+    mapping = config.mapping_for(name)
+    loaded: dict[str, _Loaded] = {}
+    errors: dict[str, str] = {}
+    for kind, contract, required, columns in (
+        ("people", PEOPLE_COLUMNS, PEOPLE_REQUIRED, mapping.people),
+        ("events", EVENT_COLUMNS, EVENT_REQUIRED, mapping.events),
+    ):
+        try:
+            loaded[kind] = load(folder, kind, contract, required, columns)
+        except FileRefused as exc:
+            errors[kind] = str(exc)
+    if errors:
+        message = "; ".join(errors.values())
+        files = {}
+        for kind in ("people", "events"):
+            if kind in errors:
+                files[kind] = _skipped(kind, folder / f"{kind}.csv", errors[kind])
+            else:
+                other = "events" if kind == "people" else "people"
+                note = f"not used: the source was skipped because its {other} file could not be read"
+                files[kind] = _skipped(kind, loaded[kind].path, note, loaded[kind].table)
+        return SourceReport(name, "skipped", message, files), None, None
+
+    people_in, events_in = loaded["people"], loaded["events"]
+    people = with_malformed(
+        check_people(
+            people_in.frame(),
+            source=name,
+            as_of=as_of,
+            date_format=mapping.date_format,
+            names=people_in.plan.found,
+        ),
+        people_in.table.malformed,
+    )
+    known = KnownPeople.from_checked(
+        people, file_label=people_in.path.name, id_column=people_in.plan.file_name("source_person_id")
+    )
+    events = with_malformed(
+        check_events(
+            events_in.frame(),
+            source=name,
+            config=config,
+            as_of=as_of,
+            people=known,
+            date_format=mapping.date_format,
+            names=events_in.plan.found,
+        ),
+        events_in.table.malformed,
+    )
+    files = {"people": people_in.report("people", people), "events": events_in.report("events", events)}
+    return SourceReport(name, "ingested", None, files), people, events
+
+
+def _ingest_gazetteer(extracts_dir: Path) -> tuple[FileReport, Checked | None]:
+    try:
+        loaded = load(extracts_dir, "gazetteer", GAZETTEER_COLUMNS, GAZETTEER_COLUMNS, {})
+    except FileRefused as exc:
+        return _skipped("gazetteer", extracts_dir / "gazetteer.csv", str(exc)), None
+    checked = with_malformed(check_gazetteer(loaded.frame()), loaded.table.malformed)
+    return loaded.report("gazetteer", checked), checked
+
+
+def _concat(frames: list[pl.DataFrame], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    return pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=schema)
+
+
+def ingest_extracts(extracts_dir: Path, as_of: date, run: RunPaths, config: Config) -> IngestReport:
+    """Read, map and check a night's extracts; write canonical, quarantine and report files.
+
+    Args:
+        extracts_dir: folder with ``gazetteer.csv`` and one folder per source
+            holding ``people`` and ``events`` as ``.csv`` or ``.parquet``.
+        as_of: the night being run; a date after it is bad input.
+        run: where the night's files go (``canonical_dir``, ``quarantine_dir``,
+            ``ingest_report``); re-running the night replaces them.
+        config: the validated configuration (sources, vocabularies, mappings).
+
+    Returns:
+        The report also written to ``run.ingest_report``.
+
+    Raises:
+        FileNotFoundError: ``extracts_dir`` is not a folder (nothing can be read).
+
+    Example:
+        >>> report = ingest_extracts(Path("extracts"), date(2026, 11, 22), RunPaths(home, date(2026, 11, 22)), cfg)  # doctest: +SKIP
+        >>> print(report.summary())  # doctest: +SKIP
+    """
+    extracts_dir = Path(extracts_dir)
+    if not extracts_dir.is_dir():
+        raise FileNotFoundError(f"{extracts_dir}: extracts folder not found")
+    gazetteer_report, gazetteer = _ingest_gazetteer(extracts_dir)
+    report = IngestReport(as_of=as_of, extracts_dir=str(extracts_dir), gazetteer=gazetteer_report)
+    people: list[pl.DataFrame] = []
+    events: list[pl.DataFrame] = []
+    quarantine: dict[str, pl.DataFrame] = {}
+    if gazetteer is not None:
+        quarantine["gazetteer.csv"] = gazetteer.quarantined
+    for name in config.sources:
+        source_report, people_checked, events_checked = _ingest_source(
+            name, extracts_dir / name, config, as_of
+        )
+        report.sources[name] = source_report
+        if people_checked is not None and events_checked is not None:
+            people.append(people_checked.accepted)
+            events.append(events_checked.accepted)
+            quarantine[f"{name}/people.csv"] = people_checked.quarantined
+            quarantine[f"{name}/events.csv"] = events_checked.quarantined
+    for folder in sorted(p for p in extracts_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if folder.name not in config.sources:
+            message = f"folder {folder} is not a configured source, so it was not read"
+            report.sources[folder.name] = SourceReport(folder.name, "not_configured", message)
+    report.check_balanced()
+
+    write_parquet(_concat(people, PEOPLE_SCHEMA), run.canonical_dir / PEOPLE_FILE)
+    write_parquet(_concat(events, EVENTS_SCHEMA), run.canonical_dir / EVENTS_FILE)
+    write_parquet(
+        gazetteer.accepted if gazetteer else pl.DataFrame(schema=GAZETTEER_SCHEMA),
+        run.canonical_dir / GAZETTEER_FILE,
+    )
+    write_folder(run.quarantine_dir, quarantine)
+    write_text(report.to_json(), run.ingest_report)
+    return report

@@ -1,0 +1,77 @@
+"""Arrears level, change and peak for each source that holds arrears.
+
+A source's ``amount`` is the arrears balance after the event. A person's
+balance in a source on a day is the amount of their latest amount-bearing
+event from that source on or before that day (latest by date, then by the
+row in the source file, which ingest numbers uniquely). Across several
+records of one person in one source the latest event wins, the same rule the
+service thresholds use (models.thresholds). A person with no balance recorded
+has arrears of 0.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from early_warning.config import Config
+from features.person_features import catalogue as cat
+from features.person_features._events import AGE
+
+_ORDER = "_order"
+
+
+def order_key() -> pl.Expr:
+    """Orders a person's balances: by date, then by row in the source file."""
+    return pl.col("event_date").cast(pl.Int64) * (1 << 32) + pl.col("row_number").fill_null(0).cast(pl.Int64)
+
+
+def _balance_where(condition: pl.Expr) -> pl.Expr:
+    """The balance of the latest amount-bearing event meeting ``condition`` (null if none)."""
+    return pl.col("amount").max_by(pl.when(condition).then(pl.col(_ORDER)))
+
+
+def arrears(events: pl.LazyFrame, config: Config) -> pl.LazyFrame:
+    """One row per person with any balance recorded; columns are null where none is known yet."""
+    sources = cat.arrears_sources(config)
+    aggs: list[pl.Expr] = []
+    for s in sources:
+        p = cat.arrears_prefix(s)
+        in_source = pl.col("source") == s
+        aggs.append(_balance_where(in_source).alias(f"{p}_now"))
+        for d in cat.ARREARS_CHANGE_DAYS:
+            aggs.append(_balance_where(in_source & (pl.col(AGE) >= d)).alias(f"_{p}_{d}d_ago"))
+        aggs.append(
+            pl.max_horizontal(
+                # the balance carried into the window, and every balance set inside it
+                _balance_where(in_source & (pl.col(AGE) > cat.ARREARS_MAX_DAYS)),
+                pl.when(in_source & (pl.col(AGE) <= cat.ARREARS_MAX_DAYS)).then(pl.col("amount")).max(),
+            ).alias(f"{p}_max_{cat.ARREARS_MAX_DAYS}d")
+        )
+    return (
+        events.filter(pl.col("source").is_in(sources) & pl.col("amount").is_not_null())
+        .with_columns(order_key().alias(_ORDER))
+        .group_by("person_id")
+        .agg(aggs)
+    )
+
+
+def finish_arrears(config: Config) -> list[pl.Expr]:
+    """Zero-filled levels and changes, once joined onto every person."""
+    out: list[pl.Expr] = []
+    for s in cat.arrears_sources(config):
+        p = cat.arrears_prefix(s)
+        now = pl.col(f"{p}_now").fill_null(0.0)
+        out.append(now.alias(f"{p}_now"))
+        for d in cat.ARREARS_CHANGE_DAYS:
+            out.append((now - pl.col(f"_{p}_{d}d_ago").fill_null(0.0)).alias(f"{p}_change_{d}d"))
+        max_name = f"{p}_max_{cat.ARREARS_MAX_DAYS}d"
+        out.append(pl.col(max_name).fill_null(0.0).alias(max_name))
+    return out
+
+
+def arrears_helper_columns(config: Config) -> list[str]:
+    return [
+        f"_{cat.arrears_prefix(s)}_{d}d_ago"
+        for s in cat.arrears_sources(config)
+        for d in cat.ARREARS_CHANGE_DAYS
+    ]
