@@ -1,0 +1,427 @@
+"""The nightly routing stage: the scored cohort becomes review items.
+
+The review queue is the only place scores go. Routing never acts on anyone
+and never decides anything about an item: it creates new items, refreshes
+the score and reasons of open ones, and (when linkage merged two people)
+folds duplicate items together. Only a reviewer closes an item.
+
+Rules, per night (``as_of``):
+
+* Candidates are ranked within their locality by score, highest first; ties
+  are broken by ``person_id`` so the order is the same every time.
+* A person with an open item (new or in review) gets that item's score, rank
+  and reasons refreshed, plus a history row; this uses no capacity.
+* A person whose last item was closed less than ``cooldown_days`` before the
+  night is held back, unless their score rose by at least
+  ``resurface_if_score_rises_by`` since it closed, or (if enabled) a service
+  they had not been in touch with then has appeared since.
+* Everyone else gets a new item, until the locality has had
+  ``config.capacity_of(locality)`` new items that night; the rest are
+  counted as over capacity.
+* Linkage lineage is followed first: items of people whose ids were merged
+  (or renamed) move to the new id, and two open items of one person become
+  one (see :mod:`review_ui.lineage`).
+
+The whole night is one transaction: if anything fails, the queue is exactly
+as it was. Running a night again gives the same queue: items first surfaced
+that night count against that night's capacity, and history is keyed by
+(item, night).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from early_warning.config import Config
+from review_ui.lineage import SOURCE, follow_lineage, lineage_moves, upsert_history
+from review_ui.store.audit import NIGHTLY_ACTOR, append_audit
+from review_ui.store.engine import is_sqlite, make_session_factory, write_transaction
+from review_ui.store.models import (
+    OPEN_STATUSES,
+    ItemHistory,
+    ItemStatus,
+    ReviewItem,
+    RouteRun,
+    utc_now,
+)
+
+#: The council's clock: a closing time becomes a date in this zone for the cool-down.
+COUNCIL_TIME_ZONE = ZoneInfo("Europe/London")
+_SCORE_TOLERANCE = 1e-9
+_ADVISORY_LOCK_KEY = 0x45575F524F555445  # one routing run at a time on PostgreSQL
+
+_CANDIDATE_COLUMNS: dict[str, pl.DataType] = {
+    "person_id": pl.String(),
+    "score": pl.Float64(),
+    "locality": pl.String(),
+    "reasons": pl.List(pl.String),
+    "services": pl.List(pl.String),
+}
+CANDIDATE_SCHEMA = pl.Schema(_CANDIDATE_COLUMNS)
+_SURFACED_COLUMNS: dict[str, pl.DataType] = {
+    "person_id": pl.String(),
+    "rank": pl.Int64(),
+    "score": pl.Float64(),
+    "locality": pl.String(),
+    "reasons": pl.List(pl.String),
+}
+SURFACED_SCHEMA = pl.Schema(_SURFACED_COLUMNS)
+
+SessionFactory = Callable[[], Session]
+
+
+@dataclass(frozen=True)
+class RouteSummary:
+    """What one night's routing did. The same night routed again gives the same summary."""
+
+    as_of: date
+    model_version: str
+    candidates: int
+    new_by_locality: dict[str, int] = field(default_factory=dict)
+    updated: int = 0
+    held_back_cooldown: int = 0
+    over_capacity: int = 0
+    merged: int = 0
+
+    @property
+    def new_items(self) -> int:
+        return sum(self.new_by_locality.values())
+
+
+def route_night(
+    *,
+    as_of: date,
+    candidates: pl.DataFrame,
+    config: Config,
+    model_version: str,
+    lineage: pl.DataFrame | None = None,
+    session_factory: SessionFactory | None = None,
+    engine: Engine | None = None,
+) -> RouteSummary:
+    """Route one night's scored cohort into the review queue, in one transaction.
+
+    Args:
+        as_of: the night.
+        candidates: person_id, score (0-1), locality, reasons (list of
+            sentences), services (list of services they have been in contact with).
+        config: capacities per locality and the cool-down rules.
+        model_version: the model that scored the night (kept on every history row).
+        lineage: person_id, previous_person_id, change (new/same/merged/split)
+            from linkage, or None when ids did not change.
+        session_factory / engine: where the queue is (give one).
+
+    Raises:
+        ValueError: candidates or lineage are malformed (nothing is written).
+    """
+    frame = _checked_candidates(candidates)
+    moves = lineage_moves(lineage)
+    factory = _factory(session_factory, engine)
+    with factory() as session, write_transaction(session):
+        if not is_sqlite(session):
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+        _lock_open_items(session)
+        follow_lineage(session, moves, as_of, model_version)
+        plan = _plan(session, frame, as_of, config)
+        _write_plan(session, plan, as_of, model_version)
+        summary = _summarise(session, as_of, model_version, frame.height, plan)
+        _record_run(session, summary)
+    return summary
+
+
+def surfaced_frame(
+    *,
+    as_of: date,
+    session_factory: SessionFactory | None = None,
+    engine: Engine | None = None,
+) -> pl.DataFrame:
+    """Who was routed to review that night, in order: person_id, rank, score, locality, reasons.
+
+    Read from the night's history rows, sorted by locality then rank, so the
+    flow can write ``surfaced.parquet`` the same way every time.
+    """
+    factory = _factory(session_factory, engine)
+    query = (
+        select(
+            ItemHistory.person_id,
+            ItemHistory.rank,
+            ItemHistory.score,
+            ItemHistory.locality,
+            ItemHistory.reasons,
+        )
+        .where(ItemHistory.as_of == as_of, ItemHistory.merged_into_item_id.is_(None))
+        .order_by(ItemHistory.locality, ItemHistory.rank, ItemHistory.person_id)
+    )
+    with factory() as session:
+        rows = [tuple(row) for row in session.execute(query)]
+    return pl.DataFrame(rows, schema=SURFACED_SCHEMA, orient="row")
+
+
+# --- inputs -----------------------------------------------------------------
+
+
+def _factory(session_factory: SessionFactory | None, engine: Engine | None) -> SessionFactory:
+    if (session_factory is None) == (engine is None):
+        raise ValueError("give exactly one of session_factory or engine")
+    if session_factory is not None:
+        return session_factory
+    assert engine is not None
+    factory: sessionmaker[Session] = make_session_factory(engine)
+    return factory
+
+
+def _checked_candidates(candidates: pl.DataFrame) -> pl.DataFrame:
+    missing = [name for name in CANDIDATE_SCHEMA if name not in candidates.columns]
+    if missing:
+        raise ValueError(f"candidates are missing column(s): {', '.join(missing)}")
+    try:
+        frame = candidates.select(
+            pl.col(name).cast(dtype, strict=True) for name, dtype in CANDIDATE_SCHEMA.items()
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise ValueError(f"candidates have a column of the wrong type: {exc}") from None
+    for name in ("person_id", "score", "locality"):
+        if frame[name].null_count():
+            raise ValueError(f"candidates: {name} is empty on {frame[name].null_count()} row(s)")
+    if frame["person_id"].is_duplicated().any():
+        dupes = frame.filter(pl.col("person_id").is_duplicated())["person_id"].unique().sort().head(5)
+        raise ValueError(f"candidates: a person appears more than once (e.g. {', '.join(dupes)})")
+    if frame.filter((pl.col("score") < 0) | (pl.col("score") > 1) | pl.col("score").is_nan()).height:
+        raise ValueError("candidates: every score must be between 0 and 1")
+    return frame.with_columns(
+        pl.col("reasons").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        pl.col("services").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+    )
+
+
+# --- locks, the plan ---------------------------------------------------------
+
+
+def _lock_open_items(session: Session) -> list[ReviewItem]:
+    """Load every open item; on PostgreSQL lock them (in id order) until the night commits.
+
+    Reviewers' conditional updates then wait for routing instead of racing
+    it, and routing's own updates can never find a stale version.
+    """
+    query = select(ReviewItem).where(ReviewItem.status.in_(OPEN_STATUSES)).order_by(ReviewItem.id)
+    if not is_sqlite(session):
+        query = query.with_for_update()
+    return list(session.scalars(query))
+
+
+def _plan(session: Session, frame: pl.DataFrame, as_of: date, config: Config) -> pl.DataFrame:
+    """Decide, for every candidate, what happens tonight (pure polars after three reads)."""
+    open_ids = session.scalars(select(ReviewItem.person_id).where(ReviewItem.status.in_(OPEN_STATUSES)))
+    open_frame = pl.DataFrame({"person_id": list(open_ids)}, schema={"person_id": pl.String}).with_columns(
+        has_open=pl.lit(True)
+    )
+    closed = _recently_closed(session, as_of, config.routing.cooldown_days)
+    used = dict(
+        session.execute(
+            select(ReviewItem.locality, func.count())
+            .where(ReviewItem.first_surfaced_on == as_of, ReviewItem.status != ItemStatus.MERGED)
+            .group_by(ReviewItem.locality)
+        )
+        .tuples()
+        .all()
+    )
+    localities = sorted(set(frame["locality"].to_list()))
+    room = pl.DataFrame(
+        {
+            "locality": localities,
+            "room": [max(config.capacity_of(name) - used.get(name, 0), 0) for name in localities],
+        },
+        schema={"locality": pl.String, "room": pl.Int64},
+    )
+    rules = config.routing
+    risen = pl.col("score") >= pl.col("closed_score") + rules.resurface_if_score_rises_by - _SCORE_TOLERANCE
+    new_service = pl.col("services").list.set_difference(pl.col("closed_services")).list.len() > 0
+    resurface = risen.fill_null(False) | (new_service.fill_null(False) & rules.resurface_if_new_service)
+    return (
+        frame.join(open_frame, on="person_id", how="left")
+        .join(closed, on="person_id", how="left")
+        .join(room, on="locality", how="left")
+        .with_columns(pl.col("has_open").fill_null(False))
+        .with_columns(
+            held_back=~pl.col("has_open") & pl.col("closed_on").is_not_null() & ~resurface,
+        )
+        .with_columns(eligible=~pl.col("has_open") & ~pl.col("held_back"))
+        .sort(["locality", "score", "person_id"], descending=[False, True, False])
+        .with_columns(queue_position=pl.col("eligible").cast(pl.Int64).cum_sum().over("locality"))
+        .with_columns(
+            create=pl.col("eligible") & (pl.col("queue_position") <= pl.col("room")),
+            over_capacity=pl.col("eligible") & (pl.col("queue_position") > pl.col("room")),
+        )
+        .with_columns(routed=pl.col("has_open") | pl.col("create"))
+        .with_columns(
+            rank=pl.when(pl.col("routed")).then(pl.col("routed").cast(pl.Int64).cum_sum().over("locality"))
+        )
+    )
+
+
+def _recently_closed(session: Session, as_of: date, cooldown_days: int) -> pl.DataFrame:
+    """Each person's latest closed item, if it closed less than ``cooldown_days`` before the night."""
+    schema: dict[str, pl.DataType] = {
+        "person_id": pl.String(),
+        "closed_on": pl.Date(),
+        "closed_score": pl.Float64(),
+        "closed_services": pl.List(pl.String),
+    }
+    query = select(
+        ReviewItem.person_id, ReviewItem.closed_at, ReviewItem.score, ReviewItem.services_last_scored
+    ).where(ReviewItem.status == ItemStatus.CLOSED)
+    latest: dict[str, tuple[Any, ...]] = {}
+    for person_id, closed_at, score, services in session.execute(query):
+        closed_on = closed_at.astimezone(COUNCIL_TIME_ZONE).date()
+        if (as_of - closed_on).days >= cooldown_days:
+            continue
+        if person_id not in latest or closed_on > latest[person_id][1]:
+            latest[person_id] = (person_id, closed_on, score, list(services))
+    return pl.DataFrame(list(latest.values()), schema=schema, orient="row")
+
+
+# --- writes -----------------------------------------------------------------
+
+
+def _write_plan(session: Session, plan: pl.DataFrame, as_of: date, model_version: str) -> None:
+    routed = plan.filter(pl.col("routed"))
+    open_items = {
+        item.person_id: item
+        for item in session.scalars(select(ReviewItem).where(ReviewItem.status.in_(OPEN_STATUSES)))
+    }
+    history = {
+        row.item_id: row for row in session.scalars(select(ItemHistory).where(ItemHistory.as_of == as_of))
+    }
+    for row in routed.iter_rows(named=True):
+        item = open_items.get(row["person_id"])
+        if item is None:
+            item = _create_item(session, row, as_of, model_version)
+        elif item.last_scored_on <= as_of:
+            # An older night routed again later must not overwrite a newer score.
+            item.score = row["score"]
+            item.rank = row["rank"]
+            item.reasons = list(row["reasons"])
+            item.services_last_scored = list(row["services"])
+            item.locality = row["locality"]
+            item.last_scored_on = as_of
+            item.model_version = model_version
+        upsert_history(
+            session,
+            item,
+            as_of,
+            history.get(item.id),
+            person_id=row["person_id"],
+            locality=row["locality"],
+            score=row["score"],
+            rank=row["rank"],
+            reasons=list(row["reasons"]),
+            services=list(row["services"]),
+            model_version=model_version,
+            merged_into_item_id=None,
+        )
+    session.flush()
+
+
+def _create_item(session: Session, row: dict[str, Any], as_of: date, model_version: str) -> ReviewItem:
+    item = ReviewItem(
+        person_id=row["person_id"],
+        locality=row["locality"],
+        status=ItemStatus.NEW,
+        score=row["score"],
+        rank=row["rank"],
+        reasons=list(row["reasons"]),
+        services_at_surfacing=list(row["services"]),
+        services_last_scored=list(row["services"]),
+        model_version=model_version,
+        first_surfaced_on=as_of,
+        last_scored_on=as_of,
+    )
+    session.add(item)
+    session.flush()
+    append_audit(
+        session=session,
+        actor=NIGHTLY_ACTOR,
+        action="item_surfaced",
+        item_id=item.id,
+        person_id=item.person_id,
+        detail={"as_of": as_of.isoformat(), "locality": item.locality, "rank": item.rank},
+        source=SOURCE,
+    )
+    return item
+
+
+def _summarise(
+    session: Session, as_of: date, model_version: str, candidates: int, plan: pl.DataFrame
+) -> RouteSummary:
+    """Counts read back from the night's state, so a re-run reports the same numbers."""
+    new_by_locality = dict(
+        session.execute(
+            select(ReviewItem.locality, func.count())
+            .where(ReviewItem.first_surfaced_on == as_of, ReviewItem.status != ItemStatus.MERGED)
+            .group_by(ReviewItem.locality)
+            .order_by(ReviewItem.locality)
+        )
+        .tuples()
+        .all()
+    )
+    night = (
+        select(func.count()).select_from(ItemHistory).join(ReviewItem, ReviewItem.id == ItemHistory.item_id)
+    )
+    updated = session.scalar(
+        night.where(
+            ItemHistory.as_of == as_of,
+            ItemHistory.merged_into_item_id.is_(None),
+            ReviewItem.first_surfaced_on < as_of,
+        )
+    )
+    merged = session.scalar(
+        select(func.count())
+        .select_from(ItemHistory)
+        .where(ItemHistory.as_of == as_of, ItemHistory.merged_into_item_id.is_not(None))
+    )
+    return RouteSummary(
+        as_of=as_of,
+        model_version=model_version,
+        candidates=candidates,
+        new_by_locality={str(k): int(v) for k, v in new_by_locality.items()},
+        updated=int(updated or 0),
+        held_back_cooldown=int(plan["held_back"].sum()),
+        over_capacity=int(plan["over_capacity"].sum()),
+        merged=int(merged or 0),
+    )
+
+
+def _record_run(session: Session, summary: RouteSummary) -> None:
+    now = utc_now()
+    counts = {
+        "model_version": summary.model_version,
+        "candidates": summary.candidates,
+        "new_items": summary.new_items,
+        "updated_items": summary.updated,
+        "held_back_cooldown": summary.held_back_cooldown,
+        "over_capacity": summary.over_capacity,
+        "merged_items": summary.merged,
+        "new_by_locality": dict(summary.new_by_locality),
+    }
+    run = session.get(RouteRun, summary.as_of)
+    if run is None:
+        session.add(RouteRun(as_of=summary.as_of, first_routed_at=now, last_routed_at=now, **counts))
+    else:
+        for name, value in counts.items():
+            setattr(run, name, value)
+        run.times_routed += 1
+        run.last_routed_at = now
+    append_audit(
+        session=session,
+        actor=NIGHTLY_ACTOR,
+        action="night_routed",
+        detail={"as_of": summary.as_of.isoformat(), **counts},
+        source=SOURCE,
+    )
