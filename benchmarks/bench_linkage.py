@@ -1,0 +1,132 @@
+"""Linkage and graph benchmark on a generated synthetic borough.
+
+Prints records resolved per minute, time per phase and peak memory, exact
+comparison counts per blocking rule, and pairwise precision/recall/F1
+against the borough's truth; appends the figures as one JSON line to
+``benchmarks/results/linkage.json``. Nothing is asserted.
+
+    .venv/bin/python benchmarks/bench_linkage.py --residents 300000
+    .venv/bin/python benchmarks/bench_linkage.py --residents 1000000 --skip-graph
+
+Splink's headline is "a million records on a laptop in about a minute".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import sys
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+
+from early_warning.config import load_config
+from early_warning.paths import RunPaths
+from early_warning.synthetic import generate_borough
+from features.graph import build_graph_features
+from features.ingest import ingest_extracts
+from features.linkage import (
+    count_blocked_comparisons,
+    load_linkage_settings,
+    pairwise_scores,
+    resolve_persons,
+)
+from features.linkage.prep import prepare_people
+from features.schema import EVENTS_FILE, GAZETTEER_FILE, PEOPLE_FILE
+
+RESULTS = Path(__file__).parent / "results" / "linkage.json"
+AS_OF = date(2026, 3, 31)
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--residents", type=int, default=300_000)
+    parser.add_argument("--years", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/early-warning-bench"))
+    parser.add_argument("--skip-counts", action="store_true", help="do not count blocking comparisons")
+    parser.add_argument("--skip-graph", action="store_true", help="do not build graph features")
+    args = parser.parse_args(argv)
+
+    out = args.workdir / f"borough_{args.residents}_{args.seed}"
+    run = RunPaths(home=out / "home", as_of=AS_OF)
+    if not (run.canonical_dir / PEOPLE_FILE).exists():
+        started = time.perf_counter()
+        generate_borough(out, residents=args.residents, years=args.years, as_of=AS_OF, seed=args.seed)
+        ingest_extracts(out / "extracts", AS_OF, run, load_config())
+        print(f"generated and ingested the borough in {time.perf_counter() - started:.0f} s")
+    people = pl.read_parquet(run.canonical_dir / PEOPLE_FILE)
+    truth = pl.read_parquet(out / "truth" / "person_records.parquet")
+    settings = load_linkage_settings()
+    print(f"{people.height:,} source person records from {args.residents:,} residents")
+
+    counts = None
+    if not args.skip_counts:
+        started = time.perf_counter()
+        counts = count_blocked_comparisons(prepare_people(people), settings)
+        print(f"\nexact comparisons per blocking rule ({time.perf_counter() - started:.0f} s to count):")
+        with pl.Config(tbl_rows=50, fmt_str_lengths=80, tbl_width_chars=160):
+            print(counts)
+
+    rss_before = _peak_rss_mb()
+    started = time.perf_counter()
+    result = resolve_persons(people, previous=None, as_of=AS_OF, settings=settings)
+    linkage_s = time.perf_counter() - started
+    scores = pairwise_scores(result.persons, truth)
+    per_minute = people.height / linkage_s * 60
+    print(
+        f"\nlinkage: {linkage_s:.1f} s, {per_minute:,.0f} records per minute, peak RSS {_peak_rss_mb():,.0f} MB"
+    )
+    print("phases (s):", {k: round(v, 1) for k, v in result.timings.items()})
+    print(f"pairwise precision {scores.precision:.4f} recall {scores.recall:.4f} F1 {scores.f1:.4f}")
+    print("stats:", result.stats)
+
+    graph_s = None
+    if not args.skip_graph:
+        events = pl.read_parquet(run.canonical_dir / EVENTS_FILE)
+        gazetteer = pl.read_parquet(run.canonical_dir / GAZETTEER_FILE)
+        started = time.perf_counter()
+        features = build_graph_features(result.persons, people, events, gazetteer, AS_OF)
+        graph_s = time.perf_counter() - started
+        print(
+            f"graph features: {graph_s:.1f} s for {features.height:,} persons, peak RSS {_peak_rss_mb():,.0f} MB"
+        )
+
+    record = {
+        "when": datetime.now().isoformat(timespec="seconds"),
+        "machine": platform.node(),
+        "python": platform.python_version(),
+        "residents": args.residents,
+        "seed": args.seed,
+        "records": people.height,
+        "persons": result.stats.get("persons"),
+        "linkage_seconds": round(linkage_s, 1),
+        "records_per_minute": round(per_minute),
+        "phases_seconds": {k: round(v, 2) for k, v in result.timings.items()},
+        "graph_seconds": None if graph_s is None else round(graph_s, 1),
+        "peak_rss_mb_before_linkage": round(rss_before),
+        "peak_rss_mb": round(_peak_rss_mb()),
+        "precision": round(scores.precision, 4),
+        "recall": round(scores.recall, 4),
+        "f1": round(scores.f1, 4),
+        "blocking_comparisons": None if counts is None else counts.to_dicts(),
+        "stats": result.stats,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with RESULTS.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

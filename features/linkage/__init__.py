@@ -1,0 +1,41 @@
+"""Person resolution across council systems (Splink on DuckDB).
+
+A flow needs only these names::
+
+    settings = load_linkage_settings(config_dir)
+    result = resolve_persons(people, previous=last_night, as_of=night, settings=settings)
+    write_linkage_outputs(result, run.root)
+
+``result.persons`` maps every accepted source record to a stable,
+pseudonymous ``person_id``; ``result.evidence`` says why records were
+joined; ``result.lineage`` records new, merged and split persons. The
+modules behind them: ``prep`` (normalisation), ``model`` (comparisons and
+blocking rules as data), ``scoring`` (the Splink/DuckDB adapter),
+``clustering`` (household and chaining guards), ``ids``, ``evidence``.
+"""
+
+from features.linkage.evaluation import PairwiseScores, pairwise_scores
+from features.linkage.pipeline import (
+    EVIDENCE_FILE,
+    LINEAGE_FILE,
+    PERSONS_FILE,
+    LinkageResult,
+    resolve_persons,
+    write_linkage_outputs,
+)
+from features.linkage.scoring import count_blocked_comparisons
+from features.linkage.settings import LinkageSettings, load_linkage_settings
+
+__all__ = [
+    "EVIDENCE_FILE",
+    "LINEAGE_FILE",
+    "PERSONS_FILE",
+    "LinkageResult",
+    "LinkageSettings",
+    "PairwiseScores",
+    "count_blocked_comparisons",
+    "load_linkage_settings",
+    "pairwise_scores",
+    "resolve_persons",
+    "write_linkage_outputs",
+]

@@ -1,0 +1,304 @@
+"""Turn scored pairs into clusters of records, one cluster per person.
+
+Thresholded connected components alone has two known failure modes in
+council data, and each gets an explicit, documented guard:
+
+1. **Households** (same surname and address, different person). A pair is
+   never joined when the first names are *different* (not a typo, nickname,
+   initial or swap), or the dates of birth are *different* (not a typo, a
+   day/month swap or within a year), unless the two records share an NI or
+   NHS number exactly. The model's weights already push such pairs down; this rule
+   makes sure a shared phone, e-mail and address cannot outvote them.
+2. **Conflicting identifiers.** A pair is never joined when both hold NI (or
+   NHS) numbers differing by more than a one-character typo.
+3. **Chaining** (A joins B, B joins C, but A and C are clearly two people).
+   After components are found, a cluster is re-clustered when
+   (a) two of its records *conflict* in one of the senses above (different
+   first names, different dates of birth - each unless they share an NI or
+   NHS number - or conflicting identifiers); or
+   (b) it has four or more records and contains a pair weaker than
+   ``bridge_min_probability``: any such pair that is a *bridge* (the only
+   link between two groups of at least two records each) is cut.
+   Re-clustering adds the cluster's pairs strongest first and skips any pair
+   that would put two conflicting records in one cluster (Kruskal with
+   cannot-link constraints), so the strongest evidence wins.
+
+Dates of birth, NI and NHS numbers take part in rules 1-3 only when they are
+*reliable* on the night: when the trained model says records of one person
+disagree on them ("different" level m probability) less often than
+``hard_rule_max_m`` (see :func:`reliable_comparisons`). A source that
+re-keys or scrambles an identifier then weakens the model's weight for it
+instead of splitting true persons. First names always take part: their
+"different" m probability is fixed low on purpose (``features.linkage.model``).
+
+Everything is deterministic: pairs are ordered by weight then ids, and a
+cluster is labelled by its smallest record id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import networkx as nx
+import numpy as np
+import polars as pl
+
+from features.linkage.components import UnionFind, components
+from features.linkage.settings import LinkageSettings
+
+_HARD_RULE_COMPARISONS = ("dob", "ni_number", "nhs_number")
+_DIFFERENT = 0  # Splink's lowest comparison level: "else"
+_EXACT_ID = 2  # NI/NHS: exact (2) > one character different (1) > different (0)
+
+
+@dataclass
+class Clustering:
+    """Which cluster each record is in, and the pairs that hold clusters together.
+
+    ``clusters``: ``unique_id``, ``cluster`` (the smallest ``unique_id`` in it).
+    ``joining_pairs``: the scored pairs forming each cluster's strongest
+    spanning tree (what the match evidence explains).
+    ``stats``: counts of what the guards did.
+    """
+
+    clusters: pl.DataFrame
+    joining_pairs: pl.DataFrame
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+def _level(column: str, pairs: pl.DataFrame) -> pl.Expr:
+    return pl.col(column) if column in pairs.columns else pl.lit(None, dtype=pl.Int64)
+
+
+def reliable_comparisons(model: dict[str, Any], max_m: float) -> frozenset[str]:
+    """Comparisons whose "different" level has an m probability below ``max_m``.
+
+    The m probability of "different" is the share of one person's record
+    pairs that disagree on the value: below ``max_m`` a disagreement is
+    strong enough to keep two records apart outright.
+    """
+    reliable = {"first_name"}
+    for comparison in model.get("comparisons", []):
+        name = comparison["output_column_name"]
+        different = comparison["comparison_levels"][-1]
+        m = different.get("m_probability")
+        if name in _HARD_RULE_COMPARISONS and isinstance(m, float) and m < max_m:
+            reliable.add(name)
+    return frozenset(reliable)
+
+
+def veto_expressions(pairs: pl.DataFrame, reliable: frozenset[str]) -> tuple[pl.Expr, pl.Expr]:
+    """(household veto, conflicting identifier veto) as boolean expressions over pairs."""
+
+    def is_level(name: str, value: int, *, only_if_reliable: bool = True) -> pl.Expr:
+        if only_if_reliable and name not in reliable:
+            return pl.lit(False)
+        return (_level(f"gamma_{name}", pairs) == value).fill_null(False)
+
+    shares_id = is_level("ni_number", _EXACT_ID, only_if_reliable=False) | is_level(
+        "nhs_number", _EXACT_ID, only_if_reliable=False
+    )
+    different_person = is_level("first_name", _DIFFERENT) | is_level("dob", _DIFFERENT)
+    conflicting_ids = is_level("ni_number", _DIFFERENT) | is_level("nhs_number", _DIFFERENT)
+    return different_person & ~shares_id, conflicting_ids
+
+
+_ID_CONFLICT_SQL = "(l.{c} <> r.{c} AND damerau_levenshtein(l.{c}, r.{c}) > 1)"
+_CONFLICT_SQL = """
+SELECT l.unique_id AS a, r.unique_id AS b
+FROM members l JOIN members r ON l.cluster = r.cluster AND l.unique_id < r.unique_id
+WHERE (
+    {ni_conflict}
+    OR {nhs_conflict}
+    OR (
+        NOT coalesce(l.ni_std = r.ni_std OR l.nhs_std = r.nhs_std, false)
+        AND (
+            ({dob_reliable} AND l.dob <> r.dob
+             AND NOT (l.dob_y = r.dob_y AND l.dob_m = r.dob_d AND l.dob_d = r.dob_m)
+             AND (CASE WHEN l.dob_y = r.dob_y THEN 1 ELSE 0 END + CASE WHEN l.dob_m = r.dob_m THEN 1 ELSE 0 END
+                  + CASE WHEN l.dob_d = r.dob_d THEN 1 ELSE 0 END) < 2
+             AND abs(l.dob_y - r.dob_y) > 1)
+            OR (l.first_name_std <> r.first_name_std
+                AND l.first_name_canon <> r.first_name_canon
+                AND length(l.first_name_std) > 1 AND length(r.first_name_std) > 1
+                AND l.first_name_std <> coalesce(r.last_name_std, '')
+                AND r.first_name_std <> coalesce(l.last_name_std, '')
+                AND jaro_winkler_similarity(l.first_name_std, r.first_name_std) < 0.80)
+        )
+    )
+)
+"""
+
+_CONFLICT_COLUMNS = (
+    "unique_id",
+    "ni_std",
+    "nhs_std",
+    "dob",
+    "dob_y",
+    "dob_m",
+    "dob_d",
+    "first_name_std",
+    "first_name_canon",
+    "last_name_std",
+)
+
+
+def _conflict_sql(reliable: frozenset[str]) -> str:
+    return _CONFLICT_SQL.format(
+        ni_conflict=_ID_CONFLICT_SQL.format(c="ni_std") if "ni_number" in reliable else "false",
+        nhs_conflict=_ID_CONFLICT_SQL.format(c="nhs_std") if "nhs_number" in reliable else "false",
+        dob_reliable="true" if "dob" in reliable else "false",
+    )
+
+
+def conflicting_members(
+    prepared: pl.DataFrame, labels: np.ndarray, reliable: frozenset[str], threads: int
+) -> pl.DataFrame:
+    """Pairs of records (a < b) in one cluster of 3+ that must not be one person."""
+    members = (
+        prepared.select(_CONFLICT_COLUMNS)
+        .with_columns(cluster=pl.Series(labels))
+        .filter(pl.len().over("cluster") >= 3)
+    )
+    if members.is_empty():
+        return pl.DataFrame(schema={"a": pl.Int64, "b": pl.Int64})
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET threads = {int(threads)}")
+        con.register("members", members.to_arrow())
+        found = pl.from_arrow(con.sql(_conflict_sql(reliable)).to_arrow_table())
+    finally:
+        con.close()
+    assert isinstance(found, pl.DataFrame)
+    return found.cast({"a": pl.Int64, "b": pl.Int64})
+
+
+def _weak_bridges(edges: list[tuple[int, int, int, float]], bridge_min: float) -> set[int]:
+    """Edge indices of weak bridges joining two groups of 2+ records each."""
+    graph = nx.Graph()
+    for index, u, v, probability in edges:
+        graph.add_edge(u, v, index=index, probability=probability)
+    cut: set[int] = set()
+    for u, v in nx.bridges(graph):
+        data = graph.edges[u, v]
+        if data["probability"] >= bridge_min:
+            continue
+        graph.remove_edge(u, v)
+        smaller = min(len(nx.node_connected_component(graph, u)), len(nx.node_connected_component(graph, v)))
+        graph.add_edge(u, v, **data)
+        if smaller >= 2:
+            cut.add(data["index"])
+    return cut
+
+
+def _recluster(
+    nodes: list[int],
+    edges: list[tuple[int, int, int, float]],
+    cannot_link: dict[int, set[int]],
+    cut: set[int],
+) -> tuple[dict[int, int], list[int]]:
+    """Kruskal with cannot-link constraints over edges already sorted strongest first."""
+    local = {node: i for i, node in enumerate(nodes)}
+    uf = UnionFind(len(nodes))
+    members: dict[int, list[int]] = {i: [node] for i, node in enumerate(nodes)}
+    tree: list[int] = []
+    for index, u, v, _ in edges:
+        if index in cut:
+            continue
+        ru, rv = uf.find(local[u]), uf.find(local[v])
+        if ru == rv:
+            continue
+        if any(b in cannot_link.get(a, ()) for a in members[ru] for b in members[rv]):
+            continue
+        uf.union(ru, rv)
+        root = uf.find(ru)
+        merged = members.pop(ru if root == rv else rv)
+        members[root].extend(merged)
+        tree.append(index)
+    labels = {}
+    for group in members.values():
+        smallest = min(group)
+        labels.update(dict.fromkeys(group, smallest))
+    return labels, tree
+
+
+def _by_cluster(rows: Iterable[tuple[int, ...]], labels: np.ndarray) -> dict[int, list[tuple[int, ...]]]:
+    grouped: dict[int, list[tuple[int, ...]]] = {}
+    for row in rows:
+        grouped.setdefault(int(labels[row[1]]), []).append(row)
+    return grouped
+
+
+def cluster_records(
+    pairs: pl.DataFrame,
+    prepared: pl.DataFrame,
+    settings: LinkageSettings,
+    reliable: frozenset[str] = frozenset({"first_name"}),
+) -> Clustering:
+    """Cluster records from pairs scored at or above the match threshold.
+
+    Args:
+        pairs: from :func:`features.linkage.scoring.score_pairs`.
+        prepared: from :func:`features.linkage.prep.prepare_people` (``unique_id`` is ``0..n-1``).
+        settings: the match threshold and bridge rule.
+        reliable: comparisons that take part in the hard rules (:func:`reliable_comparisons`).
+    """
+    n = prepared.height
+    household, conflicting = veto_expressions(pairs, reliable)
+    edges = (
+        pairs.filter(pl.col("match_probability") >= settings.match_threshold)
+        .with_columns(household.alias("_household"), conflicting.alias("_conflict"))
+        .sort(["match_weight", "unique_id_l", "unique_id_r"], descending=[True, False, False])
+    )
+    stats = {
+        "pairs_above_threshold": edges.height,
+        "pairs_vetoed_household": int(edges["_household"].sum()),
+        "pairs_vetoed_conflicting_ids": int((edges["_conflict"] & ~edges["_household"]).sum()),
+    }
+    edges = edges.filter(~pl.col("_household") & ~pl.col("_conflict")).drop("_household", "_conflict")
+    edges = edges.with_row_index("_edge")
+    left, right = edges["unique_id_l"].to_list(), edges["unique_id_r"].to_list()
+    labels, joined = components(n, left, right)
+
+    conflicts = conflicting_members(prepared, labels, reliable, settings.duckdb_threads)
+    cannot_link: dict[int, set[int]] = {}
+    for a, b in conflicts.iter_rows():
+        cannot_link.setdefault(a, set()).add(b)
+        cannot_link.setdefault(b, set()).add(a)
+    edge_rows = list(
+        zip(edges["_edge"].to_list(), left, right, edges["match_probability"].to_list(), strict=True)
+    )
+    sizes = np.bincount(labels, minlength=n)
+    weak = {
+        int(labels[u])
+        for _, u, _, p in edge_rows
+        if p < settings.bridge_min_probability and sizes[labels[u]] >= 4
+    }
+    suspicious = {int(labels[a]) for a in cannot_link} | weak
+
+    in_tree = joined.copy()
+    split_for_conflicts = bridges_cut = 0
+    by_cluster = _by_cluster((row for row in edge_rows if int(labels[row[1]]) in suspicious), labels)
+    for cluster, rows in sorted(by_cluster.items()):
+        typed = [(int(i), int(u), int(v), float(p)) for i, u, v, p in rows]
+        cut = _weak_bridges(typed, settings.bridge_min_probability) if cluster in weak else set()
+        nodes = sorted({node for _, u, v, _ in typed for node in (u, v)})
+        new_labels, tree = _recluster(nodes, typed, cannot_link, cut)
+        for i, *_ in typed:
+            in_tree[i] = False
+        in_tree[tree] = True
+        for node, label in new_labels.items():
+            labels[node] = label
+        if len(set(new_labels.values())) > 1:
+            bridges_cut += len(cut)
+            split_for_conflicts += int(any(node in cannot_link for node in nodes))
+    stats |= {"clusters_split_for_conflicts": split_for_conflicts, "weak_bridges_cut": bridges_cut}
+
+    clusters = pl.DataFrame(
+        {"unique_id": prepared["unique_id"], "cluster": pl.Series(labels, dtype=pl.Int64)}
+    )
+    joining = edges.filter(pl.Series(in_tree)).drop("_edge")
+    return Clustering(clusters=clusters, joining_pairs=joining, stats=stats)

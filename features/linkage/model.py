@@ -1,0 +1,223 @@
+"""The Splink model: comparisons and blocking rules, written as data.
+
+Each comparison is a plain Splink comparison dictionary whose levels are SQL
+over the prepared columns (``features.linkage.prep``), ordered from strongest
+to weakest agreement. Keeping them as data (not Python branches) means the
+whole model, with its trained m and u probabilities, can be saved as JSON and
+read by anyone, and the level labels double as the wording of the match
+evidence ("date of birth: day and month swapped (+4.1)"). Labels never
+contain a value from a record.
+
+Why these comparisons (see NOTES.md, "the household trap"):
+
+- first name has levels for nicknames and initials, and a *fixed* low m
+  probability on "different", because EM cannot tell household members from
+  one person and would otherwise learn that first names often disagree;
+- surname exact matches are term-frequency adjusted, so "Smith" counts for
+  less than "Okonkwo-Reyes";
+- there is ONE address comparison (UPRN > postcode and same address words >
+  postcode > sector > district): separate UPRN, postcode and address
+  comparisons count the same evidence two or three times;
+- e-mail, phone, NI and NHS numbers are compared exactly (with a one-character
+  typo level for NI and NHS numbers): fuzzy e-mail matching joins different
+  people with numbered addresses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from splink import SettingsCreator, block_on
+
+from features.linkage.settings import BlockingRuleSpec, LinkageSettings
+
+
+def _null(*columns: str) -> dict[str, Any]:
+    condition = " OR ".join(f"{c}_l IS NULL OR {c}_r IS NULL" for c in columns)
+    return {"sql_condition": condition, "label_for_charts": "missing", "is_null_level": True}
+
+
+def _level(sql: str, label: str, **extra: Any) -> dict[str, Any]:
+    return {"sql_condition": sql, "label_for_charts": label, **extra}
+
+
+#: What each comparison is called in the match evidence. (Splink 5.0 drops a
+#: dictionary comparison's own ``comparison_description`` and writes
+#: "CustomComparison" into the model, so the evidence reads names from here.)
+DESCRIPTIONS: dict[str, str] = {
+    "first_name": "first name",
+    "last_name": "last name",
+    "dob": "date of birth",
+    "address": "address",
+    "ni_number": "NI number",
+    "nhs_number": "NHS number",
+    "email": "email",
+    "phone": "phone",
+}
+
+_ELSE = "ELSE"
+_NAMES_SWAPPED = "first_name_std_l = last_name_std_r AND last_name_std_l = first_name_std_r"
+
+
+def first_name_comparison(else_m_probability: float) -> dict[str, Any]:
+    return {
+        "output_column_name": "first_name",
+        "comparison_description": DESCRIPTIONS["first_name"],
+        "comparison_levels": [
+            _null("first_name_std"),
+            _level(
+                "first_name_std_l = first_name_std_r",
+                "exact match",
+                tf_adjustment_column="first_name_std",
+                tf_adjustment_weight=1.0,
+            ),
+            _level(_NAMES_SWAPPED, "first and last names swapped"),
+            _level("first_name_canon_l = first_name_canon_r", "same name, nickname used"),
+            _level("jaro_winkler_similarity(first_name_std_l, first_name_std_r) >= 0.92", "small typo"),
+            _level("jaro_winkler_similarity(first_name_std_l, first_name_std_r) >= 0.80", "similar"),
+            _level(
+                "(length(first_name_std_l) = 1 OR length(first_name_std_r) = 1) "
+                "AND first_initial_l = first_initial_r",
+                "initial only, agrees",
+            ),
+            _level(_ELSE, "different", m_probability=else_m_probability, fix_m_probability=True),
+        ],
+    }
+
+
+def last_name_comparison() -> dict[str, Any]:
+    return {
+        "output_column_name": "last_name",
+        "comparison_description": DESCRIPTIONS["last_name"],
+        "comparison_levels": [
+            _null("last_name_std"),
+            _level(
+                "last_name_std_l = last_name_std_r",
+                "exact match",
+                tf_adjustment_column="last_name_std",
+                tf_adjustment_weight=1.0,
+            ),
+            _level(_NAMES_SWAPPED, "first and last names swapped"),
+            _level("jaro_winkler_similarity(last_name_std_l, last_name_std_r) >= 0.92", "small typo"),
+            _level("jaro_winkler_similarity(last_name_std_l, last_name_std_r) >= 0.80", "similar"),
+            _level(_ELSE, "different"),
+        ],
+    }
+
+
+def dob_comparison() -> dict[str, Any]:
+    same = {part: f"dob_{part}_l = dob_{part}_r" for part in ("y", "m", "d")}
+    return {
+        "output_column_name": "dob",
+        "comparison_description": DESCRIPTIONS["dob"],
+        "comparison_levels": [
+            _null("dob"),
+            _level("dob_l = dob_r", "exact match"),
+            _level(
+                f"{same['y']} AND dob_d_l = dob_m_r AND dob_m_l = dob_d_r",
+                "day and month swapped",
+            ),
+            _level(
+                f"({same['y']} AND {same['m']}) OR ({same['y']} AND {same['d']}) "
+                f"OR ({same['m']} AND {same['d']})",
+                "one of day, month or year differs",
+            ),
+            _level("abs(dob_y_l - dob_y_r) <= 1", "within a year, day and month differ"),
+            _level(_ELSE, "different"),
+        ],
+    }
+
+
+def _jaccard(a: str, b: str) -> str:
+    return f"(len(list_intersect({a}, {b}))::DOUBLE / len(list_distinct(list_concat({a}, {b}))))"
+
+
+def address_comparison(else_m_probability: float | None) -> dict[str, Any]:
+    """One comparison for all address evidence, strongest first.
+
+    ``else_m_probability`` fixes the share of one person's record pairs whose
+    addresses differ. EM trained on name and date-of-birth blocks learns it
+    circularly (pairs at different addresses look like non-matches, so it
+    concludes matches rarely differ) and then misses everyone who moved.
+    """
+    different = (
+        _level(_ELSE, "different")
+        if else_m_probability is None
+        else _level(_ELSE, "different", m_probability=else_m_probability, fix_m_probability=True)
+    )
+    same_words = (
+        "(addr_numbers_l = addr_numbers_r OR (addr_numbers_l IS NULL AND addr_numbers_r IS NULL)) "
+        f"AND {_jaccard('addr_tokens_l', 'addr_tokens_r')} >= 0.5"
+    )
+    comparable = " OR ".join(
+        f"({c}_l IS NOT NULL AND {c}_r IS NOT NULL)" for c in ("uprn_std", "postcode_std", "addr_tokens")
+    )
+    return {
+        "output_column_name": "address",
+        "comparison_description": DESCRIPTIONS["address"],
+        "comparison_levels": [
+            {"sql_condition": f"NOT ({comparable})", "label_for_charts": "missing", "is_null_level": True},
+            _level("uprn_std_l = uprn_std_r", "same UPRN"),
+            _level(f"postcode_std_l = postcode_std_r AND {same_words}", "same postcode and address"),
+            _level(
+                f"addr_numbers_l = addr_numbers_r AND {_jaccard('addr_tokens_l', 'addr_tokens_r')} >= 0.6",
+                "same address, postcode differs or missing",
+            ),
+            _level("postcode_std_l = postcode_std_r", "same postcode only"),
+            _level("postcode_sector_l = postcode_sector_r", "same postcode sector"),
+            _level("postcode_district_l = postcode_district_r", "same postcode district"),
+            different,
+        ],
+    }
+
+
+def _identifier_comparison(column: str, name: str, typo_level: bool) -> dict[str, Any]:
+    levels = [_null(column), _level(f"{column}_l = {column}_r", "exact match")]
+    if typo_level:
+        levels.append(_level(f"damerau_levenshtein({column}_l, {column}_r) <= 1", "one character different"))
+    levels.append(_level(_ELSE, "different"))
+    return {
+        "output_column_name": name,
+        "comparison_description": DESCRIPTIONS[name],
+        "comparison_levels": levels,
+    }
+
+
+def comparisons(settings: LinkageSettings) -> list[dict[str, Any]]:
+    """All comparisons, in the order the evidence lists them when weights tie."""
+    return [
+        first_name_comparison(settings.first_name_else_m_probability),
+        last_name_comparison(),
+        dob_comparison(),
+        address_comparison(settings.address_else_m_probability),
+        _identifier_comparison("ni_std", "ni_number", typo_level=True),
+        _identifier_comparison("nhs_std", "nhs_number", typo_level=True),
+        _identifier_comparison("email_std", "email", typo_level=False),
+        _identifier_comparison("phone_std", "phone", typo_level=False),
+    ]
+
+
+def blocking_rule(spec: BlockingRuleSpec) -> Any:
+    """A Splink blocking rule from a settings entry (column list or SQL)."""
+    if isinstance(spec, str):
+        return {"blocking_rule": spec}
+    return block_on(*spec)
+
+
+def splink_settings(settings: LinkageSettings) -> SettingsCreator:
+    """The untrained model for one night.
+
+    Splink keeps comparison levels (``gamma_*``) only alongside the matching
+    columns, so those are retained; :mod:`features.linkage.scoring` selects
+    just ids, levels and weights out of DuckDB, so no names or dates leave it.
+    """
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=comparisons(settings),  # type: ignore[arg-type]
+        blocking_rules_to_generate_predictions=[blocking_rule(s) for s in settings.blocking_rules],
+        retain_matching_columns=True,
+        retain_intermediate_calculation_columns=True,
+        max_iterations=25,
+        em_convergence=0.0001,
+    )

@@ -1,0 +1,178 @@
+"""One call for the nightly run: canonical people in, persons out.
+
+``resolve_persons`` chains the steps - prepare, train and score (Splink on
+DuckDB), cluster with the household and chaining guards, assign stable ids,
+explain - and returns plain polars frames. ``write_linkage_outputs`` is the
+only function here that touches disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from features.linkage.clustering import cluster_records, reliable_comparisons
+from features.linkage.evidence import EVIDENCE_SCHEMA, match_evidence
+from features.linkage.ids import LINEAGE_SCHEMA, PERSONS_SCHEMA, assign_person_ids
+from features.linkage.prep import prepare_people
+from features.linkage.scoring import score_pairs
+from features.linkage.settings import LinkageSettings, load_linkage_settings
+
+logger = logging.getLogger(__name__)
+
+PERSONS_FILE = "persons.parquet"
+EVIDENCE_FILE = "match_evidence.parquet"
+LINEAGE_FILE = "lineage.parquet"
+
+_NO_PAIRS: dict[str, pl.DataType] = {
+    "unique_id_l": pl.Int64(),
+    "unique_id_r": pl.Int64(),
+    "match_weight": pl.Float64(),
+    "match_probability": pl.Float64(),
+}
+
+
+@dataclass
+class LinkageResult:
+    """The night's resolution of source records to persons.
+
+    Attributes:
+        persons: ``person_id``, ``source``, ``source_person_id`` - one row per
+            accepted source record (DATA_CONTRACT.md section 5).
+        evidence: why records were joined (:mod:`features.linkage.evidence`).
+        lineage: what happened to each person id tonight (:mod:`features.linkage.ids`).
+        stats: counts (records, persons, pairs, guard actions); no personal data.
+        timings: seconds per phase (prep, train, predict, cluster, ids, evidence).
+        model: the trained Splink model (comparisons and m/u probabilities).
+    """
+
+    persons: pl.DataFrame
+    evidence: pl.DataFrame
+    lineage: pl.DataFrame
+    stats: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
+
+
+def _empty_result(as_of: date, previous: pl.DataFrame | None) -> LinkageResult:
+    lineage = pl.DataFrame(schema=LINEAGE_SCHEMA)
+    if previous is not None and not previous.is_empty():
+        gone = sorted(previous["person_id"].unique().to_list())
+        lineage = pl.DataFrame(
+            {"as_of": [as_of] * len(gone), "person_id": gone, "previous_person_ids": [[g] for g in gone]}
+        ).with_columns(change=pl.lit("removed"))
+    return LinkageResult(
+        persons=pl.DataFrame(schema=PERSONS_SCHEMA),
+        evidence=pl.DataFrame(schema=EVIDENCE_SCHEMA),
+        lineage=lineage.cast(LINEAGE_SCHEMA),  # type: ignore[arg-type]
+    )
+
+
+def resolve_persons(
+    people: pl.DataFrame,
+    *,
+    previous: pl.DataFrame | None,
+    as_of: date,
+    settings: LinkageSettings | None = None,
+    save_model_to: str | Path | None = None,
+) -> LinkageResult:
+    """Resolve every accepted source person record to a person.
+
+    Args:
+        people: the canonical people frame (``features.schema.PEOPLE_SCHEMA``),
+            all sources together; ``(source, source_person_id)`` must be unique.
+        previous: the previous night's ``persons.parquet``, or None.
+        as_of: the night being run.
+        settings: linkage settings; the defaults when None.
+        save_model_to: where to write the trained model JSON (no personal data).
+
+    Example:
+        >>> result = resolve_persons(people, previous=None, as_of=date(2026, 11, 22))  # doctest: +SKIP
+        >>> result.persons.columns
+        ['person_id', 'source', 'source_person_id']
+    """
+    settings = settings or load_linkage_settings()
+    if people.select(pl.struct("source", "source_person_id").is_duplicated().any()).item():
+        raise ValueError(
+            "people has duplicate (source, source_person_id) keys; ingest should have quarantined them"
+        )
+    if people.is_empty():
+        return _empty_result(as_of, previous)
+    timings: dict[str, float] = {}
+
+    started = time.perf_counter()
+    prepared = prepare_people(people)
+    timings["prep"] = time.perf_counter() - started
+
+    if prepared.height >= 2:
+        scored = score_pairs(prepared, settings, save_model_to=save_model_to)
+        timings |= scored.timings
+        pairs, model = scored.pairs, scored.model
+    else:
+        pairs, model = pl.DataFrame(schema=_NO_PAIRS), {}
+
+    started = time.perf_counter()
+    reliable = reliable_comparisons(model, settings.hard_rule_max_m)
+    clustering = cluster_records(pairs, prepared, settings, reliable)
+    timings["cluster"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    records = prepared.select("unique_id", "source", "source_person_id").join(
+        clustering.clusters, on="unique_id"
+    )
+    assigned = assign_person_ids(records, previous=previous, salt=settings.person_id_salt, as_of=as_of)
+    records = records.join(assigned.cluster_person, on="cluster")
+    timings["ids"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    evidence = (
+        match_evidence(clustering.joining_pairs, records, model, top=settings.evidence_top_reasons)
+        if model
+        else pl.DataFrame(schema=EVIDENCE_SCHEMA)
+    )
+    timings["evidence"] = time.perf_counter() - started
+
+    stats = {
+        "records": prepared.height,
+        **{f"hard_rules_use_{name}": 1 for name in sorted(reliable)},
+        "persons": assigned.cluster_person.height,
+        **clustering.stats,
+        **{f"lineage_{k}": v for k, v in assigned.lineage["change"].value_counts().iter_rows()},
+    }
+    logger.info("linkage: %s", stats)
+    return LinkageResult(
+        persons=assigned.persons,
+        evidence=evidence,
+        lineage=assigned.lineage,
+        stats=stats,
+        timings=timings,
+        model=model,
+    )
+
+
+def write_linkage_outputs(result: LinkageResult, run_root: str | Path) -> dict[str, Path]:
+    """Write persons, match evidence and lineage as Parquet under the run's folder.
+
+    Writes replace the night's files (runs are keyed by night; see
+    ``early_warning.paths``). Returns the paths written.
+    """
+    root = Path(run_root)
+    root.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name, frame in (
+        (PERSONS_FILE, result.persons),
+        (EVIDENCE_FILE, result.evidence),
+        (LINEAGE_FILE, result.lineage),
+    ):
+        path = root / name
+        tmp = path.with_suffix(".parquet.tmp")
+        frame.write_parquet(tmp)
+        tmp.replace(path)
+        written[name] = path
+    return written

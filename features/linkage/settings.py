@@ -1,0 +1,88 @@
+"""Linkage settings a council may tune, read from ``linkage.yaml``.
+
+The defaults live beside the rest of the product's configuration
+(``early_warning/config/defaults/linkage.yaml``); a council's own folder may
+hold a ``linkage.yaml`` that overrides any of its keys. Values are validated
+on load and a mistake names the file and the key, like the rest of the
+configuration (``early_warning.config``).
+
+Example:
+    >>> s = load_linkage_settings()
+    >>> 0 < s.match_threshold < 1
+    True
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from early_warning.config import DEFAULTS_DIR, ConfigError
+
+LINKAGE_FILE = "linkage.yaml"
+
+#: A blocking rule: a list of prepared columns that must all be equal, or a
+#: Splink SQL condition over ``l.`` and ``r.`` columns.
+BlockingRuleSpec = list[str] | str
+
+
+class LinkageSettings(BaseModel):
+    """Everything about linkage that is a choice rather than a fact."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    match_threshold: float = Field(0.9, gt=0, lt=1)
+    bridge_min_probability: float = Field(0.99, gt=0, le=1)
+    blocking_rules: list[BlockingRuleSpec] = Field(min_length=1)
+    em_training_blocks: list[BlockingRuleSpec] = Field(min_length=1)
+    prior_rules: list[BlockingRuleSpec] = Field(min_length=1)
+    prior_recall: float = Field(0.7, gt=0, le=1)
+    u_max_pairs: int = Field(3_000_000, gt=0)
+    random_seed: int = 42
+    first_name_else_m_probability: float = Field(0.02, gt=0, lt=1)
+    address_else_m_probability: float | None = Field(0.15, gt=0, lt=1)
+    hard_rule_max_m: float = Field(0.01, gt=0, lt=1)
+    evidence_top_reasons: int = Field(4, ge=1)
+    person_id_salt: str = Field("early-warning-person-v1", min_length=1)
+    duckdb_threads: int = Field(2, ge=1)
+    duckdb_memory_limit: str = "4GB"
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys to values at the top level")
+    return raw
+
+
+def load_linkage_settings(config_dir: str | Path | None = None) -> LinkageSettings:
+    """The defaults, overridden key by key by ``config_dir/linkage.yaml`` if present.
+
+    Raises:
+        ConfigError: naming the file and the key that is wrong.
+    """
+    values = _read(DEFAULTS_DIR / LINKAGE_FILE)
+    source = DEFAULTS_DIR / LINKAGE_FILE
+    if config_dir is not None:
+        override = Path(config_dir) / LINKAGE_FILE
+        if override.exists():
+            values = {**values, **_read(override)}
+            source = override
+    try:
+        return LinkageSettings.model_validate(values)
+    except ValidationError as exc:
+        lines = [
+            f"{source}: {'.'.join(str(p) for p in problem['loc']) or '(top level)'}: {problem['msg']}"
+            for problem in exc.errors()
+        ]
+        raise ConfigError("\n".join(lines)) from None

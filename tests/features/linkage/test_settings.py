@@ -1,0 +1,39 @@
+"""Linkage settings are data a council edits, validated on load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from early_warning.config import ConfigError
+from features.linkage import load_linkage_settings
+
+
+def test_defaults_load() -> None:
+    settings = load_linkage_settings()
+    assert 0 < settings.match_threshold < 1
+    assert ["first_name_std", "last_name_std"] in settings.em_training_blocks
+    assert all("postcode" not in str(block) for block in settings.em_training_blocks)
+
+
+def test_a_council_file_overrides_only_the_keys_it_sets(tmp_path: Path) -> None:
+    (tmp_path / "linkage.yaml").write_text("match_threshold: 0.97\n", encoding="utf-8")
+    settings = load_linkage_settings(tmp_path)
+    assert settings.match_threshold == 0.97
+    assert settings.blocking_rules == load_linkage_settings().blocking_rules
+
+
+def test_a_folder_without_linkage_yaml_uses_the_defaults(tmp_path: Path) -> None:
+    assert load_linkage_settings(tmp_path) == load_linkage_settings()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("match_threshold: 1.5\n", "match_threshold"), ("threshold: 0.9\n", "threshold"), ("- a\n", "mapping")],
+)
+def test_mistakes_name_the_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "linkage.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message) as error:
+        load_linkage_settings(tmp_path)
+    assert "linkage.yaml" in str(error.value)
