@@ -220,6 +220,7 @@ class RoutingFile(_Strict):
     cooldown_days: int = Field(ge=0)
     resurface_if_score_rises_by: float = Field(ge=0, le=1)
     resurface_if_new_service: bool = True
+    min_reasons_to_surface: int = Field(default=2, ge=0, le=5)
 
 
 class Config(BaseModel):
