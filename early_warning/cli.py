@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 EXIT_OK = 0
 EXIT_ATTENTION = 1
@@ -75,21 +76,110 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_nightly_flow(*, extracts: Path, as_of: date, home: Path, config_dir: Path | None) -> Any:
+    """Run the nightly Prefect flow in this process (Prefect's local API unless PREFECT_API_URL is set)."""
+    from flows.runtime import configure_runtime
+
+    configure_runtime(home)
+    from flows.nightly import nightly
+    from flows.report import NightlyOutcome
+
+    outcome = nightly(
+        extracts=str(extracts.resolve()),
+        as_of=as_of.isoformat(),
+        home=str(home.resolve()),
+        config_dir=str(config_dir.resolve()) if config_dir else None,
+    )
+    return NightlyOutcome.from_dict(outcome)
+
+
 def _cmd_nightly(args: argparse.Namespace) -> int:
     from early_warning.config import load_config
     from early_warning.paths import resolve_home
-    from flows.nightly import run_nightly
 
-    config = load_config(args.config)
-    outcome = run_nightly(
-        extracts=args.extracts,
-        as_of=args.as_of,
-        home=resolve_home(args.home),
-        config=config,
-        progress=not args.quiet,
+    load_config(args.config)  # a broken configuration stops here, before Prefect starts
+    outcome = run_nightly_flow(
+        extracts=args.extracts, as_of=args.as_of, home=resolve_home(args.home), config_dir=args.config
     )
     print(outcome.summary())
     return EXIT_ATTENTION if outcome.needs_attention else EXIT_OK
+
+
+def _cmd_schedule(args: argparse.Namespace) -> int:
+    from early_warning.config import load_config
+    from early_warning.paths import resolve_home
+    from flows.schedule import serve_nightly
+
+    load_config(args.config)
+    serve_nightly(
+        extracts=args.extracts,
+        home=resolve_home(args.home),
+        config_dir=args.config,
+        cron=args.cron,
+        timezone=args.timezone,
+        port=args.port,
+    )
+    return EXIT_OK
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from early_warning.config import load_config
+    from early_warning.paths import resolve_home
+    from flows.runtime import configure_runtime
+
+    home = resolve_home(args.home)
+    configure_runtime(home)
+    from models.training import run_training
+
+    config = load_config(args.config)
+    print(f"Training on {args.extracts} as of {args.as_of} (MLflow under {home / 'mlflow'}) ...")
+    result = run_training(args.extracts, args.as_of, home, config, args.search, config_dir=args.config)
+    report = result.report.get(result.chosen_model, {})
+    print(f"Held-out report period: snapshots {result.split.report[0]} to {result.split.report[-1]}")
+    print(
+        f"Chosen: {result.chosen_model}; precision at capacity "
+        f"{report.get('precision_at_capacity', float('nan')):.3f}, recall at capacity "
+        f"{report.get('recall_at_capacity', float('nan')):.3f}"
+    )
+    if result.lift_over_best_baseline is not None:
+        print(f"Lift over the best naive baseline: {result.lift_over_best_baseline:.2f}x")
+    print(f"Registered version {result.version} as {result.alias}: {result.reason}")
+    return EXIT_OK
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from early_warning.paths import resolve_home
+    from flows.runtime import configure_runtime
+
+    home = resolve_home(args.home)
+    configure_runtime(home)
+    from models.registry import list_models, promote_model
+
+    if args.action == "promote":
+        if args.version is None:
+            print("Say which version to promote: early-warning models promote VERSION", file=sys.stderr)
+            return EXIT_UNUSABLE
+        try:
+            promote_model(home, args.version)
+        except ValueError as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_UNUSABLE
+        print(f"Version {args.version} is now the champion; tonight's run will use it.")
+        return EXIT_OK
+    rows = list_models(home)
+    if not rows:
+        print("No model is registered; the nightly run uses the transparent rules score.")
+        return EXIT_OK
+    for row in rows:
+        metrics = ", ".join(f"{k} {v:.3f}" for k, v in row["metrics"].items())
+        aliases = ",".join(row["aliases"]) or "-"
+        print(
+            f"v{row['version']:<4} {aliases:<11} {row['model'] or '?':<10} trained as of {row['trained_as_of']}  "
+            f"{metrics}"
+        )
+        if row["reason"]:
+            print(f"      {row['decision']}: {row['reason']}")
+    return EXIT_OK
 
 
 def _cmd_config_check(args: argparse.Namespace) -> int:
@@ -109,7 +199,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from early_warning.demo import run_demo
     from early_warning.paths import resolve_home
 
-    return run_demo(home=resolve_home(args.home), residents=args.residents, seed=args.seed)
+    return run_demo(
+        home=resolve_home(args.home), residents=args.residents, seed=args.seed, train=not args.no_train
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,9 +240,64 @@ def build_parser() -> argparse.ArgumentParser:
     )
     nightly.add_argument("--extracts", type=Path, required=True, help="the folder of the night's extracts")
     nightly.add_argument("--as-of", type=_iso_date, required=True, help="the night, YYYY-MM-DD")
-    nightly.add_argument("--quiet", action="store_true", help="no progress bars")
+    nightly.add_argument("--quiet", action="store_true", help="print less")
     _add_common(nightly)
     nightly.set_defaults(handler=_cmd_nightly)
+
+    schedule = commands.add_parser(
+        "schedule",
+        help="serve the nightly run on a cron schedule (default 02:00 Europe/London)",
+        description=(
+            "Serve the nightly flow on a schedule until stopped. Each run is for the night it starts on. "
+            "Without PREFECT_API_URL a local Prefect server is started under <home>/prefect."
+        ),
+    )
+    schedule.add_argument(
+        "--extracts", type=Path, required=True, help="the folder each night's extracts arrive in"
+    )
+    schedule.add_argument("--cron", default="0 2 * * *", help="cron expression (default '0 2 * * *')")
+    schedule.add_argument(
+        "--timezone", default="Europe/London", help="time zone of the cron (default Europe/London)"
+    )
+    schedule.add_argument(
+        "--port", type=int, default=4200, help="port for the local Prefect server (default 4200)"
+    )
+    _add_common(schedule)
+    schedule.set_defaults(handler=_cmd_schedule)
+
+    train = commands.add_parser(
+        "train",
+        help="train and evaluate models on a night's extracts; register the best in MLflow",
+        description=(
+            "Backtest on monthly snapshots, fit the rules score, a logistic regression and a calibrated "
+            "gradient-boosted model, report on the latest held-out period against naive baselines, log "
+            "everything to MLflow and register the model; 'champion' moves only if the new model is "
+            "better at capacity without widening the fairness gap."
+        ),
+    )
+    train.add_argument("--extracts", type=Path, required=True, help="the folder of extracts to learn from")
+    train.add_argument(
+        "--as-of", type=_iso_date, required=True, help="the night the extracts were taken, YYYY-MM-DD"
+    )
+    train.add_argument(
+        "--search",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also try N random hyper-parameter settings per model family (nested runs)",
+    )
+    _add_common(train)
+    train.set_defaults(handler=_cmd_train)
+
+    models = commands.add_parser(
+        "models",
+        help="list registered models, or promote one to champion",
+        description="For the data team: list model versions with their metrics and decisions, or promote one.",
+    )
+    models.add_argument("action", choices=["list", "promote"], help="list versions, or promote VERSION")
+    models.add_argument("version", nargs="?", help="the version to promote")
+    _add_common(models)
+    models.set_defaults(handler=_cmd_models)
 
     config = commands.add_parser(
         "config-check",
@@ -162,13 +309,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo",
-        help="generate a small borough and run a night on it",
-        description="Generate a synthetic borough under <home>/demo and run the nightly job on it.",
+        help="generate a borough, train a model, run a night, fill the review queue",
+        description=(
+            "Generate a synthetic borough under <home>/demo, train and register a model in MLflow, "
+            "run the nightly flow on it and say what was sent to each locality's review queue."
+        ),
     )
     demo.add_argument(
         "--residents", type=_positive_int, default=20_000, help="number of residents (default 20000)"
     )
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    demo.add_argument("--no-train", action="store_true", help="skip training: score with the rules score")
     _add_common(demo)
     demo.set_defaults(handler=_cmd_demo)
     return parser

@@ -1,8 +1,10 @@
 """``early-warning demo``: the whole product on a synthetic borough, from nothing.
 
-It is what ``make demo`` runs on a fresh machine, so it must need nothing but
+It is what ``make demo`` runs on a fresh machine, so it needs nothing but
 the project itself: it generates a borough under ``<home>/demo`` (re-using
-one already generated with the same size and seed) and runs a night on it.
+one already generated with the same size and seed), trains and registers a
+model in MLflow (unless a champion is already registered), runs the nightly
+flow, and says what went to each locality's review queue.
 """
 
 from __future__ import annotations
@@ -15,29 +17,53 @@ DEMO_AS_OF = date(2026, 6, 30)
 DEMO_YEARS = 3
 
 
-def run_demo(*, home: Path, residents: int, seed: int) -> int:
-    """Generate (or reuse) the demo borough and run the nightly job; returns an exit code."""
-    from early_warning.config import load_config
+def _borough(home: Path, residents: int, seed: int) -> Path:
     from early_warning.synthetic import generate_borough
-    from flows.nightly import run_nightly
 
     borough = home / "demo" / f"borough-{residents}-seed{seed}"
     marker = borough / "generated.json"
     if marker.exists():
         print(f"Using the synthetic borough already in {borough}")
-    else:
-        print(f"Generating a synthetic borough of {residents:,} residents in {borough} ...")
-        summary = generate_borough(
-            borough, residents=residents, years=DEMO_YEARS, as_of=DEMO_AS_OF, seed=seed, progress=True
-        )
-        marker.write_text(json.dumps({"rows": summary.total_rows, "seconds": round(summary.seconds, 1)}))
-        print(f"Wrote {summary.total_rows:,} rows in {summary.seconds:.1f} s.")
-
-    outcome = run_nightly(
-        extracts=borough / "extracts", as_of=DEMO_AS_OF, home=home, config=load_config(), progress=True
+        return borough
+    print(f"Generating a synthetic borough of {residents:,} residents in {borough} ...")
+    summary = generate_borough(
+        borough, residents=residents, years=DEMO_YEARS, as_of=DEMO_AS_OF, seed=seed, progress=True
     )
+    marker.write_text(json.dumps({"rows": summary.total_rows, "seconds": round(summary.seconds, 1)}))
+    print(f"Wrote {summary.total_rows:,} rows in {summary.seconds:.1f} s.")
+    return borough
+
+
+def _train(home: Path, extracts: Path) -> None:
+    from early_warning.config import load_config
+    from flows.runtime import configure_runtime
+
+    configure_runtime(home)
+    from models.registry import load_champion
+    from models.training import run_training
+
+    if load_champion(home) is not None:
+        print("A champion model is already registered; not training again (see `early-warning models list`).")
+        return
+    print("Training models on the borough's history and registering them in MLflow ...")
+    result = run_training(extracts, DEMO_AS_OF, home, load_config())
+    print(f"Registered version {result.version} ({result.chosen_model}) as {result.alias}: {result.reason}")
+
+
+def run_demo(*, home: Path, residents: int, seed: int, train: bool = True) -> int:
+    """Generate (or reuse) the demo borough, train, run a night; returns an exit code."""
+    from early_warning.cli import run_nightly_flow
+
+    borough = _borough(home, residents, seed)
+    if train:
+        _train(home, borough / "extracts")
+    outcome = run_nightly_flow(extracts=borough / "extracts", as_of=DEMO_AS_OF, home=home, config_dir=None)
     print()
     print(outcome.summary())
+    run = Path(outcome.stages["run"])
     print()
-    print(f"The night's outputs are in {outcome.run.root}")
+    print(f"Outputs of the night: {run}")
+    print(f"  who was sent for review, with reasons: {run / 'surfaced.parquet'}")
+    print(f"  what came in and what was quarantined: {run / 'ingest_report.json'}")
+    print(f"The review queue: {home / 'review_queue.sqlite3'}; MLflow: {home / 'mlflow'}")
     return 0

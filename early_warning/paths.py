@@ -8,20 +8,16 @@ same night again replaces that night's files instead of appending to them.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-DEFAULT_HOME = Path(".early-warning")
+from early_warning.settings import get_settings
 
 
 def resolve_home(home: str | Path | None = None) -> Path:
     """The product's home folder: the argument, else $EARLY_WARNING_HOME, else ./.early-warning."""
-    if home is not None:
-        return Path(home)
-    from_env = os.environ.get("EARLY_WARNING_HOME")
-    return Path(from_env) if from_env else DEFAULT_HOME
+    return Path(home) if home is not None else get_settings().home
 
 
 @dataclass(frozen=True)

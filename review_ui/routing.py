@@ -164,6 +164,28 @@ def surfaced_frame(
     return pl.DataFrame(rows, schema=SURFACED_SCHEMA, orient="row")
 
 
+def persons_already_in_queue(
+    *,
+    as_of: date,
+    config: Config,
+    session_factory: SessionFactory | None = None,
+    engine: Engine | None = None,
+) -> set[str]:
+    """People routing will not count as fresh tonight: an open item, or closed within the cool-down.
+
+    The score stage gives routing these people (to refresh their items or
+    check the resurface rules) plus each locality's best-ranked others up to
+    its capacity, so a locality's places can always be filled without
+    writing reasons for the whole cohort.
+    """
+    factory = _factory(session_factory, engine)
+    with factory() as session:
+        open_items = session.scalars(select(ReviewItem.person_id).where(ReviewItem.status.in_(OPEN_STATUSES)))
+        held = set(open_items)
+        held |= set(_recently_closed(session, as_of, config.routing.cooldown_days)["person_id"].to_list())
+    return held
+
+
 # --- inputs -----------------------------------------------------------------
 
 

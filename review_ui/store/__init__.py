@@ -17,6 +17,7 @@ from review_ui.store.engine import (
     default_database_url,
     make_engine,
     make_session_factory,
+    queue_database_url,
     write_transaction,
 )
 from review_ui.store.models import (
@@ -72,6 +73,7 @@ __all__ = [
     "claim_next_item",
     "create_user",
     "default_database_url",
+    "queue_database_url",
     "get_item",
     "get_item_history",
     "get_user_by_username",

@@ -35,6 +35,13 @@ def default_database_url(home: str | Path | None = None) -> str:
     return f"sqlite:///{path}"
 
 
+def queue_database_url(home: str | Path | None = None) -> str:
+    """The review queue's database: $EARLY_WARNING_DATABASE_URL, else SQLite under the home folder."""
+    from early_warning.settings import get_settings
+
+    return get_settings().database_url or default_database_url(home)
+
+
 def is_sqlite(bind: Engine | Session) -> bool:
     engine = bind if isinstance(bind, Engine) else bind.get_bind()
     return engine.dialect.name == "sqlite"

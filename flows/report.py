@@ -1,0 +1,98 @@
+"""What a night did, said plainly: for the log, the Prefect artefact and the
+on-call engineer who reads ``run_summary.json`` in the morning."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from early_warning.paths import RunPaths
+
+RUN_SUMMARY_FILE = "run_summary.json"
+
+
+@dataclass(frozen=True)
+class NightlyOutcome:
+    """The per-stage summaries of one night, as the flow returned them."""
+
+    stages: dict[str, Any]
+
+    @classmethod
+    def from_dict(cls, outcome: dict[str, Any]) -> NightlyOutcome:
+        return cls(stages=outcome)
+
+    @property
+    def as_of(self) -> str:
+        return str(self.stages["as_of"])
+
+    @property
+    def skipped_sources(self) -> list[str]:
+        return list(self.stages["ingest"]["skipped_sources"])
+
+    @property
+    def needs_attention(self) -> bool:
+        """True when a source was skipped: the night ran, but not on everything."""
+        return bool(self.skipped_sources)
+
+    def write(self, run: RunPaths) -> None:
+        """Write ``run_summary.json`` beside the night's outputs (timings vary, so it is not compared)."""
+        (run.root / RUN_SUMMARY_FILE).write_text(
+            json.dumps(self.stages, indent=2, sort_keys=True, default=str)
+        )
+
+    def summary(self) -> str:
+        """The plain-text summary the command line prints."""
+        s = self.stages
+        lines = [f"Night {self.as_of} - outputs in {s['run']}", "", s["ingest"]["summary"], ""]
+        if self.skipped_sources:
+            lines += [
+                f"ATTENTION: skipped sources: {', '.join(self.skipped_sources)} (see ingest_report.json)",
+                "",
+            ]
+        link, known, scored, route = s["link"], s["thresholds"], s["score"], s["route"]
+        lines += [
+            f"Linkage: {link['records']:,} source records resolved to {link['persons']:,} people.",
+            f"Known to a service: {known['known']:,}; early-warning cohort (known to none): {known['cohort']:,}.",
+            f"Scored with: {scored['model_description']}",
+            f"Sent for review: {route['new_items']} new item(s); {route['updated']} open item(s) refreshed; "
+            f"{route['held_back_cooldown']} held back by the cool-down.",
+        ]
+        lines += [f"  {locality}: {count} new" for locality, count in route["new_by_locality"].items()]
+        timings = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in s["seconds_per_stage"].items())
+        lines += ["", f"Time per stage: {timings}"]
+        return "\n".join(lines)
+
+
+def markdown_summary(outcome: NightlyOutcome) -> str:
+    """The Prefect artefact: rows in and quarantined per source, people resolved, cohort,
+    surfaced per locality, model version, time per stage."""
+    s = outcome.stages
+    rows = "\n".join(
+        f"| {name} | {src['status']} | {src['read']:,} | {src['quarantined']:,} |"
+        for name, src in s["ingest"]["per_source"].items()
+    )
+    localities = "\n".join(f"| {name} | {count} |" for name, count in s["route"]["new_by_locality"].items())
+    timings = "\n".join(f"| {name} | {seconds:.1f} |" for name, seconds in s["seconds_per_stage"].items())
+    skipped = ", ".join(outcome.skipped_sources) or "none"
+    return f"""# Nightly run {outcome.as_of}
+
+**Skipped sources:** {skipped}
+
+| source | status | rows read | quarantined |
+|---|---|---:|---:|
+{rows}
+
+- Source records resolved: {s["link"]["records"]:,} to {s["link"]["persons"]:,} people
+- Known to a service: {s["thresholds"]["known"]:,}; early-warning cohort: {s["thresholds"]["cohort"]:,}
+- Model: {s["score"]["model_description"]} (version `{s["score"]["model_version"]}`)
+- New review items: {s["route"]["new_items"]}; open items refreshed: {s["route"]["updated"]}
+
+| locality | new items |
+|---|---:|
+{localities}
+
+| stage | seconds |
+|---|---:|
+{timings}
+"""

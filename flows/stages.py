@@ -1,0 +1,328 @@
+"""The nightly stages as plain functions: read the run's files, call one
+``features``/``models``/``review_ui`` function, write the run's files.
+
+They take and return small things (paths, counts) so the Prefect flow in
+:mod:`flows.nightly` can pass them between tasks cheaply, and they can be
+called and tested without Prefect. Every write is keyed by the night
+(``<home>/runs/<as_of>/``), so running a stage again replaces its output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from early_warning.config import Config
+from early_warning.paths import RunPaths
+from features.schema import EVENTS_FILE, GAZETTEER_FILE, PEOPLE_FILE
+
+KNOWN_FILE = "known_to_services.parquet"
+#: How many times its capacity each locality's shortlist holds before the evidence floor.
+SHORTLIST_FACTOR = 4
+FEATURES_FILE = "features.parquet"
+LOCALITY_FILE = "localities.parquet"
+
+
+@dataclass(frozen=True)
+class Night:
+    """Everything a stage needs to find its inputs: the night, the home and the configuration."""
+
+    home: Path
+    as_of: date
+    config: Config
+    config_dir: Path | None = None
+
+    @property
+    def run(self) -> RunPaths:
+        return RunPaths(home=self.home, as_of=self.as_of)
+
+    def canonical(self, name: str) -> pl.DataFrame:
+        return pl.read_parquet(self.run.canonical_dir / name)
+
+    def output(self, name: str) -> Path:
+        return self.run.root / name
+
+
+def ingest_stage(night: Night, extracts: Path) -> dict[str, Any]:
+    """Read and check the extracts; quarantine bad rows; write the canonical frames."""
+    from features.ingest import ingest_extracts
+
+    night.run.root.mkdir(parents=True, exist_ok=True)
+    report = ingest_extracts(extracts, night.as_of, night.run, night.config)
+    totals = report.to_dict()["totals"]
+    return {
+        "summary": report.summary(),
+        "rows_read": totals["rows_read"],
+        "accepted": totals["accepted"],
+        "quarantined": totals["quarantined"],
+        "skipped_sources": list(report.skipped_sources),
+        "per_source": {
+            name: {
+                "status": source["status"],
+                "read": sum((f or {}).get("rows_read") or 0 for f in source["files"].values()),
+                "quarantined": sum((f or {}).get("quarantined") or 0 for f in source["files"].values()),
+            }
+            for name, source in report.to_dict()["sources"].items()
+        },
+    }
+
+
+def previous_persons(night: Night) -> pl.DataFrame | None:
+    """The persons of the latest earlier night that has them, so ids carry over."""
+    runs = night.home / "runs"
+    if not runs.is_dir():
+        return None
+    earlier = sorted(
+        (p for p in runs.iterdir() if p.name < night.as_of.isoformat() and (p / "persons.parquet").exists()),
+        key=lambda p: p.name,
+    )
+    return pl.read_parquet(earlier[-1] / "persons.parquet") if earlier else None
+
+
+def link_stage(night: Night) -> dict[str, Any]:
+    """Resolve source records to persons with stable ids; write persons, evidence, lineage."""
+    from features.linkage import load_linkage_settings, resolve_persons, write_linkage_outputs
+
+    result = resolve_persons(
+        night.canonical(PEOPLE_FILE),
+        previous=previous_persons(night),
+        as_of=night.as_of,
+        settings=load_linkage_settings(night.config_dir),
+        save_model_to=night.output("linkage_model.json"),
+    )
+    write_linkage_outputs(result, night.run.root)
+    changes = (
+        result.lineage["change"].value_counts().sort("change").iter_rows() if result.lineage.height else []
+    )
+    return {
+        "records": result.persons.height,
+        "persons": result.persons["person_id"].n_unique(),
+        "lineage": dict(changes),
+    }
+
+
+def graph_stage(night: Night) -> dict[str, Any]:
+    """Build the person-household-service graph per locality; write graph features and localities."""
+    from features.graph import build_graph_features, write_graph_features
+
+    graph = build_graph_features(
+        pl.read_parquet(night.run.persons),
+        night.canonical(PEOPLE_FILE),
+        night.canonical(EVENTS_FILE),
+        night.canonical(GAZETTEER_FILE),
+        night.as_of,
+    )
+    write_graph_features(graph, night.run.root)
+    graph.select("person_id", "locality").write_parquet(night.output(LOCALITY_FILE))
+    return {"persons": graph.height, "localities": graph["locality"].n_unique()}
+
+
+def features_stage(night: Night) -> dict[str, Any]:
+    """Point-in-time features per person, with the graph's numeric features joined in."""
+    from features.graph import GRAPH_FEATURES_FILE
+    from features.person_features import build_person_features
+
+    graph = pl.scan_parquet(night.output(GRAPH_FEATURES_FILE)).drop("locality")
+    table = build_person_features(
+        pl.scan_parquet(night.run.canonical_dir / EVENTS_FILE),
+        pl.scan_parquet(night.run.persons),
+        night.as_of,
+        night.config,
+        graph_features=graph,
+    ).collect()
+    table.write_parquet(night.output(FEATURES_FILE))
+    return {"persons": table.height, "features": table.width - 1}
+
+
+def thresholds_stage(night: Night) -> dict[str, Any]:
+    """Apply each service's own rule; everyone known to none is the early-warning cohort."""
+    from models.thresholds import known_to_services
+
+    known = known_to_services(
+        pl.scan_parquet(night.run.canonical_dir / EVENTS_FILE),
+        pl.scan_parquet(night.run.persons),
+        night.as_of,
+        night.config,
+    )
+    known.write_parquet(night.output(KNOWN_FILE))
+    persons = pl.read_parquet(night.run.persons)["person_id"].n_unique()
+    by_service = known.explode("services")["services"].value_counts().sort("services").iter_rows()
+    return {
+        "persons": persons,
+        "known": known.height,
+        "cohort": persons - known.height,
+        "by_service": dict(by_service),
+    }
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """The champion from the registry, with the name and version the run report needs."""
+
+    pipeline: Any
+    version: str
+    name: str = "early-warning"
+
+    def predict_proba(self, X: Any) -> Any:
+        return self.pipeline.predict_proba(X)
+
+
+def _queue_engine(night: Night) -> Any:
+    from review_ui.migrations import upgrade_to_head
+    from review_ui.store import make_engine, queue_database_url
+
+    url = queue_database_url(night.home)
+    upgrade_to_head(url)
+    return make_engine(url)
+
+
+def _services_in_contact(night: Night, person_ids: pl.Series) -> pl.DataFrame:
+    """The sources each person had any event with in the last year: for the resurface rule."""
+    since = night.as_of - timedelta(days=night.config.thresholds.window_days)
+    return (
+        pl.scan_parquet(night.run.canonical_dir / EVENTS_FILE)
+        .filter(pl.col("event_date").is_between(since, night.as_of))
+        .select("source", "source_person_id")
+        .unique()
+        .join(pl.scan_parquet(night.run.persons), on=["source", "source_person_id"])
+        .filter(pl.col("person_id").is_in(person_ids.implode()))
+        .group_by("person_id")
+        .agg(pl.col("source").unique().sort().alias("services"))
+        .collect()
+    )
+
+
+def score_stage(night: Night) -> dict[str, Any]:
+    """Score the cohort (known to no service) with the champion, or the rules score when
+    none is registered; write scores.parquet and the night's review candidates with reasons."""
+    from models.reasons import reasons_for
+    from models.registry import load_champion
+    from models.scoring import score_cohort
+    from models.thresholds import early_warning_cohort
+    from review_ui.routing import persons_already_in_queue
+
+    persons = pl.read_parquet(night.run.persons)
+    cohort = early_warning_cohort(persons, pl.read_parquet(night.output(KNOWN_FILE)))
+    champion = load_champion(night.home)
+    model = RegisteredModel(pipeline=champion[0], version=champion[1]) if champion else None
+    scored = score_cohort(pl.read_parquet(night.output(FEATURES_FILE)), cohort, model, night.config)
+    scored.scores.write_parquet(night.run.scores)
+
+    engine = _queue_engine(night)
+    try:
+        held = persons_already_in_queue(as_of=night.as_of, config=night.config, engine=engine)
+    finally:
+        engine.dispose()
+    ranked = (
+        scored.scores.join(pl.read_parquet(night.output(LOCALITY_FILE)), on="person_id", how="left")
+        .with_columns(pl.col("locality").fill_null("unknown"))
+        .sort(["score", "person_id"], descending=[True, False])
+    )
+    in_queue = pl.col("person_id").is_in(list(held))
+    localities = ranked["locality"].unique().sort().to_list()
+    capacities = pl.DataFrame(
+        {"locality": localities, "capacity": [night.config.capacity_of(name) for name in localities]},
+        schema={"locality": pl.String, "capacity": pl.Int64},
+    )
+    # Reasons are written only for a shortlist: each locality's best-ranked
+    # fresh people (a few times its capacity, as some will lack the evidence
+    # floor) plus everyone the queue already holds.
+    shortlist = (
+        ranked.filter(~in_queue)
+        .with_columns(place=pl.int_range(pl.len()).over("locality"))
+        .join(capacities, on="locality")
+        .filter(pl.col("place") < pl.col("capacity") * SHORTLIST_FACTOR)
+        .drop("place", "capacity")
+    )
+    pool = pl.concat([shortlist, ranked.filter(in_queue)]).sort(
+        ["score", "person_id"], descending=[True, False]
+    )
+    reasons = reasons_for(
+        pool["person_id"],
+        pl.scan_parquet(night.run.canonical_dir / EVENTS_FILE),
+        persons,
+        night.as_of,
+        night.config,
+        drivers=scored.drivers,
+    )
+    pool = pool.join(reasons, on="person_id", how="left").with_columns(
+        pl.col("reasons").fill_null(pl.lit([], dtype=pl.List(pl.String)))
+    )
+    enough = pl.col("reasons").list.len() >= night.config.routing.min_reasons_to_surface
+    fresh = (
+        pool.filter(~in_queue & enough)
+        .with_columns(place=pl.int_range(pl.len()).over("locality"))
+        .join(capacities, on="locality")
+        .filter(pl.col("place") < pl.col("capacity"))
+        .drop("place", "capacity")
+    )
+    pool = pl.concat([fresh, pool.filter(in_queue)]).sort(["score", "person_id"], descending=[True, False])
+    candidates = (
+        pool.join(_services_in_contact(night, pool["person_id"]), on="person_id", how="left")
+        .with_columns(pl.col("services").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+        .select("person_id", "score", "locality", "reasons", "services")
+    )
+    candidates.write_parquet(night.output(CANDIDATES_FILE))
+    return {
+        "cohort": cohort.height,
+        "scored": scored.scores.height,
+        "candidates": candidates.height,
+        "model_name": scored.model_name,
+        "model_version": scored.model_version,
+        "model_description": scored.model_description,
+    }
+
+
+CANDIDATES_FILE = "candidates.parquet"
+_ROUTING_CHANGES = ("new", "same", "merged", "split")
+
+
+def routing_lineage(lineage: pl.DataFrame) -> pl.DataFrame:
+    """Linkage's lineage (one row per person, a list of previous ids) as the queue
+    needs it (one row per previous id); ids that vanished have no one to move to."""
+    return (
+        lineage.filter(pl.col("change").is_in(_ROUTING_CHANGES))
+        .explode("previous_person_ids")
+        .rename({"previous_person_ids": "previous_person_id"})
+        .select("person_id", "previous_person_id", "change")
+    )
+
+
+def route_stage(night: Night, model_version: str) -> dict[str, Any]:
+    """Put the night's candidates into the review queue (one transaction) and write surfaced.parquet.
+
+    The review queue is the only place a score goes: this is the product's
+    single sink for scores, and it only ever creates or refreshes review items.
+    """
+    from features.linkage import LINEAGE_FILE
+    from review_ui.migrations import upgrade_to_head
+    from review_ui.routing import route_night, surfaced_frame
+    from review_ui.store import make_engine, queue_database_url
+
+    url = queue_database_url(night.home)
+    upgrade_to_head(url)
+    engine = make_engine(url)
+    try:
+        summary = route_night(
+            as_of=night.as_of,
+            candidates=pl.read_parquet(night.output(CANDIDATES_FILE)),
+            config=night.config,
+            model_version=model_version,
+            lineage=routing_lineage(pl.read_parquet(night.output(LINEAGE_FILE))),
+            engine=engine,
+        )
+        surfaced_frame(as_of=night.as_of, engine=engine).write_parquet(night.run.surfaced)
+    finally:
+        engine.dispose()
+    return {
+        "new_by_locality": dict(sorted(summary.new_by_locality.items())),
+        "new_items": summary.new_items,
+        "updated": summary.updated,
+        "held_back_cooldown": summary.held_back_cooldown,
+        "over_capacity": summary.over_capacity,
+        "merged": summary.merged,
+    }

@@ -1,0 +1,90 @@
+"""The aggregate artefacts a training run logs: tables, plots, feature list, model card.
+
+Nothing here holds a person: every table is per model, per group or per
+feature, and the input example is one row of training medians.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import polars as pl
+
+from early_warning.config import Config
+from features.person_features import feature_descriptions
+from models import pipelines as pipes
+from models.evaluation import Evaluation
+from models.training_data import TrainingData
+
+
+def input_example(data: TrainingData) -> pd.DataFrame:
+    """One row of training-period medians: the shape of the input, not a person."""
+    medians = data.period("train").select(pl.col(data.features).cast(pl.Float64).median().fill_null(0.0))
+    return medians.to_pandas()
+
+
+def _fairness_markdown(ev: Evaluation) -> str:
+    from models.model_card import frame_markdown
+
+    return (
+        f"# Fairness audit: {ev.name} (held-out report period)\n\n{frame_markdown(ev.fairness)}\n\n"
+        f"## Largest ratio between groups\n\n{frame_markdown(ev.ratios)}\n"
+    )
+
+
+def write_artefacts(
+    folder: Path,
+    *,
+    data: TrainingData,
+    config: Config,
+    report: dict[str, Evaluation],
+    middle: dict[str, Evaluation],
+    chosen: str,
+    trials: list[dict[str, Any]],
+    importance: pl.DataFrame,
+    card: str,
+) -> None:
+    from models.plots import plot_calibration, plot_precision_recall
+
+    (folder / "metrics_report.json").write_text(
+        json.dumps({k: v.metrics for k, v in report.items()}, indent=2)
+    )
+    (folder / "metrics_middle.json").write_text(
+        json.dumps({k: v.metrics for k, v in middle.items()}, indent=2)
+    )
+    (folder / "split.json").write_text(
+        json.dumps(
+            {k: [d.isoformat() for d in getattr(data.split, k)] for k in ("train", "middle", "report")},
+            indent=2,
+        )
+    )
+    pl.concat(
+        [ev.fairness.with_columns(pl.lit(name).alias("model")) for name, ev in report.items()]
+    ).write_csv(folder / "fairness_report.csv")
+    pl.concat([ev.ratios.with_columns(pl.lit(name).alias("model")) for name, ev in report.items()]).write_csv(
+        folder / "fairness_ratios_report.csv"
+    )
+    (folder / "fairness.md").write_text(_fairness_markdown(report[chosen]))
+    calibrations = [
+        ev.calibration.with_columns(pl.lit(name).alias("model"))
+        for name, ev in report.items()
+        if ev.calibration is not None
+    ]
+    if calibrations:
+        pl.concat(calibrations).write_csv(folder / "calibration_report.csv")
+    plot_precision_recall(report, folder / "precision_recall_report.png", "Held-out report period")
+    plot_calibration(
+        {k: v for k, v in report.items() if k in pipes.MODEL_NAMES},
+        folder / "calibration_report.png",
+        "Calibration, held-out report period",
+    )
+    descriptions = feature_descriptions(config)
+    (folder / "features.json").write_text(
+        json.dumps([{"feature": f, "description": descriptions.get(f, "")} for f in data.features], indent=2)
+    )
+    importance.write_csv(folder / "importances.csv")
+    pl.DataFrame(trials).write_csv(folder / "search_trials.csv")
+    (folder / "model_card.md").write_text(card)

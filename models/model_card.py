@@ -1,0 +1,166 @@
+"""The model card, in the headings of the UK Algorithmic Transparency Recording Standard (ATRS).
+
+Pure: a function from aggregate facts to markdown. Sections a council must
+complete itself (named owners, contact details, its DPIA reference) are
+marked "To be completed by the council".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+TODO = "_To be completed by the council._"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _metrics_table(report: Mapping[str, Mapping[str, float]]) -> str:
+    columns = [
+        "precision_at_capacity",
+        "recall_at_capacity",
+        "pr_auc",
+        "brier",
+        "lead_time_median_days",
+        "fairness_gap",
+    ]
+    lines = ["| score | " + " | ".join(c.replace("_", " ") for c in columns) + " |"]
+    lines.append("|---" * (len(columns) + 1) + "|")
+    for name, metrics in report.items():
+        lines.append(f"| {name} | " + " | ".join(_fmt(metrics.get(c, "-")) for c in columns) + " |")
+    return "\n".join(lines)
+
+
+def frame_markdown(frame: pl.DataFrame) -> str:
+    lines = ["| " + " | ".join(frame.columns) + " |", "|---" * frame.width + "|"]
+    for row in frame.iter_rows():
+        lines.append("| " + " | ".join("-" if v is None else _fmt(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def render_model_card(
+    *,
+    model_name: str,
+    version: str | None,
+    as_of: date,
+    horizon_days: int,
+    split: Mapping[str, str],
+    feature_descriptions: Mapping[str, str],
+    report: Mapping[str, Mapping[str, float]],
+    fairness: pl.DataFrame,
+    ratios: pl.DataFrame,
+    decision: str,
+    reason: str,
+    linkage: str,
+) -> str:
+    """Markdown model card: Tier 1 summary, then the Tier 2 sections."""
+    chosen = report.get(model_name, {})
+    features = "\n".join(f"- `{name}`: {text}" for name, text in feature_descriptions.items())
+    return f"""# Early-warning model card: {model_name} (version {version or "registered with this run"})
+
+Trained on the night of {as_of.isoformat()}. Registry decision: **{decision}** - {reason}
+
+## Tier 1 - summary
+
+- **Name**: Council contacts early-warning score ({model_name}).
+- **Description**: Every night the tool looks at the contacts each resident has had with
+  different council services and, among residents no single service is yet acting on,
+  ranks those whose contacts together suggest rising need. A short list per locality team
+  goes to caseworkers, who decide whether and how to offer help. The tool never acts on
+  anyone by itself and is never used for enforcement.
+- **Website**: {TODO}
+- **Contact email**: {TODO}
+
+## Tier 2 - detail
+
+### 1. Owner and responsibility
+
+- **Organisation and team**: {TODO} (the council's data team trains and promotes models; locality
+  teams review the lists).
+- **Senior responsible owner**: {TODO}
+- **External supplier**: none; open-source code run by the council.
+
+### 2. Description and rationale
+
+- **What the model does**: estimates the chance that a resident who is known to no service
+  today will have a crisis (homelessness approach, safeguarding concern, children's social care
+  referral or plan) or enforcement (summons, liability order, notice of seeking possession,
+  possession order, eviction) in the next {horizon_days} days.
+- **Why**: those events are where contact with the council too often begins; the signals that
+  precede them are spread across services that each see only their own part.
+- **Alternatives considered**: a transparent rules score (points for services, missed payments,
+  rising arrears, hardship applications, repeat contacts) and naive rankings (most contacts, most
+  services, highest arrears). Their results on the same held-out period are below; the model is
+  used only when it does better than these at the review capacity.
+
+### 3. Decision-making process and human oversight
+
+- **Process integration**: the score orders a review queue; each locality team sees at most
+  its configured number of new people a night, with plain-English reasons for each.
+- **Human decisions**: a caseworker decides whether to reach out and records the outcome
+  (contacted, help offered, already supported, no help needed, could not reach). No letter,
+  sanction or change in any council system follows from a score (UK GDPR Article 22).
+- **Model choice**: the data team compares models in MLflow; a new model becomes the nightly
+  champion only if it beats the current one on the same held-out period without widening the
+  fairness gap; otherwise it waits as challenger until a person promotes it.
+- **Appeals and review**: {TODO}
+
+### 4. Data
+
+- **Sources**: the council's own extracts - council tax, housing rent, benefits, contact centre,
+  adult social care, children's services, homelessness, anti-social behaviour - and its address
+  gazetteer. Records are linked into pseudonymous persons ({linkage}).
+- **Labels**: a crisis or enforcement event from any of the person's records within
+  {horizon_days} days after a monthly snapshot night; features use only events on or before that
+  night.
+- **Training split (by time)**: train {split.get("train_first", "?")} to {split.get("train_last", "?")};
+  calibration and model choice {split.get("middle_first", "?")} to {split.get("middle_last", "?")};
+  held-out report {split.get("report_first", "?")} to {split.get("report_last", "?")}.
+  Train and calibration labels had all closed by the first report night.
+- **Excluded**: sex, ethnicity, age, date of birth, locality, names, addresses and identifiers
+  are never model inputs. Sex, ethnicity (broad group), age band and locality are used only to
+  audit fairness, from the council's own equality-monitoring fields where held.
+- **Features** ({len(feature_descriptions)}):
+
+{features}
+
+### 5. Impact assessments
+
+- **Data protection impact assessment**: {TODO}
+- **Equality impact assessment**: {TODO} The fairness audit below is an input to it.
+
+### 6. Risks and mitigations
+
+- **Missing people**: residents with few council contacts (or whose records fail to link)
+  cannot be seen; recall at capacity below shows how many future crises the lists would reach.
+- **Unequal attention**: equality data is held mainly by social care, benefits and
+  homelessness records, so "unknown" groups are large and comparisons cover only people those
+  services hold. Largest ratios between groups are reported per attribute (groups with at least
+  the configured number of positives; "unknown" is not compared).
+- **Over-reliance on the score**: reviewers see reasons and the contact timeline, not the score
+  alone; outcomes are recorded to learn from.
+- **Drift**: the model is retrained and compared on the latest complete period; it is only
+  promoted when it beats the champion on that period.
+
+#### Performance on the held-out report period
+
+{_metrics_table(report)}
+
+The chosen model's precision at capacity: {_fmt(chosen.get("precision_at_capacity", "-"))};
+recall at capacity: {_fmt(chosen.get("recall_at_capacity", "-"))}.
+
+#### Fairness audit (held-out report period, chosen model)
+
+{frame_markdown(fairness)}
+
+Largest ratio between groups:
+
+{frame_markdown(ratios)}
+"""

@@ -1,0 +1,271 @@
+"""MLflow tracking and the model registry - the ONLY module that imports mlflow.
+
+``import mlflow`` costs seconds, so it happens inside the functions here,
+never at import time; ``from models.registry import load_champion`` is cheap.
+
+Everything lives under the project's home: the tracking store is
+``sqlite:///<home>/mlflow/mlflow.db`` and artefacts go to
+``<home>/mlflow/artifacts`` (the experiment's explicit artifact location).
+One registered model (``registered_model_name``, default "early-warning")
+holds every version; the alias ``champion`` is what the nightly run loads,
+``challenger`` marks the latest version that did not replace it. Stages are
+not used (deprecated in MLflow 3).
+
+Nothing personal is logged: parameters, metrics and tags are aggregate;
+artefacts are aggregate tables, plots, the feature list and the model card;
+the model's input example is one row of training medians, not a person.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+from pathlib import Path
+from types import ModuleType, TracebackType
+from typing import Any
+
+import pandas as pd
+
+from models.training_settings import TrainingSettings, load_training_settings
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+KEY_METRICS: tuple[str, ...] = (
+    "precision_at_capacity",
+    "recall_at_capacity",
+    "pr_auc",
+    "brier",
+    "lead_time_median_days",
+    "fairness_gap",
+    "lift_over_best_baseline",
+)
+#: Type prefixes a skops-saved model may contain; anything else is saved with cloudpickle.
+_SKOPS_TRUSTED_PREFIXES: tuple[str, ...] = ("sklearn.", "models.", "numpy.", "scipy.")
+
+
+def tracking_uri(home: str | Path) -> str:
+    return f"sqlite:///{(Path(home) / 'mlflow' / 'mlflow.db').resolve()}"
+
+
+def artifact_location(home: str | Path) -> str:
+    return (Path(home) / "mlflow" / "artifacts").resolve().as_uri()
+
+
+def _mlflow(home: str | Path) -> ModuleType:
+    """mlflow, offline, pointed at this home's store."""
+    os.environ.setdefault("DO_NOT_TRACK", "true")
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    (Path(home) / "mlflow" / "artifacts").mkdir(parents=True, exist_ok=True)
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri(home))
+    mlflow.set_registry_uri(tracking_uri(home))
+    return mlflow
+
+
+def _experiment_id(mlflow: ModuleType, home: str | Path, name: str) -> str:
+    found = mlflow.get_experiment_by_name(name)
+    if found is not None:
+        return str(found.experiment_id)
+    return str(mlflow.create_experiment(name, artifact_location=artifact_location(home)))
+
+
+def _finite(metrics: dict[str, float]) -> dict[str, float]:
+    return {k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(float(v))}
+
+
+def _serialization(model: Any) -> dict[str, Any]:
+    """skops with the model's own (sklearn/models) types trusted; cloudpickle otherwise."""
+    try:
+        import skops.io as sio
+
+        untrusted = sio.get_untrusted_types(data=sio.dumps(model))
+    except Exception:
+        return {"serialization_format": "cloudpickle"}
+    if all(t.startswith(_SKOPS_TRUSTED_PREFIXES) for t in untrusted):
+        return {"serialization_format": "skops", "skops_trusted_types": untrusted}
+    return {"serialization_format": "cloudpickle"}
+
+
+def _pip_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{p}=={version(p)}" for p in ("scikit-learn", "numpy", "pandas", "scipy", "skops", "polars")]
+
+
+class TrainingRun:
+    """One training run (a parent MLflow run); search trials are nested runs under it."""
+
+    def __init__(self, home: str | Path, settings: TrainingSettings, run_name: str) -> None:
+        self.home = Path(home)
+        self.settings = settings
+        self.mlflow = _mlflow(home)
+        self.experiment_id = _experiment_id(self.mlflow, home, settings.experiment_name)
+        self._run = self.mlflow.start_run(experiment_id=self.experiment_id, run_name=run_name)
+        self.run_id: str = self._run.info.run_id
+
+    def __enter__(self) -> TrainingRun:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.mlflow.end_run(status="FAILED" if kind is not None else "FINISHED")
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        self.mlflow.log_params({k: str(v)[:6000] for k, v in params.items()})
+
+    def log_metrics(self, metrics: dict[str, float]) -> None:
+        self.mlflow.log_metrics(_finite(metrics))
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        self.mlflow.set_tags(tags)
+
+    def log_trial(self, name: str, params: dict[str, Any], metrics: dict[str, float]) -> None:
+        """A hyper-parameter search trial as a nested run (middle-period metrics only)."""
+        with self.mlflow.start_run(experiment_id=self.experiment_id, run_name=name, nested=True):
+            self.mlflow.log_params({k: str(v) for k, v in params.items()})
+            self.mlflow.log_metrics(_finite(metrics))
+
+    def log_artifacts(self, folder: Path) -> None:
+        self.mlflow.log_artifacts(str(folder))
+
+    def register_model(self, model: Any, input_example: pd.DataFrame, description: str) -> str:
+        """Log the fitted pipeline with its signature and register it as a new version."""
+        from mlflow.models import infer_signature
+
+        signature = infer_signature(input_example, model.predict_proba(input_example))
+        with warnings.catch_warnings():
+            # MLflow warns that the sklearn wrapper's ``Any`` type hints are not validated;
+            # the explicit signature above is what is enforced.
+            warnings.filterwarnings("ignore", message=".*type hint.*", category=UserWarning)
+            info = self.mlflow.sklearn.log_model(
+                model,
+                name="model",
+                signature=signature,
+                input_example=input_example,
+                pip_requirements=_pip_requirements(),
+                registered_model_name=self.settings.registered_model_name,
+                **_serialization(model),
+            )
+        version = str(info.registered_model_version)
+        client = self.mlflow.MlflowClient()
+        client.update_model_version(self.settings.registered_model_name, version, description=description)
+        return version
+
+    def set_alias(self, alias: str, version: str, reason: str) -> None:
+        client = self.mlflow.MlflowClient()
+        name = self.settings.registered_model_name
+        client.set_registered_model_alias(name, alias, version)
+        client.set_model_version_tag(name, version, "decision", alias)
+        client.set_model_version_tag(name, version, "decision_reason", reason[:5000])
+        self.mlflow.set_tags({"decision": alias, "decision_reason": reason[:5000], "model_version": version})
+
+
+def start_training_run(home: str | Path, settings: TrainingSettings, run_name: str) -> TrainingRun:
+    return TrainingRun(home, settings, run_name)
+
+
+def _client(home: str | Path) -> Any:
+    return _mlflow(home).MlflowClient()
+
+
+def _has_model(client: Any, name: str) -> bool:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        return False
+    return True
+
+
+def _aliases_by_version(client: Any, name: str) -> dict[str, list[str]]:
+    """version -> aliases (search results do not always carry aliases; the registered model does)."""
+    out: dict[str, list[str]] = {}
+    for alias, version in client.get_registered_model(name).aliases.items():
+        out.setdefault(str(version), []).append(alias)
+    return out
+
+
+def load_champion(home: str | Path, settings: TrainingSettings | None = None) -> tuple[Any, str] | None:
+    """The champion pipeline and its version, or None when no champion is registered.
+
+    Loads ``models:/<name>@champion`` as the scikit-learn object itself (no pyfunc
+    schema enforcement), so ``predict_proba`` takes the nightly feature table as a
+    pandas frame; the pipeline picks its own columns. Load once per night.
+    """
+    settings = settings or load_training_settings()
+    name = settings.registered_model_name
+    if not (Path(home) / "mlflow" / "mlflow.db").exists():
+        return None
+    mlflow = _mlflow(home)
+    client = mlflow.MlflowClient()
+    if not _has_model(client, name):
+        return None
+    from mlflow.exceptions import MlflowException
+
+    try:
+        version = client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return None
+    model = mlflow.sklearn.load_model(f"models:/{name}@{CHAMPION}")
+    return model, str(version.version)
+
+
+def list_models(home: str | Path, settings: TrainingSettings | None = None) -> list[dict[str, Any]]:
+    """Every registered version, oldest first: aliases, decision and key report-period metrics."""
+    settings = settings or load_training_settings()
+    if not (Path(home) / "mlflow" / "mlflow.db").exists():
+        return []
+    client = _client(home)
+    name = settings.registered_model_name
+    if not _has_model(client, name):
+        return []
+    aliases = _aliases_by_version(client, name)
+    out = []
+    for mv in client.search_model_versions(f"name='{name}'"):
+        metrics = client.get_run(mv.run_id).data.metrics if mv.run_id else {}
+        params = client.get_run(mv.run_id).data.params if mv.run_id else {}
+        out.append(
+            {
+                "version": str(mv.version),
+                "aliases": sorted(aliases.get(str(mv.version), [])),
+                "model": params.get("chosen_model"),
+                "trained_as_of": params.get("as_of"),
+                "created": time.strftime("%Y-%m-%d %H:%M", time.gmtime(mv.creation_timestamp / 1000)),
+                "decision": mv.tags.get("decision"),
+                "reason": mv.tags.get("decision_reason"),
+                "run_id": mv.run_id,
+                "metrics": {k: metrics[k] for k in KEY_METRICS if k in metrics},
+            }
+        )
+    return sorted(out, key=lambda row: int(row["version"]))
+
+
+def promote_model(home: str | Path, version: str | int, settings: TrainingSettings | None = None) -> None:
+    """Make ``version`` the champion (a person's decision, recorded on the version).
+
+    Raises:
+        ValueError: no such version.
+    """
+    settings = settings or load_training_settings()
+    client = _client(home)
+    name = settings.registered_model_name
+    known = (
+        {str(mv.version): mv for mv in client.search_model_versions(f"name='{name}'")}
+        if _has_model(client, name)
+        else {}
+    )
+    version = str(version)
+    if version not in known:
+        raise ValueError(f"no version {version} of {name!r}; versions: {', '.join(sorted(known)) or 'none'}")
+    client.set_registered_model_alias(name, CHAMPION, version)
+    if CHALLENGER in _aliases_by_version(client, name).get(version, []):
+        client.delete_registered_model_alias(name, CHALLENGER)
+    client.set_model_version_tag(name, version, "decision", CHAMPION)
+    client.set_model_version_tag(
+        name, version, "decision_reason", f"promoted by the data team on {time.strftime('%Y-%m-%d %H:%M')}"
+    )

@@ -1,0 +1,281 @@
+"""Train, compare and register a model: the data team's ``train`` command.
+
+``run_training`` chains: ingest the extracts into a training folder under the
+home (``<home>/training/runs/<as_of>/``), resolve persons with the real
+linkage (``features.linkage``), replay monthly snapshots point in time
+(``models.labels``), split by time, fit the candidates on the training
+period, calibrate and choose on the middle period, evaluate everything on the
+held-out report period only (``models.evaluation``), and log and register the
+chosen model in MLflow (``models.registry``, the only module that imports
+mlflow). The chosen model becomes ``champion`` only if it beats the current
+champion re-scored on the same report period without widening the fairness
+gap beyond ``fairness_tolerance``; otherwise it is registered as
+``challenger`` with the reason.
+
+Models read person features only (``features.person_features``), not graph
+features: replaying the household graph for every snapshot is too slow for
+now. Every pipeline selects its own columns, so the nightly table's extra
+columns are ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from early_warning.config import Config
+from features.person_features import feature_descriptions
+from models import pipelines as pipes
+from models.artefacts import input_example, write_artefacts
+from models.evaluation import Evaluation, evaluate
+from models.labels import LABEL, Split
+from models.selection import choose, fit_candidates, importances, promotion_decision
+from models.training_data import TrainingData, prepare_training_data, score_rows
+from models.training_settings import TrainingSettings, load_training_settings
+
+__all__ = [
+    "TrainingResult",
+    "list_models",
+    "load_champion",
+    "promote_model",
+    "promotion_decision",
+    "run_training",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def list_models(home: str | Path, settings: TrainingSettings | None = None) -> list[dict[str, Any]]:
+    """Every registered version with aliases and key metrics (see ``models.registry``)."""
+    from models.registry import list_models as _list
+
+    return _list(home, settings)
+
+
+def promote_model(home: str | Path, version: str | int, settings: TrainingSettings | None = None) -> None:
+    """Make ``version`` the champion: the data team's decision (see ``models.registry``)."""
+    from models.registry import promote_model as _promote
+
+    _promote(home, version, settings)
+
+
+def load_champion(home: str | Path, settings: TrainingSettings | None = None) -> tuple[Any, str] | None:
+    """The champion pipeline and version for the nightly run, or None (see ``models.registry``)."""
+    from models.registry import load_champion as _load
+
+    return _load(home, settings)
+
+
+@dataclass
+class TrainingResult:
+    """What a training run did; every number is from the held-out report period unless named."""
+
+    run_id: str
+    version: str
+    alias: str
+    reason: str
+    chosen_model: str
+    split: Split
+    report: dict[str, dict[str, float]]
+    middle: dict[str, dict[str, float]]
+    champion_before: dict[str, Any] | None
+    lift_over_best_baseline: float | None
+    rows: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    fairness: pl.DataFrame | None = None
+    fairness_ratios: pl.DataFrame | None = None
+    calibration: pl.DataFrame | None = None
+
+
+def _champion_on_report(
+    home: Path, settings: TrainingSettings, data: TrainingData, config: Config
+) -> dict[str, Any] | None:
+    """The current champion re-scored on this run's report period (None when there is none)."""
+    from models.registry import load_champion
+
+    loaded = load_champion(home, settings)
+    if loaded is None:
+        return None
+    model, version = loaded
+    try:
+        ev = evaluate(
+            "champion",
+            score_rows(model, data.period("report")),
+            config,
+            min_group_positives=settings.min_group_positives,
+        )
+    except Exception as exc:
+        return {"version": version, "error": f"{type(exc).__name__}: {exc}"}
+    return {"version": version, "metrics": ev.metrics}
+
+
+def run_training(
+    extracts_dir: str | Path,
+    as_of: date,
+    home: str | Path,
+    config: Config,
+    search: int = 0,
+    *,
+    settings: TrainingSettings | None = None,
+    config_dir: str | Path | None = None,
+    persons: pl.DataFrame | None = None,
+) -> TrainingResult:
+    """Train on a night's extracts, evaluate on the held-out period, log and register in MLflow.
+
+    Args:
+        extracts_dir: the night's extracts (DATA_CONTRACT.md section 1).
+        as_of: the training night; labels need events up to it, so the last snapshot is
+            ``as_of - horizon_days``.
+        home: the product's home; MLflow lives under ``<home>/mlflow``.
+        config: the validated configuration (sources, thresholds, capacities).
+        search: extra random hyper-parameter settings per model family (nested runs).
+        settings: training settings; default ``training.yaml`` from ``config_dir`` or the defaults.
+        config_dir: a council's configuration folder (training and rules-score tables).
+        persons: tests only - persons to use instead of running the real linkage.
+    """
+    from models.model_card import render_model_card
+    from models.registry import CHALLENGER, start_training_run
+    from models.rules_score import load_rules_table
+
+    home = Path(home)
+    settings = settings or load_training_settings(config_dir)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    data = prepare_training_data(Path(extracts_dir), as_of, home, config, settings, persons)
+    timings["data_seconds"] = time.perf_counter() - started
+    rules_table = load_rules_table(config_dir, config).model_dump()
+    rows = {
+        f"{name}_{what}": int(frame.height if what == "rows" else frame[LABEL].sum())
+        for name in ("train", "middle", "report")
+        for frame in [data.period(name)]
+        for what in ("rows", "positives")
+    }
+
+    with start_training_run(home, settings, run_name=f"train-{as_of.isoformat()}") as run:
+        started = time.perf_counter()
+        models, middle, trials = fit_candidates(data, config, settings, search, rules_table, run.log_trial)
+        timings["fit_seconds"] = time.perf_counter() - started
+        chosen = choose(middle)
+
+        started = time.perf_counter()
+        report_rows = data.period("report")
+        report: dict[str, Evaluation] = {
+            name: evaluate(
+                name,
+                score_rows(model, report_rows, data.features),
+                config,
+                min_group_positives=settings.min_group_positives,
+            )
+            for name, model in models.items()
+        }
+        for name, baseline in pipes.NAIVE_BASELINES.items():
+            scored = report_rows.with_columns(
+                pl.Series("score", baseline(report_rows, config), dtype=pl.Float64)
+            )
+            report[name] = evaluate(
+                name, scored, config, min_group_positives=settings.min_group_positives, probabilistic=False
+            )
+        best_baseline = max(report[b].metrics["precision_at_capacity"] for b in pipes.NAIVE_BASELINES)
+        new = report[chosen].metrics
+        lift = new["precision_at_capacity"] / best_baseline if best_baseline > 0 else None
+        champion_before = _champion_on_report(home, settings, data, config)
+        if champion_before is not None and "error" in champion_before:
+            alias, reason = (
+                CHALLENGER,
+                (
+                    f"the current champion (version {champion_before['version']}) could not be re-scored on "
+                    f"this period ({champion_before['error']}); a person must compare and promote"
+                ),
+            )
+        else:
+            alias, reason = promotion_decision(
+                new, champion_before["metrics"] if champion_before else None, settings.fairness_tolerance
+            )
+        importance = importances(models[chosen], data, settings)
+        timings["evaluate_seconds"] = time.perf_counter() - started
+
+        run.log_params(
+            {
+                "as_of": as_of.isoformat(),
+                "chosen_model": chosen,
+                "chosen_params": json.dumps(middle[chosen].extra.get("params", {})),
+                "horizon_days": settings.horizon_days,
+                "linkage": data.linkage,
+                "features": len(data.features),
+                "search": search,
+                "fairness_tolerance": settings.fairness_tolerance,
+                **data.split.describe(),
+                **{f"snapshots_{k}": len(getattr(data.split, k)) for k in ("train", "middle", "report")},
+                **rows,
+            }
+        )
+        metrics = {f"report.{name}.{k}": v for name, ev in report.items() for k, v in ev.metrics.items()}
+        metrics |= {f"middle.{name}.{k}": v for name, ev in middle.items() for k, v in ev.metrics.items()}
+        metrics |= dict(new)
+        if lift is not None:
+            metrics["lift_over_best_baseline"] = lift
+        if champion_before is not None and "metrics" in champion_before:
+            metrics |= {f"report.champion_before.{k}": v for k, v in champion_before["metrics"].items()}
+        run.log_metrics(metrics | timings)
+        card = render_model_card(
+            model_name=chosen,
+            version=None,
+            as_of=as_of,
+            horizon_days=settings.horizon_days,
+            split=data.split.describe(),
+            feature_descriptions={f: feature_descriptions(config).get(f, "") for f in data.features},
+            report={name: ev.metrics for name, ev in report.items()},
+            fairness=report[chosen].fairness,
+            ratios=report[chosen].ratios,
+            decision=alias,
+            reason=reason,
+            linkage=data.linkage,
+        )
+        with tempfile.TemporaryDirectory(prefix="early-warning-artefacts-") as tmp:
+            write_artefacts(
+                Path(tmp),
+                data=data,
+                config=config,
+                report=report,
+                middle=middle,
+                chosen=chosen,
+                trials=trials,
+                importance=importance,
+                card=card,
+            )
+            run.log_artifacts(Path(tmp))
+        version = run.register_model(
+            models[chosen],
+            input_example(data),
+            description=f"{chosen}, trained on {as_of.isoformat()}: {reason}",
+        )
+        run.set_alias(alias, version, reason)
+        run_id = run.run_id
+    logger.info(
+        "training: version %s of %s is %s (%s)", version, settings.registered_model_name, alias, reason
+    )
+    return TrainingResult(
+        run_id=run_id,
+        version=version,
+        alias=alias,
+        reason=reason,
+        chosen_model=chosen,
+        split=data.split,
+        report={name: ev.metrics for name, ev in report.items()},
+        middle={name: ev.metrics for name, ev in middle.items()},
+        champion_before=champion_before,
+        lift_over_best_baseline=lift,
+        rows=rows,
+        timings=timings,
+        fairness=report[chosen].fairness,
+        fairness_ratios=report[chosen].ratios,
+        calibration=report[chosen].calibration,
+    )

@@ -1,0 +1,114 @@
+"""The training table: every snapshot's cohort rows with period, label and audit attributes.
+
+Ingests a night's extracts into ``<home>/training/runs/<as_of>/``, resolves
+persons with the real linkage, replays the monthly snapshots point in time
+(``models.labels``) and joins the attributes used only for capacity and the
+fairness audit (``models.attributes``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from early_warning.config import Config
+from early_warning.paths import RunPaths
+from features.person_features import feature_columns
+from features.schema import EVENTS_FILE, GAZETTEER_FILE, PEOPLE_FILE
+from models.attributes import age_band_expr, person_attributes
+from models.labels import (
+    LABEL,
+    SNAPSHOT,
+    Split,
+    assign_periods,
+    build_snapshot_table,
+    snapshot_dates,
+    split_snapshots,
+)
+from models.training_settings import TrainingSettings
+
+
+@dataclass
+class TrainingData:
+    """Cohort rows of every snapshot with their period, label and audit attributes."""
+
+    table: pl.DataFrame
+    features: list[str]
+    split: Split
+    linkage: str
+
+    def period(self, name: str) -> pl.DataFrame:
+        return self.table.filter(pl.col("period") == name)
+
+
+# --- Data -----------------------------------------------------------------------------------
+
+
+def resolve_training_persons(people: pl.DataFrame, as_of: date, run: RunPaths) -> pl.DataFrame:
+    """Persons from the real linkage (Splink); no fallback to anything else."""
+    from features.linkage import resolve_persons, write_linkage_outputs
+
+    result = resolve_persons(
+        people, previous=None, as_of=as_of, save_model_to=run.root / "linkage_model.json"
+    )
+    write_linkage_outputs(result, run.root)
+    return result.persons
+
+
+def prepare_training_data(
+    extracts_dir: Path,
+    as_of: date,
+    home: Path,
+    config: Config,
+    settings: TrainingSettings,
+    persons: pl.DataFrame | None = None,
+) -> TrainingData:
+    """Ingest, link and replay every snapshot. ``persons`` is for tests only (else: real linkage)."""
+    from features.ingest import ingest_extracts
+
+    run = RunPaths(home / "training", as_of)
+    run.root.mkdir(parents=True, exist_ok=True)
+    ingest_extracts(Path(extracts_dir), as_of, run, config)
+    events = pl.read_parquet(run.canonical_dir / EVENTS_FILE)
+    people = pl.read_parquet(run.canonical_dir / PEOPLE_FILE)
+    gazetteer = pl.read_parquet(run.canonical_dir / GAZETTEER_FILE)
+    linkage = "supplied persons (tests)" if persons is not None else "Splink linkage (features.linkage)"
+    if persons is None:
+        persons = resolve_training_persons(people, as_of, run)
+    if events.is_empty():
+        raise ValueError(f"{extracts_dir}: no accepted events to learn from")
+    history_start = events["event_date"].min()
+    assert isinstance(history_start, date)
+    snapshots = snapshot_dates(history_start, as_of, settings.horizon_days, settings.min_history_days)
+    split = split_snapshots(
+        snapshots,
+        horizon_days=settings.horizon_days,
+        report_snapshots=settings.report_snapshots,
+        middle_snapshots=settings.middle_snapshots,
+    )
+    used = [*split.train, *split.middle, *split.report]
+    table = build_snapshot_table(events, persons, used, config, settings.horizon_days)
+    attributes = person_attributes(persons, people, events, gazetteer, as_of)
+    table = (
+        table.join(attributes, on="person_id", how="left")
+        .with_columns(age_band_expr("dob", SNAPSHOT).alias("age_band"))
+        .drop("dob")
+    )
+    table = assign_periods(table, split, settings.middle_person_share)
+    return TrainingData(table=table, features=feature_columns(config), split=split, linkage=linkage)
+
+
+def xy(frame: pl.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    return frame.select(columns).to_pandas(), frame[LABEL].to_numpy().astype(int)
+
+
+def score_rows(model: Any, frame: pl.DataFrame, columns: list[str] | None = None) -> pl.DataFrame:
+    """``frame`` with the model's ``score`` (probability of the positive class)."""
+    x = frame.to_pandas() if columns is None else frame.select(columns).to_pandas()
+    return frame.with_columns(pl.Series("score", model.predict_proba(x)[:, 1], dtype=pl.Float64))

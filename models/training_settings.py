@@ -1,0 +1,77 @@
+"""Training settings a council's data team edits: ``training.yaml``.
+
+Loaded like the rest of the configuration (a council's ``--config`` folder
+wins over ``early_warning/config/defaults``) and validated on load, so a
+mistake names the file and the key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from early_warning.config import DEFAULTS_DIR, ConfigError
+
+TRAINING_FILE = "training.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SearchSpace(_Strict):
+    """Candidate values per hyper-parameter, per model family."""
+
+    gradient_boosting: dict[str, list[Any]] = {}
+    logistic_regression: dict[str, list[Any]] = {}
+
+
+class ModelDefaults(_Strict):
+    gradient_boosting: dict[str, Any] = {}
+    logistic_regression: dict[str, Any] = {}
+
+
+class TrainingSettings(_Strict):
+    """See ``defaults/training.yaml`` for what each setting means."""
+
+    horizon_days: int = Field(default=180, gt=0)
+    min_history_days: int = Field(default=365, ge=0)
+    report_snapshots: int = Field(default=3, ge=1)
+    middle_snapshots: int = Field(default=3, ge=1)
+    middle_person_share: float = Field(default=0.3, gt=0, lt=1)
+    fairness_tolerance: float = Field(default=0.1, ge=0)
+    min_group_positives: int = Field(default=10, ge=1)
+    registered_model_name: str = "early-warning"
+    experiment_name: str = "early-warning"
+    importance_repeats: int = Field(default=3, ge=1)
+    importance_max_rows: int = Field(default=20000, ge=100)
+    search_seed: int = 0
+    search: SearchSpace = SearchSpace()
+    defaults: ModelDefaults = ModelDefaults()
+
+
+def load_training_settings(config_dir: str | Path | None = None) -> TrainingSettings:
+    """Read ``training.yaml`` from ``config_dir`` if it holds one, else the defaults.
+
+    Raises:
+        ConfigError: naming the file, the key and what was wrong.
+    """
+    path = DEFAULTS_DIR / TRAINING_FILE
+    if config_dir is not None and (Path(config_dir) / TRAINING_FILE).exists():
+        path = Path(config_dir) / TRAINING_FILE
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys to values at the top level")
+    try:
+        return TrainingSettings.model_validate(raw)
+    except ValidationError as exc:
+        lines = [
+            f"{path}: {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors()
+        ]
+        raise ConfigError("\n".join(lines)) from None

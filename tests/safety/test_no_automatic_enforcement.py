@@ -1,0 +1,135 @@
+"""Scores go to a human review queue and nowhere else (DESIGN.md principle 1,
+UK GDPR Article 22). These tests fail if a change adds a way out: an export
+command, a write from scoring code, an enforcement word in the queue, or a
+status change that is not a reviewer's."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from early_warning.cli import build_parser
+from review_ui.store import Outcome
+from review_ui.store.models import ItemStatus
+
+ROOT = Path(__file__).parents[2]
+PACKAGES = ("early_warning", "features", "models", "flows", "review_ui")
+ENFORCEMENT_WORDS = re.compile(
+    r"summons|liability|enforce|bailiff|evict|possession|nosp|sanction|penalt|prosecut|letter|notice",
+    re.IGNORECASE,
+)
+ALLOWED_COMMANDS = {
+    "generate",
+    "nightly",
+    "schedule",
+    "config-check",
+    "demo",
+    "train",
+    "models",
+    "serve",
+    "users",
+    "bench",
+}
+
+
+def _python_files(*packages: str) -> list[Path]:
+    return sorted(p for pkg in packages for p in (ROOT / pkg).rglob("*.py"))
+
+
+def test_no_command_exports_scores_or_acts_on_anyone() -> None:
+    commands = set(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+    assert commands <= ALLOWED_COMMANDS, f"a new command needs a safety review: {commands - ALLOWED_COMMANDS}"
+    for name in commands:
+        assert not re.search(r"export|send|notify|enforce|letter", name)
+
+
+def test_outcomes_are_about_help_never_sanction() -> None:
+    outcomes = {o.value for o in Outcome}
+    assert outcomes == {"help_offered", "already_supported", "no_help_needed", "could_not_reach", "declined"}
+    for word in outcomes | {s.value for s in ItemStatus}:
+        assert not ENFORCEMENT_WORDS.search(word)
+
+
+WRITE_CALLS = {
+    "write_parquet",
+    "write_csv",
+    "to_csv",
+    "to_parquet",
+    "sink_parquet",
+    "sink_csv",
+    "write_text",
+    "write_bytes",
+    "execute",
+    "commit",
+    "urlopen",
+    "post",
+    "put",
+}
+
+
+def _writes(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in WRITE_CALLS:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}")
+    return found
+
+
+@pytest.mark.parametrize(
+    "module", ["models/scoring.py", "models/rules_score.py", "models/reasons.py", "models/thresholds.py"]
+)
+def test_scoring_code_writes_nothing_anywhere(module: str) -> None:
+    assert _writes(ROOT / module) == [], "scoring is pure: the flow decides where its result goes"
+
+
+def test_the_only_stage_that_writes_to_the_queue_is_route() -> None:
+    from flows import stages
+
+    queue_writers = [
+        name
+        for name, fn in inspect.getmembers(stages, inspect.isfunction)
+        if fn.__module__ == stages.__name__ and "route_night(" in inspect.getsource(fn)
+    ]
+    assert queue_writers == ["route_stage"]
+
+
+def test_routing_never_closes_or_claims_an_item() -> None:
+    source = (ROOT / "review_ui" / "routing.py").read_text(encoding="utf-8")
+    assert "ItemStatus.CLOSED" not in source.replace("== ItemStatus.CLOSED", "")
+    assert "ItemStatus.IN_REVIEW" not in source
+    assert "outcome=" not in source
+
+
+def test_no_code_names_an_enforcement_action_outside_the_vocabulary_and_labels() -> None:
+    """Enforcement event types may appear only where they are read as evidence or labels."""
+    allowed = {
+        "early_warning/config",
+        "early_warning/synthetic",
+        "models/labels.py",
+        "models/thresholds.py",
+        "models/_reason_wording.py",
+        "models/_reason_sentences.py",
+        "models/evaluation.py",
+        "models/model_card.py",
+        "features/person_features",
+    }
+    offenders = []
+    for path in _python_files(*PACKAGES):
+        rel = str(path.relative_to(ROOT))
+        if any(rel.startswith(a) for a in allowed):
+            continue
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if re.search(
+                r"\b(summons|liability_order|enforcement_agent_referral|nosp_served|possession_order|eviction)\b",
+                line,
+            ):
+                offenders.append(f"{rel}:{lineno}: {line.strip()}")
+    assert offenders == []
