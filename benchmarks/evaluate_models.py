@@ -81,11 +81,13 @@ def main() -> None:
         if result.calibration is not None:
             print("\ncalibration (chosen model, equal-count bins):")
             print(result.calibration)
-        if result.fairness is not None and result.fairness_ratios is not None:
-            print("\nfairness (chosen model):")
-            with __import__("polars").Config(tbl_rows=60, tbl_cols=12):
+        if result.fairness is not None and result.fairness_gaps is not None:
+            print("\nfairness (chosen model; published form, small cells suppressed):")
+            with __import__("polars").Config(
+                tbl_rows=60, tbl_cols=20, tbl_width_chars=250, fmt_str_lengths=40
+            ):
                 print(result.fairness)
-                print(result.fairness_ratios)
+                print(result.fairness_gaps)
         record = {
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
             "seed": seed,
@@ -101,9 +103,7 @@ def main() -> None:
             "report": result.report,
             "middle": result.middle,
             "lift_over_best_baseline": result.lift_over_best_baseline,
-            "fairness_ratios": result.fairness_ratios.to_dicts()
-            if result.fairness_ratios is not None
-            else None,
+            "fairness_gaps": result.fairness_gaps.to_dicts() if result.fairness_gaps is not None else None,
             "calibration": result.calibration.to_dicts() if result.calibration is not None else None,
             "generate_seconds": round(generated, 1),
             "training_seconds": round(seconds, 1),
@@ -113,7 +113,7 @@ def main() -> None:
         }
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         existing = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
-        # JSON has no infinity: an infinite ratio (one group at zero) is written as the string "inf".
+        # Fairness gaps are finite by construction; older records may hold the string "inf".
         text = json.dumps(record, default=str).replace("-Infinity", '"-inf"').replace("Infinity", '"inf"')
         existing.append(json.loads(text.replace("NaN", '"nan"')))
         RESULTS.write_text(json.dumps(existing, indent=2, default=str) + "\n")

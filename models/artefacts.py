@@ -1,7 +1,9 @@
 """The aggregate artefacts a training run logs: tables, plots, feature list, model card.
 
 Nothing here holds a person: every table is per model, per group or per
-feature, and the input example is one row of training medians.
+feature, and the input example is one row of training medians. Fairness
+tables are written only in their published form: counts below
+``suppress_below`` shown as "<10", rates built on them withheld.
 """
 
 from __future__ import annotations
@@ -27,12 +29,28 @@ def input_example(data: TrainingData) -> pd.DataFrame:
 
 
 def _fairness_markdown(ev: Evaluation) -> str:
-    from models.model_card import frame_markdown
+    from models.model_card import fairness_method, frame_markdown
 
     return (
-        f"# Fairness audit: {ev.name} (held-out report period)\n\n{frame_markdown(ev.fairness)}\n\n"
-        f"## Largest ratio between groups\n\n{frame_markdown(ev.ratios)}\n"
+        f"# Fairness audit: {ev.name} (held-out report period)\n\n{fairness_method(ev.rules)}\n\n"
+        f"{frame_markdown(ev.published_fairness)}\n\n"
+        f"## Gap per attribute (smoothed ratio to the pooled rate, 1 = parity)\n\n{frame_markdown(ev.gaps)}\n"
     )
+
+
+def write_fairness_artefacts(folder: Path, report: dict[str, Evaluation], chosen: str) -> None:
+    """``fairness_report.csv``, ``fairness_gaps_report.csv`` and ``fairness.md``.
+
+    Only the published form of a fairness table is ever written: counts below
+    the evaluation's ``suppress_below`` shown as "<10", rates built on them withheld.
+    """
+    pl.concat(
+        [ev.published_fairness.with_columns(pl.lit(name).alias("model")) for name, ev in report.items()]
+    ).write_csv(folder / "fairness_report.csv")
+    pl.concat([ev.gaps.with_columns(pl.lit(name).alias("model")) for name, ev in report.items()]).write_csv(
+        folder / "fairness_gaps_report.csv"
+    )
+    (folder / "fairness.md").write_text(_fairness_markdown(report[chosen]))
 
 
 def write_artefacts(
@@ -61,13 +79,7 @@ def write_artefacts(
             indent=2,
         )
     )
-    pl.concat(
-        [ev.fairness.with_columns(pl.lit(name).alias("model")) for name, ev in report.items()]
-    ).write_csv(folder / "fairness_report.csv")
-    pl.concat([ev.ratios.with_columns(pl.lit(name).alias("model")) for name, ev in report.items()]).write_csv(
-        folder / "fairness_ratios_report.csv"
-    )
-    (folder / "fairness.md").write_text(_fairness_markdown(report[chosen]))
+    write_fairness_artefacts(folder, report, chosen)
     calibrations = [
         ev.calibration.with_columns(pl.lit(name).alias("model"))
         for name, ev in report.items()

@@ -21,11 +21,25 @@ the days from their first appearance on a surfaced list in the period to
 the date of the crisis or enforcement event that made them positive.
 
 **Fairness** repeats surfacing rate, precision and recall per group of sex,
-ethnicity, age band and locality; the ratio per attribute is the largest
-group value over the smallest, among known groups ("unknown" is shown but
-not compared) with at least ``min_group_positives`` positives. The
-*fairness gap* used for promotion is the largest recall ratio over sex,
-ethnicity and age band (locality is capacity-driven by design).
+ethnicity, age band and locality (``fairness_table``). A known group is
+*compared* only when it holds at least ``min_group_size`` people and
+``min_group_positives`` people who went on to a crisis or enforcement event;
+smaller groups are kept in the table marked "too few to compare", and
+"unknown" is shown but never compared. Ratios between raw rates of small
+groups are noise (one group with no positive surfaced makes the
+largest-over-smallest ratio infinite), so each compared group is compared
+with its attribute's *pooled* rate over the compared groups, after additive
+smoothing towards that pooled rate: r = (x + k·p) / (n + k) for x hits out of
+n, pooled rate p and ``smoothing`` k (a Beta prior centred on p). A group's
+gap is max(r/p, p/r), 1 at parity and always finite; an attribute's gap is
+its compared groups' largest (``fairness_gaps``), none with fewer than two
+compared groups. The *fairness gap* used for promotion is the largest recall
+gap over sex, ethnicity and age band, also reported per attribute as
+``fairness_gap_<attribute>`` (locality is capacity-driven by design).
+
+What is logged is ``publishable_fairness``: counts from 1 to
+``suppress_below - 1`` shown as "<10" (for the default 10) and rates built
+on them withheld, so no table singles anyone out.
 """
 
 from __future__ import annotations
@@ -134,13 +148,67 @@ def expected_calibration_error(table: pl.DataFrame) -> float:
     return float((weights * (table["mean_predicted"] - table["observed_rate"]).abs()).sum())
 
 
-def fairness_table(surfaced: pl.DataFrame, attributes: tuple[str, ...] = FAIRNESS_ATTRIBUTES) -> pl.DataFrame:
-    """Surfacing rate, precision and recall at capacity per group of each attribute."""
+@dataclass(frozen=True)
+class FairnessRules:
+    """Which groups the fairness audit compares, how it smooths, what it suppresses.
+
+    * ``min_group_size``: distinct people a known group needs to be compared;
+    * ``min_group_positives``: distinct people in it who went on to a crisis or
+      enforcement event (the recall denominator, in people);
+    * ``smoothing``: pseudo-observations added to each group at its attribute's
+      pooled rate (see ``fairness_gaps``);
+    * ``suppress_below``: counts from 1 to ``suppress_below - 1`` are published as
+      ``"<suppress_below>"`` (``publishable_fairness``).
+    """
+
+    min_group_size: int = 30
+    min_group_positives: int = 10
+    smoothing: float = 2.0
+    suppress_below: int = 10
+
+
+COMPARED = "compared"
+TOO_FEW = "too few to compare"
+NOT_COMPARED_UNKNOWN = "unknown: shown, not compared"
+#: metric -> (numerator, denominator) columns of the fairness table.
+RATES: dict[str, tuple[str, str]] = {
+    "surfacing_rate": ("surfaced", "cohort_rows"),
+    "precision": ("surfaced_positives", "surfaced"),
+    "recall": ("surfaced_positives", "positives"),
+}
+COUNT_COLUMNS: tuple[str, ...] = (
+    "people",
+    "positive_people",
+    "cohort_rows",
+    "surfaced",
+    "positives",
+    "surfaced_positives",
+)
+
+
+def fairness_table(
+    surfaced: pl.DataFrame,
+    rules: FairnessRules | None = None,
+    attributes: tuple[str, ...] = FAIRNESS_ATTRIBUTES,
+) -> pl.DataFrame:
+    """Counts, rates and smoothed ratio to the attribute's pooled rate, per group of each attribute.
+
+    ``people`` and ``positive_people`` count distinct persons (eligibility);
+    ``cohort_rows``, ``surfaced``, ``positives`` and ``surfaced_positives`` count
+    (person, snapshot) rows (the rates, as for the whole list). ``status`` says
+    whether a group is compared, "too few to compare" (below ``min_group_size``
+    people or ``min_group_positives`` positive people) or "unknown" (shown, never
+    compared). ``<metric>_vs_pooled`` is the group's smoothed rate over the pooled
+    rate of the compared groups of its attribute (null when not compared).
+    """
+    rules = rules or FairnessRules()
     frames = []
     for attribute in attributes:
         frames.append(
-            surfaced.group_by(pl.col(attribute).cast(pl.String).alias("group"))
+            surfaced.group_by(pl.col(attribute).cast(pl.String).fill_null(UNKNOWN).alias("group"))
             .agg(
+                pl.col("person_id").n_unique().alias("people"),
+                pl.col("person_id").filter(pl.col("label") == 1).n_unique().alias("positive_people"),
                 pl.len().alias("cohort_rows"),
                 pl.col("surfaced").sum().alias("surfaced"),
                 pl.col("label").cast(pl.Int64).sum().alias("positives"),
@@ -148,74 +216,157 @@ def fairness_table(surfaced: pl.DataFrame, attributes: tuple[str, ...] = FAIRNES
             )
             .with_columns(pl.lit(attribute).alias("attribute"))
         )
-    table = pl.concat(frames).select(
-        "attribute",
-        "group",
-        pl.col("cohort_rows", "surfaced", "positives", "surfaced_positives").cast(pl.Int64),
+    table = pl.concat(frames).select("attribute", "group", pl.col(COUNT_COLUMNS).cast(pl.Int64))
+    status = (
+        pl.when(pl.col("group") == UNKNOWN)
+        .then(pl.lit(NOT_COMPARED_UNKNOWN))
+        .when(
+            (pl.col("people") >= rules.min_group_size)
+            & (pl.col("positive_people") >= rules.min_group_positives)
+        )
+        .then(pl.lit(COMPARED))
+        .otherwise(pl.lit(TOO_FEW))
     )
-    return table.with_columns(
-        (pl.col("surfaced") / pl.col("cohort_rows")).alias("surfacing_rate"),
-        pl.when(pl.col("surfaced") > 0)
-        .then(pl.col("surfaced_positives") / pl.col("surfaced"))
-        .otherwise(None)
-        .alias("precision"),
-        pl.when(pl.col("positives") > 0)
-        .then(pl.col("surfaced_positives") / pl.col("positives"))
-        .otherwise(None)
-        .alias("recall"),
-    ).sort("attribute", "group")
+    table = table.with_columns(
+        *[
+            pl.when(pl.col(den) > 0).then(pl.col(num) / pl.col(den)).otherwise(None).alias(metric)
+            for metric, (num, den) in RATES.items()
+        ],
+        status.alias("status"),
+    )
+    compared = pl.col("status") == COMPARED
+    ratios = []
+    for metric, (num, den) in RATES.items():
+        pooled = pl.col(num).filter(compared).sum().over("attribute") / pl.col(den).filter(
+            compared
+        ).sum().over("attribute")
+        ratios.append(
+            pl.when(compared)
+            .then(_smoothed_ratio(pl.col(num), pl.col(den), pooled, rules.smoothing))
+            .otherwise(None)
+            .alias(f"{metric}_vs_pooled")
+        )
+    return table.with_columns(ratios).sort("attribute", "group")
 
 
-def _ratio(values: list[float]) -> float | None:
-    if len(values) < 2:
-        return None
-    low, high = min(values), max(values)
-    if high == 0:
-        return 1.0
-    return float("inf") if low == 0 else high / low
+def _smoothed_ratio(hits: pl.Expr, n: pl.Expr, pooled: pl.Expr, k: float) -> pl.Expr:
+    """(hits + k·p) / (n + k) / p: the group's rate shrunk towards the pooled rate p, over p.
+
+    Finite whenever p > 0 (the smoothed rate is at least k·p/(n + k) > 0); when
+    p = 0 every compared group is at 0 too and the ratio is 1 (parity).
+    """
+    smoothed = (hits + k * pooled) / (n + k)
+    return pl.when(pooled > 0).then(smoothed / pooled).otherwise(1.0)
 
 
-def fairness_ratios(table: pl.DataFrame, min_group_positives: int) -> pl.DataFrame:
-    """Largest group value over the smallest, per attribute and metric (known, large-enough groups)."""
+def _fold(ratio: pl.Expr) -> pl.Expr:
+    """A ratio to the pooled rate as a distance from parity: max(r, 1/r) >= 1."""
+    return pl.max_horizontal(ratio, 1.0 / ratio)
+
+
+def fairness_gaps(table: pl.DataFrame) -> pl.DataFrame:
+    """Per attribute and metric, the gap: the largest smoothed ratio between a compared group and the pool.
+
+    For a metric with numerator x and denominator n (recall: surfaced positives
+    over positives), the pooled rate p of an attribute is the sum of x over
+    the sum of n across its compared groups; each compared group's rate is
+    smoothed towards p with k pseudo-observations, r = (x + k·p) / (n + k) (a
+    Beta prior centred on p; Laplace's two pseudo-observations, placed at p
+    instead of at one half), and the gap is the largest of r/p and p/r over
+    the compared groups. It is 1 at parity, always finite, and a group with
+    few observations moves it little. Fewer than two compared groups: no gap
+    (null), with the groups listed as too few to compare.
+    """
     rows = []
     for attribute in table["attribute"].unique().sort().to_list():
-        groups = table.filter(
-            (pl.col("attribute") == attribute)
-            & (pl.col("group") != UNKNOWN)
-            & (pl.col("positives") >= min_group_positives)
-        )
-        rows.append(
-            {
-                "attribute": attribute,
-                "groups_compared": groups.height,
-                **{
-                    f"{metric}_ratio": _ratio(groups[metric].drop_nulls().to_list())
-                    for metric in ("surfacing_rate", "precision", "recall")
-                },
-            }
-        )
-    schema = {"attribute": pl.String, "groups_compared": pl.Int64}
-    schema |= {f"{m}_ratio": pl.Float64 for m in ("surfacing_rate", "precision", "recall")}
+        groups = table.filter(pl.col("attribute") == attribute)
+        compared = groups.filter(pl.col("status") == COMPARED)
+        row: dict[str, Any] = {
+            "attribute": attribute,
+            "groups_compared": compared.height,
+            "too_few_to_compare": ", ".join(groups.filter(pl.col("status") == TOO_FEW)["group"].to_list()),
+        }
+        for metric in RATES:
+            if compared.height < 2:
+                row[f"{metric}_gap"], row[f"{metric}_gap_group"] = None, None
+                continue
+            folded = compared.select("group", _fold(pl.col(f"{metric}_vs_pooled")).alias("gap")).sort(
+                ["gap", "group"], descending=[True, False]
+            )
+            row[f"{metric}_gap"] = float(folded["gap"][0])
+            row[f"{metric}_gap_group"] = str(folded["group"][0])
+        rows.append(row)
+    schema: dict[str, Any] = {
+        "attribute": pl.String,
+        "groups_compared": pl.Int64,
+        "too_few_to_compare": pl.String,
+    }
+    for metric in RATES:
+        schema |= {f"{metric}_gap": pl.Float64, f"{metric}_gap_group": pl.String}
     return pl.DataFrame(rows, schema=schema)
 
 
-def fairness_gap(ratios: pl.DataFrame) -> float:
-    """The largest recall ratio over sex, ethnicity and age band (1.0 when nothing is comparable)."""
-    values = ratios.filter(pl.col("attribute").is_in(GAP_ATTRIBUTES))["recall_ratio"].drop_nulls()
-    return float(values.max()) if values.len() else 1.0  # type: ignore[arg-type]
+def gap_metrics(gaps: pl.DataFrame) -> dict[str, float]:
+    """``fairness_gap_<attribute>`` (recall gap) per comparable attribute of sex, ethnicity and age
+    band, and ``fairness_gap``: the largest of them (1.0, parity, when nothing is comparable)."""
+    out = {
+        f"fairness_gap_{row['attribute']}": float(row["recall_gap"])
+        for row in gaps.filter(pl.col("attribute").is_in(GAP_ATTRIBUTES)).iter_rows(named=True)
+        if row["recall_gap"] is not None
+    }
+    return {"fairness_gap": max(out.values(), default=1.0)} | out
+
+
+def fairness_gap(gaps: pl.DataFrame) -> float:
+    """The largest recall gap over sex, ethnicity and age band (1.0 when nothing is comparable)."""
+    return gap_metrics(gaps)["fairness_gap"]
+
+
+def publishable_fairness(table: pl.DataFrame, suppress_below: int) -> pl.DataFrame:
+    """The fairness table safe to log or publish: small cells suppressed.
+
+    Every count from 1 to ``suppress_below - 1`` becomes the text
+    ``"<suppress_below>"`` (0 and larger counts are shown), and every rate or
+    ratio computed from a suppressed count becomes null, so it cannot be
+    multiplied back into the count. Rates are rounded to 3 places.
+    """
+    hidden = f"<{suppress_below}"
+
+    def small(column: str) -> pl.Expr:
+        return (pl.col(column) > 0) & (pl.col(column) < suppress_below)
+
+    rates = []
+    for metric, (num, den) in RATES.items():
+        unsafe = small(num) | small(den)
+        for column in (metric, f"{metric}_vs_pooled"):
+            rates.append(pl.when(unsafe).then(None).otherwise(pl.col(column).round(3)).alias(column))
+    counts = [
+        pl.when(small(c)).then(pl.lit(hidden)).otherwise(pl.col(c).cast(pl.String)).alias(c)
+        for c in COUNT_COLUMNS
+    ]
+    return table.with_columns(*rates, *counts)
 
 
 @dataclass
 class Evaluation:
-    """Metrics and aggregate tables for one score on one period (no person ids inside)."""
+    """Metrics and aggregate tables for one score on one period (no person ids inside).
+
+    ``fairness`` holds exact counts for computing; log only ``published_fairness``.
+    """
 
     name: str
     metrics: dict[str, float]
     fairness: pl.DataFrame
-    ratios: pl.DataFrame
+    gaps: pl.DataFrame
+    rules: FairnessRules = field(default_factory=FairnessRules)
     calibration: pl.DataFrame | None = None
     pr_curve: tuple[np.ndarray, np.ndarray] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def published_fairness(self) -> pl.DataFrame:
+        """The fairness table with small cells suppressed: the only form to log or publish."""
+        return publishable_fairness(self.fairness, self.rules.suppress_below)
 
 
 def evaluate(
@@ -223,14 +374,16 @@ def evaluate(
     rows: pl.DataFrame,
     config: Config,
     *,
-    min_group_positives: int,
+    fairness: FairnessRules | None = None,
     probabilistic: bool = True,
 ) -> Evaluation:
     """Every metric for one score; ``rows`` must hold only the period being reported.
 
+    ``fairness`` says which groups are compared and how (default ``FairnessRules()``).
     ``probabilistic=False`` (naive baselines: counts, not probabilities) skips Brier
     score and calibration.
     """
+    rules = fairness or FairnessRules()
     surfaced = surface_at_capacity(rows, config)
     label = surfaced["label"].to_numpy().astype(int)
     score = surfaced["score"].to_numpy().astype(float)
@@ -245,9 +398,15 @@ def evaluate(
         metrics["brier"] = float(brier_score_loss(label, np.clip(score, 0.0, 1.0)))
         calibration = calibration_table(label, score)
         metrics["expected_calibration_error"] = expected_calibration_error(calibration)
-    table = fairness_table(surfaced)
-    ratios = fairness_ratios(table, min_group_positives)
-    metrics["fairness_gap"] = fairness_gap(ratios)
+    table = fairness_table(surfaced, rules)
+    gaps = fairness_gaps(table)
+    metrics |= gap_metrics(gaps)
     return Evaluation(
-        name=name, metrics=metrics, fairness=table, ratios=ratios, calibration=calibration, pr_curve=pr_curve
+        name=name,
+        metrics=metrics,
+        fairness=table,
+        gaps=gaps,
+        rules=rules,
+        calibration=calibration,
+        pr_curve=pr_curve,
     )

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from models.evaluation import FairnessRules
 
 TODO = "_To be completed by the council._"
 
@@ -45,6 +48,25 @@ def frame_markdown(frame: pl.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def fairness_method(rules: FairnessRules) -> str:
+    """How the fairness audit compares groups, in words (model card and ``fairness.md``)."""
+    return (
+        "Surfacing rate, precision and recall at capacity are shown for each group of sex, "
+        "ethnicity, age band and locality. A group is compared only when it holds at least "
+        f"{rules.min_group_size} people and at least {rules.min_group_positives} people who went on "
+        'to a crisis or enforcement event; smaller groups are shown as "too few to compare", and '
+        '"unknown" is shown but never compared. Raw ratios between small groups are noise (a group '
+        "where no positive was surfaced makes them infinite), so each compared group's rate x/n is "
+        "smoothed towards the pooled rate p of the compared groups of its attribute, "
+        f"r = (x + k·p) / (n + k) with k = {rules.smoothing:g}, and compared with p: its gap is the "
+        "larger of r/p and p/r (1 = parity; always finite; small groups move it little). An "
+        "attribute's gap is the largest over its compared groups; the fairness gap used for "
+        "promotion is the largest recall gap over sex, ethnicity and age band (locality follows the "
+        f"teams' capacities by design). Counts from 1 to {rules.suppress_below - 1} are shown as "
+        f'"<{rules.suppress_below}" and the rates built on them are withheld ("-").'
+    )
+
+
 def render_model_card(
     *,
     model_name: str,
@@ -55,12 +77,16 @@ def render_model_card(
     feature_descriptions: Mapping[str, str],
     report: Mapping[str, Mapping[str, float]],
     fairness: pl.DataFrame,
-    ratios: pl.DataFrame,
+    gaps: pl.DataFrame,
+    rules: FairnessRules,
     decision: str,
     reason: str,
     linkage: str,
 ) -> str:
-    """Markdown model card: Tier 1 summary, then the Tier 2 sections."""
+    """Markdown model card: Tier 1 summary, then the Tier 2 sections.
+
+    ``fairness`` must be the published table (``Evaluation.published_fairness``).
+    """
     chosen = report.get(model_name, {})
     features = "\n".join(f"- `{name}`: {text}" for name, text in feature_descriptions.items())
     return f"""# Early-warning model card: {model_name} (version {version or "registered with this run"})
@@ -109,7 +135,8 @@ Trained on the night of {as_of.isoformat()}. Registry decision: **{decision}** -
   sanction or change in any council system follows from a score (UK GDPR Article 22).
 - **Model choice**: the data team compares models in MLflow; a new model becomes the nightly
   champion only if it beats the current one on the same held-out period without widening the
-  fairness gap; otherwise it waits as challenger until a person promotes it.
+  fairness gap on sex, ethnicity or age band by more than the configured tolerance; otherwise
+  it waits as challenger, with the reason naming the attribute, until a person promotes it.
 - **Appeals and review**: {TODO}
 
 ### 4. Data
@@ -142,8 +169,8 @@ Trained on the night of {as_of.isoformat()}. Registry decision: **{decision}** -
   cannot be seen; recall at capacity below shows how many future crises the lists would reach.
 - **Unequal attention**: equality data is held mainly by social care, benefits and
   homelessness records, so "unknown" groups are large and comparisons cover only people those
-  services hold. Largest ratios between groups are reported per attribute (groups with at least
-  the configured number of positives; "unknown" is not compared).
+  services hold. Groups too small to compare reliably are shown but not compared, and gaps are
+  smoothed so that a handful of people cannot swing them (see the fairness audit below).
 - **Over-reliance on the score**: reviewers see reasons and the contact timeline, not the score
   alone; outcomes are recorded to learn from.
 - **Drift**: the model is retrained and compared on the latest complete period; it is only
@@ -158,9 +185,12 @@ recall at capacity: {_fmt(chosen.get("recall_at_capacity", "-"))}.
 
 #### Fairness audit (held-out report period, chosen model)
 
+{fairness_method(rules)}
+
 {frame_markdown(fairness)}
 
-Largest ratio between groups:
+Gap per attribute (smoothed ratio to the pooled rate; 1 = parity; "-" = fewer than two groups
+large enough to compare):
 
-{frame_markdown(ratios)}
+{frame_markdown(gaps)}
 """

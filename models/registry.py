@@ -39,6 +39,9 @@ KEY_METRICS: tuple[str, ...] = (
     "brier",
     "lead_time_median_days",
     "fairness_gap",
+    "fairness_gap_sex",
+    "fairness_gap_ethnicity",
+    "fairness_gap_age_band",
     "lift_over_best_baseline",
 )
 #: Type prefixes a skops-saved model may contain; anything else is saved with cloudpickle.

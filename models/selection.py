@@ -11,7 +11,7 @@ from sklearn.pipeline import Pipeline
 
 from early_warning.config import Config
 from models import pipelines as pipes
-from models.evaluation import Evaluation, evaluate
+from models.evaluation import GAP_ATTRIBUTES, Evaluation, evaluate
 from models.training_data import TrainingData, score_rows, xy
 from models.training_settings import TrainingSettings
 
@@ -73,7 +73,7 @@ def fit_candidates(
                 family,
                 score_rows(model, middle, data.features),
                 config,
-                min_group_positives=settings.min_group_positives,
+                fairness=settings.fairness_rules(),
             )
             trials_log.append({"model": family, "trial": i, **params, **_rounded(ev.metrics)})
             if log_trial is not None and len(trials) > 1:
@@ -93,24 +93,50 @@ def choose(middle: dict[str, Evaluation]) -> str:
     return max(middle, key=lambda name: _rank_key(middle[name].metrics))
 
 
+def _widened(new: dict[str, float], champion: dict[str, float], tolerance: float) -> list[str]:
+    """Attributes whose recall gap grew by more than ``tolerance``, with the two values.
+
+    Per attribute (``fairness_gap_<attribute>``) where both models have one; both
+    are scored on the same rows, so the same groups are compared. Metrics from
+    before per-attribute gaps existed fall back to the overall ``fairness_gap``.
+    """
+    out = []
+    for attribute in GAP_ATTRIBUTES:
+        key = f"fairness_gap_{attribute}"
+        if key in new and key in champion and new[key] > champion[key] + tolerance:
+            out.append(f"{attribute.replace('_', ' ')} ({new[key]:.3f} vs champion {champion[key]:.3f})")
+    per_attribute = any(
+        f"fairness_gap_{a}" in new and f"fairness_gap_{a}" in champion for a in GAP_ATTRIBUTES
+    )
+    if not per_attribute and new["fairness_gap"] > champion["fairness_gap"] + tolerance:
+        out.append(f"overall ({new['fairness_gap']:.3f} vs champion {champion['fairness_gap']:.3f})")
+    return out
+
+
 def promotion_decision(
     new: dict[str, float], champion: dict[str, float] | None, tolerance: float
 ) -> tuple[str, str]:
-    """(alias, reason): champion only if better at capacity and no wider fairness gap (+ tolerance)."""
+    """(alias, reason): champion only if more precise at capacity and no recall gap wider (+ tolerance).
+
+    The gaps are ``models.evaluation``'s smoothed ratios to the pooled rate (finite,
+    1 at parity), compared attribute by attribute for sex, ethnicity and age band;
+    the reason names each attribute whose gap widened beyond the tolerance.
+    """
     if champion is None:
         return "champion", "first model registered: there was no champion to compare with"
     p_new, p_old = new["precision_at_capacity"], champion["precision_at_capacity"]
     g_new, g_old = new["fairness_gap"], champion["fairness_gap"]
     better = p_new > p_old
-    fair = g_new <= g_old + tolerance
+    widened = _widened(new, champion, tolerance)
     facts = (
         f"precision at capacity {p_new:.3f} vs champion {p_old:.3f}; "
         f"fairness gap {g_new:.3f} vs champion {g_old:.3f} (tolerance {tolerance})"
     )
-    if better and fair:
+    if better and not widened:
         return "champion", f"beats the champion on the same held-out period: {facts}"
     why = [] if better else ["not more precise at capacity than the champion"]
-    why += [] if fair else ["widens the fairness gap beyond the tolerance"]
+    if widened:
+        why.append(f"widens the fairness gap beyond the tolerance on {', '.join(widened)}")
     return "challenger", f"{' and '.join(why)}: {facts}"
 
 

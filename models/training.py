@@ -8,9 +8,11 @@ period, calibrate and choose on the middle period, evaluate everything on the
 held-out report period only (``models.evaluation``), and log and register the
 chosen model in MLflow (``models.registry``, the only module that imports
 mlflow). The chosen model becomes ``champion`` only if it beats the current
-champion re-scored on the same report period without widening the fairness
-gap beyond ``fairness_tolerance``; otherwise it is registered as
-``challenger`` with the reason.
+champion re-scored on the same report period without widening the recall
+gap of sex, ethnicity or age band beyond ``fairness_tolerance`` (smoothed
+ratios to the pooled rate, see ``models.evaluation``); otherwise it is
+registered as ``challenger`` with the reason, naming any attribute whose gap
+widened. Fairness tables leave the run only with small cells suppressed.
 
 Models read person features only (``features.person_features``), not graph
 features: replaying the household graph for every snapshot is too slow for
@@ -76,7 +78,11 @@ def load_champion(home: str | Path, settings: TrainingSettings | None = None) ->
 
 @dataclass
 class TrainingResult:
-    """What a training run did; every number is from the held-out report period unless named."""
+    """What a training run did; every number is from the held-out report period unless named.
+
+    ``fairness`` is the published table (small cells suppressed); ``fairness_gaps``
+    the chosen model's gap per attribute.
+    """
 
     run_id: str
     version: str
@@ -91,7 +97,7 @@ class TrainingResult:
     rows: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     fairness: pl.DataFrame | None = None
-    fairness_ratios: pl.DataFrame | None = None
+    fairness_gaps: pl.DataFrame | None = None
     calibration: pl.DataFrame | None = None
 
 
@@ -110,7 +116,7 @@ def _champion_on_report(
             "champion",
             score_rows(model, data.period("report")),
             config,
-            min_group_positives=settings.min_group_positives,
+            fairness=settings.fairness_rules(),
         )
     except Exception as exc:
         return {"version": version, "error": f"{type(exc).__name__}: {exc}"}
@@ -172,7 +178,7 @@ def run_training(
                 name,
                 score_rows(model, report_rows, data.features),
                 config,
-                min_group_positives=settings.min_group_positives,
+                fairness=settings.fairness_rules(),
             )
             for name, model in models.items()
         }
@@ -181,7 +187,7 @@ def run_training(
                 pl.Series("score", baseline(report_rows, config), dtype=pl.Float64)
             )
             report[name] = evaluate(
-                name, scored, config, min_group_positives=settings.min_group_positives, probabilistic=False
+                name, scored, config, fairness=settings.fairness_rules(), probabilistic=False
             )
         best_baseline = max(report[b].metrics["precision_at_capacity"] for b in pipes.NAIVE_BASELINES)
         new = report[chosen].metrics
@@ -212,6 +218,10 @@ def run_training(
                 "features": len(data.features),
                 "search": search,
                 "fairness_tolerance": settings.fairness_tolerance,
+                "min_group_size": settings.min_group_size,
+                "min_group_positives": settings.min_group_positives,
+                "fairness_smoothing": settings.fairness_smoothing,
+                "suppress_below": settings.suppress_below,
                 **data.split.describe(),
                 **{f"snapshots_{k}": len(getattr(data.split, k)) for k in ("train", "middle", "report")},
                 **rows,
@@ -233,8 +243,9 @@ def run_training(
             split=data.split.describe(),
             feature_descriptions={f: feature_descriptions(config).get(f, "") for f in data.features},
             report={name: ev.metrics for name, ev in report.items()},
-            fairness=report[chosen].fairness,
-            ratios=report[chosen].ratios,
+            fairness=report[chosen].published_fairness,
+            gaps=report[chosen].gaps,
+            rules=report[chosen].rules,
             decision=alias,
             reason=reason,
             linkage=data.linkage,
@@ -275,7 +286,7 @@ def run_training(
         lift_over_best_baseline=lift,
         rows=rows,
         timings=timings,
-        fairness=report[chosen].fairness,
-        fairness_ratios=report[chosen].ratios,
+        fairness=report[chosen].published_fairness,
+        fairness_gaps=report[chosen].gaps,
         calibration=report[chosen].calibration,
     )

@@ -8,12 +8,15 @@ mistake names the file and the key.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from early_warning.config import DEFAULTS_DIR, ConfigError
+
+if TYPE_CHECKING:
+    from models.evaluation import FairnessRules
 
 TRAINING_FILE = "training.yaml"
 
@@ -44,6 +47,9 @@ class TrainingSettings(_Strict):
     middle_person_share: float = Field(default=0.3, gt=0, lt=1)
     fairness_tolerance: float = Field(default=0.1, ge=0)
     min_group_positives: int = Field(default=10, ge=1)
+    min_group_size: int = Field(default=30, ge=1)
+    fairness_smoothing: float = Field(default=2.0, gt=0)
+    suppress_below: int = Field(default=10, ge=1)
     registered_model_name: str = "early-warning"
     experiment_name: str = "early-warning"
     importance_repeats: int = Field(default=3, ge=1)
@@ -51,6 +57,17 @@ class TrainingSettings(_Strict):
     search_seed: int = 0
     search: SearchSpace = SearchSpace()
     defaults: ModelDefaults = ModelDefaults()
+
+    def fairness_rules(self) -> FairnessRules:
+        """The fairness audit's group sizes, smoothing and suppression (``models.evaluation``)."""
+        from models.evaluation import FairnessRules
+
+        return FairnessRules(
+            min_group_size=self.min_group_size,
+            min_group_positives=self.min_group_positives,
+            smoothing=self.fairness_smoothing,
+            suppress_below=self.suppress_below,
+        )
 
 
 def load_training_settings(config_dir: str | Path | None = None) -> TrainingSettings:

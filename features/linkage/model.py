@@ -16,8 +16,13 @@ Why these comparisons (see NOTES.md, "the household trap"):
 - surname exact matches are term-frequency adjusted, so "Smith" counts for
   less than "Okonkwo-Reyes";
 - there is ONE address comparison (UPRN > postcode and same address words >
-  postcode > sector > district): separate UPRN, postcode and address
-  comparisons count the same evidence two or three times;
+  postcode with no address line on one side > postcode with a different
+  address > sector > district): separate UPRN, postcode and address
+  comparisons count the same evidence two or three times. "No address line
+  to compare" is kept apart from "different address": the first is missing
+  data (a contact centre often takes only a postcode), the second is a
+  neighbour's evidence against a match, and one level for both undervalued
+  the first and overvalued the second;
 - e-mail, phone, NI and NHS numbers are compared exactly (with a one-character
   typo level for NI and NHS numbers): fuzzy e-mail matching joins different
   people with numbered addresses.
@@ -163,7 +168,11 @@ def address_comparison(else_m_probability: float | None) -> dict[str, Any]:
                 f"addr_numbers_l = addr_numbers_r AND {_jaccard('addr_tokens_l', 'addr_tokens_r')} >= 0.6",
                 "same address, postcode differs or missing",
             ),
-            _level("postcode_std_l = postcode_std_r", "same postcode only"),
+            _level(
+                "postcode_std_l = postcode_std_r AND (addr_tokens_l IS NULL OR addr_tokens_r IS NULL)",
+                "same postcode, no address line to compare",
+            ),
+            _level("postcode_std_l = postcode_std_r", "same postcode, different address"),
             _level("postcode_sector_l = postcode_sector_r", "same postcode sector"),
             _level("postcode_district_l = postcode_district_r", "same postcode district"),
             different,

@@ -110,10 +110,41 @@ def _load(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame) -> None:
     con.unregister("_prepared_arrow")
 
 
+#: Name columns whose exact matches are weighted by how common the name is.
+_TF_COLUMNS: dict[str, str] = {"first_name_std": "last_name_std", "last_name_std": "first_name_std"}
+
+
+def _register_name_frequencies(con: duckdb.DuckDBPyConnection, db_api: DuckDBAPI, linker: Linker) -> None:
+    """Term frequencies of names counted over distinct full names, not records.
+
+    Splink's default counts records, so a person known to seven services
+    makes their own name look seven times as common as it is, and their
+    records then need more evidence to link than anyone else's - exactly
+    the people the product most needs joined up. Counting each distinct
+    (first name, surname) once approximates counting people; namesakes (two
+    people with one full name) are rare enough not to matter here.
+    """
+    for column, other in _TF_COLUMNS.items():
+        table = f"tf_{column}_people"
+        con.execute(
+            f"""
+            CREATE OR REPLACE TABLE {table} AS
+            WITH names AS (
+                SELECT DISTINCT {column}, {other} FROM {_TABLE} WHERE {column} IS NOT NULL
+            )
+            SELECT {column}, count(*)::DOUBLE / (SELECT count(*) FROM names) AS tf_{column}
+            FROM names GROUP BY {column}
+            """
+        )
+        linker.table_management.register_term_frequency_lookup(db_api.register(table), column)
+
+
 def _linker(con: duckdb.DuckDBPyConnection, settings: LinkageSettings) -> Linker:
     db_api = DuckDBAPI(con)
     table = db_api.register(_TABLE)
-    return Linker(table, splink_settings(settings), log_level=_SPLINK_LOG_LEVEL)
+    linker = Linker(table, splink_settings(settings), log_level=_SPLINK_LOG_LEVEL)
+    _register_name_frequencies(con, db_api, linker)
+    return linker
 
 
 def _evidence_columns(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:

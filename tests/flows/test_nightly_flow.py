@@ -6,46 +6,99 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
-from datetime import date, timedelta
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 import pytest
+from sqlalchemy import create_engine, text
 
 from early_warning.cli import main
+from tests.support.databases import DATABASES, empty_database
 
 AS_OF = "2026-06-30"  # the night the shared small borough is generated for (conftest)
 QUEUE_TABLES = ("review_items", "review_item_history", "review_outcomes", "route_runs", "audit_log")
 VOLATILE = {"recorded_at", "routed_at", "first_routed_at", "last_routed_at", "at", "times_routed"}
 
 
-def run_night(extracts: Path, home: Path, as_of: str = AS_OF) -> int:
-    return main(["nightly", "--extracts", str(extracts), "--as-of", as_of, "--home", str(home), "--quiet"])
+@pytest.fixture(scope="module", params=DATABASES)
+def queue_kind(request: pytest.FixtureRequest) -> str:
+    """Every test here runs with the queue on SQLite and on PostgreSQL."""
+    return str(request.param)
 
 
-def queue_rows(home: Path, table: str) -> list[dict[str, object]]:
-    with sqlite3.connect(home / "review_queue.sqlite3") as db:
-        db.row_factory = sqlite3.Row
-        rows = [dict(r) for r in db.execute(f"SELECT * FROM {table} ORDER BY 1")]
-    return [{k: v for k, v in row.items() if k not in VOLATILE} for row in rows]
+@pytest.fixture
+def queue_url(queue_kind: str, tmp_path: Path) -> Iterator[str]:
+    with empty_database(queue_kind, tmp_path) as url:
+        yield url
 
 
-def queue_dump(home: Path) -> dict[str, list[dict[str, object]]]:
-    return {table: queue_rows(home, table) for table in QUEUE_TABLES}
+def run_night(extracts: Path, home: Path, as_of: str = AS_OF, *, queue: str) -> int:
+    """One night through the real command line, with the queue at ``queue``."""
+    from early_warning.settings import get_settings
+
+    previous = os.environ.get("EARLY_WARNING_DATABASE_URL")
+    os.environ["EARLY_WARNING_DATABASE_URL"] = queue
+    get_settings.cache_clear()
+    try:
+        return main(
+            ["nightly", "--extracts", str(extracts), "--as-of", as_of, "--home", str(home), "--quiet"]
+        )
+    finally:
+        if previous is None:
+            os.environ.pop("EARLY_WARNING_DATABASE_URL", None)
+        else:
+            os.environ["EARLY_WARNING_DATABASE_URL"] = previous
+        get_settings.cache_clear()
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, str) and value[:1] in "[{":
+        return json.loads(value)  # SQLite hands JSON back as text
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def queue_rows(url: str, table: str) -> list[dict[str, object]]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text(f"SELECT * FROM {table} ORDER BY 1")).mappings().all()
+    finally:
+        engine.dispose()
+    return [{k: _plain(v) for k, v in row.items() if k not in VOLATILE} for row in rows]
+
+
+def queue_dump(url: str) -> dict[str, list[dict[str, object]]]:
+    return {table: queue_rows(url, table) for table in QUEUE_TABLES}
+
+
+@dataclass(frozen=True)
+class FirstNight:
+    home: Path
+    queue: str
 
 
 @pytest.fixture(scope="module")
-def first_night(small_borough: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def first_night(
+    small_borough: Path, queue_kind: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FirstNight]:
     home = tmp_path_factory.mktemp("home")
-    assert run_night(small_borough / "extracts", home) == 0
-    return home
+    with empty_database(queue_kind, home) as url:
+        assert run_night(small_borough / "extracts", home, queue=url) == 0
+        yield FirstNight(home, url)
 
 
-def test_a_night_writes_the_contracts_outputs(first_night: Path) -> None:
-    run = first_night / "runs" / AS_OF
+def test_a_night_writes_the_contracts_outputs(first_night: FirstNight) -> None:
+    run = first_night.home / "runs" / AS_OF
     report = json.loads((run / "ingest_report.json").read_text())
     assert report["totals"]["rows_read"] == report["totals"]["accepted"] + report["totals"]["quarantined"]
     assert (run / "quarantine").is_dir()
@@ -70,10 +123,10 @@ def test_a_night_writes_the_contracts_outputs(first_night: Path) -> None:
     }
 
 
-def test_nobody_surfaced_is_known_to_a_service_or_over_capacity(first_night: Path) -> None:
+def test_nobody_surfaced_is_known_to_a_service_or_over_capacity(first_night: FirstNight) -> None:
     from early_warning.config import load_config
 
-    run = first_night / "runs" / AS_OF
+    run = first_night.home / "runs" / AS_OF
     surfaced = pl.read_parquet(run / "surfaced.parquet")
     known = pl.read_parquet(run / "known_to_services.parquet")
     assert surfaced.join(known, on="person_id", how="semi").is_empty()
@@ -83,38 +136,40 @@ def test_nobody_surfaced_is_known_to_a_service_or_over_capacity(first_night: Pat
         assert group.sort("rank")["score"].is_sorted(descending=True)
 
 
-def test_the_queue_holds_exactly_what_was_surfaced(first_night: Path) -> None:
-    surfaced = pl.read_parquet(first_night / "runs" / AS_OF / "surfaced.parquet")
-    items = queue_rows(first_night, "review_items")
+def test_the_queue_holds_exactly_what_was_surfaced(first_night: FirstNight) -> None:
+    surfaced = pl.read_parquet(first_night.home / "runs" / AS_OF / "surfaced.parquet")
+    items = queue_rows(first_night.queue, "review_items")
     assert sorted(str(i["person_id"]) for i in items) == sorted(surfaced["person_id"].to_list())
     assert all(i["status"] == "new" for i in items), "routing never moves an item on by itself"
     by_person = {str(i["person_id"]): i for i in items}
     for row in surfaced.iter_rows(named=True):
         item = by_person[row["person_id"]]
         assert item["locality"] == row["locality"]
-        assert json.loads(str(item["reasons"])) == row["reasons"]
+        assert item["reasons"] == row["reasons"]
         assert float(str(item["score"])) == pytest.approx(row["score"])
 
 
-def test_running_the_same_night_again_changes_nothing(first_night: Path, small_borough: Path) -> None:
-    run = first_night / "runs" / AS_OF
+def test_running_the_same_night_again_changes_nothing(first_night: FirstNight, small_borough: Path) -> None:
+    run = first_night.home / "runs" / AS_OF
     before_surfaced = (run / "surfaced.parquet").read_bytes()
     before_persons = (run / "persons.parquet").read_bytes()
-    before_queue = queue_dump(first_night)
-    assert run_night(small_borough / "extracts", first_night) == 0
+    before_queue = queue_dump(first_night.queue)
+    assert run_night(small_borough / "extracts", first_night.home, queue=first_night.queue) == 0
     assert (run / "surfaced.parquet").read_bytes() == before_surfaced
     assert (run / "persons.parquet").read_bytes() == before_persons
-    after_queue = queue_dump(first_night)
+    after_queue = queue_dump(first_night.queue)
     for table in ("review_items", "review_item_history", "review_outcomes"):
         assert after_queue[table] == before_queue[table], table
 
 
-def test_a_broken_source_is_skipped_and_the_rest_still_scored(small_borough: Path, tmp_path: Path) -> None:
+def test_a_broken_source_is_skipped_and_the_rest_still_scored(
+    small_borough: Path, tmp_path: Path, queue_url: str
+) -> None:
     extracts = tmp_path / "extracts"
     shutil.copytree(small_borough / "extracts", extracts)
     (extracts / "benefits" / "events.parquet").write_bytes(b"this is not parquet")
     home = tmp_path / "home"
-    assert run_night(extracts, home) == 1
+    assert run_night(extracts, home, queue=queue_url) == 1
     run = home / "runs" / AS_OF
     report = json.loads((run / "ingest_report.json").read_text())
     assert report["sources"]["benefits"]["status"] == "skipped"
@@ -132,16 +187,17 @@ def write_then_die(session, *args, **kwargs):
     os._exit(137)            # ... when the process dies, before the commit
 routing._write_plan = write_then_die
 from early_warning.cli import main
+from tests.support.databases import DATABASES, empty_database
 sys.exit(main(sys.argv[1:]))
 """
 
 
 def test_a_crash_during_routing_leaves_the_queue_as_it_was(
-    small_borough: Path, tmp_path: Path, prefect_server: str
+    small_borough: Path, tmp_path: Path, prefect_server: str, queue_url: str
 ) -> None:
     home = tmp_path / "home"
-    assert run_night(small_borough / "extracts", home) == 0
-    before = queue_dump(home)
+    assert run_night(small_borough / "extracts", home, queue=queue_url) == 0
+    before = queue_dump(queue_url)
     next_night = (date.fromisoformat(AS_OF) + timedelta(days=1)).isoformat()
     args = [
         "nightly",
@@ -152,25 +208,27 @@ def test_a_crash_during_routing_leaves_the_queue_as_it_was(
         "--home",
         str(home),
     ]
-    env = {**os.environ, "PREFECT_API_URL": prefect_server}
+    env = {**os.environ, "PREFECT_API_URL": prefect_server, "EARLY_WARNING_DATABASE_URL": queue_url}
     killed = subprocess.run(
         [sys.executable, "-c", KILL_DURING_ROUTE, *args], env=env, capture_output=True, text=True, check=False
     )
     assert killed.returncode == 137, killed.stderr[-2000:]
-    assert queue_dump(home) == before
-    assert run_night(small_borough / "extracts", home, next_night) == 0
-    routed = queue_rows(home, "route_runs")
+    assert queue_dump(queue_url) == before
+    assert run_night(small_borough / "extracts", home, next_night, queue=queue_url) == 0
+    routed = queue_rows(queue_url, "route_runs")
     assert [str(r["as_of"]) for r in routed] == [AS_OF, next_night]
 
 
-def test_two_nights_update_open_items_and_respect_the_cool_down(small_borough: Path, tmp_path: Path) -> None:
+def test_two_nights_update_open_items_and_respect_the_cool_down(
+    small_borough: Path, tmp_path: Path, queue_url: str
+) -> None:
     from review_ui.store import claim_item, create_user, make_engine, make_session_factory, record_outcome
 
     home = tmp_path / "home"
-    assert run_night(small_borough / "extracts", home) == 0
-    first = {str(i["person_id"]): i for i in queue_rows(home, "review_items")}
+    assert run_night(small_borough / "extracts", home, queue=queue_url) == 0
+    first = {str(i["person_id"]): i for i in queue_rows(queue_url, "review_items")}
     closed = next(i for i in first.values() if i["locality"] != "unknown")
-    engine = make_engine(f"sqlite:///{home / 'review_queue.sqlite3'}")
+    engine = make_engine(queue_url)
     sessions = make_session_factory(engine)
     with sessions() as session:
         worker = create_user(
@@ -194,12 +252,12 @@ def test_two_nights_update_open_items_and_respect_the_cool_down(small_borough: P
     engine.dispose()
 
     next_night = (date.fromisoformat(AS_OF) + timedelta(days=1)).isoformat()
-    assert run_night(small_borough / "extracts", home, next_night) == 0
-    second = queue_rows(home, "review_items")
+    assert run_night(small_borough / "extracts", home, next_night, queue=queue_url) == 0
+    second = queue_rows(queue_url, "review_items")
     people = [str(i["person_id"]) for i in second]
     assert len(people) == len({p for p in people if p != closed["person_id"]}) + 1, "one item per person"
     assert all(p in {str(i["person_id"]) for i in second} for p in first), "first night's items are kept"
-    history = queue_rows(home, "review_item_history")
+    history = queue_rows(queue_url, "review_item_history")
     open_ids = {i["id"] for i in second if i["status"] == "new" and str(i["person_id"]) in first}
     refreshed = {h["item_id"] for h in history if str(h["as_of"]) == next_night}
     assert open_ids <= refreshed, "open items get the new night's score and reasons"
@@ -207,3 +265,15 @@ def test_two_nights_update_open_items_and_respect_the_cool_down(small_borough: P
     assert closed_now["status"] == "closed"
     surfaced = pl.read_parquet(home / "runs" / next_night / "surfaced.parquet")
     assert closed["person_id"] not in surfaced["person_id"].to_list(), "cool-down holds the person back"
+
+
+def test_the_night_leaves_a_markdown_summary_in_prefect(first_night: FirstNight) -> None:
+    from prefect.artifacts import Artifact
+
+    artefact = Artifact.get(f"nightly-{AS_OF}")
+    assert artefact is not None
+    markdown = str(artefact.data)
+    assert f"# Nightly run {AS_OF}" in markdown
+    assert "| council_tax | ingested |" in markdown
+    assert "early-warning cohort" in markdown
+    assert "| route |" in markdown

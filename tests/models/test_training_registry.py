@@ -169,3 +169,25 @@ def test_promote_moves_the_champion_alias(trained: tuple) -> None:
     loaded = load_champion(home, SETTINGS)
     assert loaded is not None
     assert loaded[1] == "2"
+
+
+def test_logged_fairness_tables_suppress_small_cells_and_gaps_are_finite(trained: tuple) -> None:
+    home, first, second = trained
+    tables = list((home / "mlflow" / "artifacts").rglob("fairness_report.csv"))
+    assert len(tables) == 2
+    for path in tables:
+        logged = pl.read_csv(path, infer_schema=False)
+        for column in (
+            "people",
+            "positive_people",
+            "cohort_rows",
+            "surfaced",
+            "positives",
+            "surfaced_positives",
+        ):
+            assert all(v in ("0", "<10") or int(v) >= 10 for v in logged[column].to_list()), (path, column)
+    for result in (first, second):
+        for metrics in result.report.values():
+            assert 1.0 <= metrics["fairness_gap"] < float("inf")
+        assert result.fairness is not None
+        assert result.fairness.schema["people"] == pl.String  # the published form

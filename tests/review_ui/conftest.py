@@ -9,55 +9,26 @@ are skipped (and under ``CI=true`` a skip fails the run).
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 
 import polars as pl
 import pytest
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from early_warning.config import Config, LocalitiesFile, Locality, RoutingFile, load_config
 from review_ui.migrations import upgrade_to_head
 from review_ui.routing import COUNCIL_TIME_ZONE
 from review_ui.store import Role, User, create_user, make_engine, make_session_factory
-
-POSTGRES_ENV = "EARLY_WARNING_TEST_POSTGRES_URL"
-
-
-def _postgres_schema_url(base: str, schema: str) -> str:
-    url = make_url(base)
-    if url.drivername == "postgresql":
-        url = url.set(drivername="postgresql+psycopg")
-    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+from tests.support.databases import DATABASES, empty_database
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An empty database: a SQLite file, or a fresh PostgreSQL schema dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('queue') / 'review_queue.sqlite3'}"
-        return
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        pytest.skip(
-            f"PostgreSQL run skipped: set {POSTGRES_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
-        )
-    schema = f"ew_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(_postgres_schema_url(base, "public"))
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield _postgres_schema_url(base, schema)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(
-                text("SET LOCAL lock_timeout = '20s'")
-            )  # fail, never hang, if a test left a lock
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with empty_database(request.param, tmp_path_factory.mktemp("queue")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,12 +1,19 @@
-"""Linkage on a generated synthetic borough, scored against its ground truth.
+"""Linkage on generated synthetic boroughs, scored against their ground truth.
 
-Tuning (thresholds, blocking rules, the fixed m probabilities) was done on
-seeds 1 and 2 only; this test uses seed 7, which was not looked at while
-tuning. Measured when written (5,000 residents, 5,748 source records):
-precision 0.998, recall 0.946, F1 0.971. Most missed pairs have nothing in
-common but the name: a contact-centre record with no date of birth and no
-address against a council-tax record, so the miss is a property of the
-evidence, not of the blocking (see the linkage report in the PR).
+Tuning (blocking rules, the address levels, name frequencies, thresholds and
+fixed m probabilities) was done on seeds 1 and 2 only, and seed 7 was the
+earlier acceptance seed. This test uses seeds 21 and 22, which nobody looked
+at while tuning: the requirement is F1 >= 0.97 with precision >= 0.98 at the
+default threshold on boroughs the linker was not tuned on.
+
+Measured when written (5,000 residents each): seed 21 (5,562 records)
+precision 0.996, recall 0.948, F1 0.971; seed 22 (5,602 records) precision
+0.999, recall 0.949, F1 0.973. Seed 7 went from F1 0.971 to 0.977. The margin
+over 0.97 is small: most of the pairs still missed have nothing in common but
+the name (a contact-centre record with no date of birth and an old or no
+address against a council-tax record), and about half of such same-name
+pairs in these boroughs are different people, so the evidence, not the
+blocking, limits recall.
 """
 
 from __future__ import annotations
@@ -25,12 +32,16 @@ from features.linkage import pairwise_scores, resolve_persons
 from features.schema import PEOPLE_FILE
 
 AS_OF = date(2026, 3, 31)
+#: Seeds never used for tuning (see the module docstring).
+UNTUNED_SEEDS = (21, 22)
 
 
-@pytest.fixture(scope="module")
-def borough(tmp_path_factory: pytest.TempPathFactory) -> tuple[pl.DataFrame, pl.DataFrame]:
-    out: Path = tmp_path_factory.mktemp("borough")
-    generate_borough(out, residents=5_000, years=2, as_of=AS_OF, seed=7)
+@pytest.fixture(scope="module", params=UNTUNED_SEEDS, ids=lambda seed: f"seed{seed}")
+def borough(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    out: Path = tmp_path_factory.mktemp(f"borough{request.param}")
+    generate_borough(out, residents=5_000, years=2, as_of=AS_OF, seed=request.param)
     run = RunPaths(home=out / "home", as_of=AS_OF)
     ingest_extracts(out / "extracts", AS_OF, run, load_config())
     people = pl.read_parquet(run.canonical_dir / PEOPLE_FILE)
