@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
-from threshold_helpers import AS_OF, CONFIG, event, events_frame, persons_frame
 
 from models.labels import (
     LABEL,
@@ -21,6 +20,7 @@ from models.labels import (
     snapshot_rows,
     split_snapshots,
 )
+from tests.support.canonical_events import AS_OF, CONFIG, event, events_frame, persons_frame
 
 
 def _rows(events: list[dict], horizon: int = 180) -> pl.DataFrame:

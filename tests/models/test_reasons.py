@@ -17,16 +17,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reason_oracle import SentenceChecker, events_of
-from threshold_helpers import (
-    AS_OF,
-    CONFIG,
-    PERSON_IDS,
-    event,
-    events_frame,
-    persons_frame,
-    random_event,
-    random_links,
-)
 
 from features.person_features import build_person_features
 from models.reasons import (
@@ -38,6 +28,16 @@ from models.reasons import (
     reasons_for,
 )
 from models.rules_score import RulesScore
+from tests.support.canonical_events import (
+    AS_OF,
+    CONFIG,
+    PERSON_IDS,
+    event,
+    events_frame,
+    persons_frame,
+    random_event,
+    random_links,
+)
 
 Event = dict[str, Any]
 

@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
-from threshold_helpers import AS_OF, CONFIG, event, events_frame, persons_frame, random_event
 
 from early_warning.config import ConfigError
 from features.person_features import build_person_features, feature_columns
 from models.rules_score import RulesScore, load_rules_table, parse_rules_table
+from tests.support.canonical_events import AS_OF, CONFIG, event, events_frame, persons_frame, random_event
 
 TABLE = load_rules_table(config=CONFIG)
 FEATURES = TABLE.features

@@ -15,13 +15,13 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from threshold_helpers import AS_OF, CONFIG, event, events_frame, persons_frame
 
 from features.person_features import build_person_features, feature_columns
 from models.reasons import reasons_for
 from models.rules_score import RulesScore
 from models.scoring import NO_CHAMPION, score_cohort
 from models.thresholds import early_warning_cohort, known_to_services
+from tests.support.canonical_events import AS_OF, CONFIG, event, events_frame, persons_frame
 
 COLUMNS = feature_columns(CONFIG)
 

@@ -16,17 +16,6 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
-from threshold_helpers import (
-    AS_OF,
-    CONFIG,
-    PERSON_IDS,
-    Links,
-    event,
-    events_frame,
-    persons_frame,
-    random_event,
-    random_links,
-)
 
 from early_warning.config import (
     ArrearsAtLeast,
@@ -37,6 +26,17 @@ from early_warning.config import (
     load_config,
 )
 from models.thresholds import early_warning_cohort, known_to_services
+from tests.support.canonical_events import (
+    AS_OF,
+    CONFIG,
+    PERSON_IDS,
+    Links,
+    event,
+    events_frame,
+    persons_frame,
+    random_event,
+    random_links,
+)
 
 Event = dict[str, Any]
 

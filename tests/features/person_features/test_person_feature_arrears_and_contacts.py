@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from person_feature_helpers import event, features, row
+from person_feature_helpers import features, row
+
+from tests.support.canonical_events import event
 
 
 def test_arrears_now_change_and_peak_follow_the_latest_balance_at_each_date() -> None:

@@ -7,9 +7,10 @@ window, one dated T - 91 days is not.
 from __future__ import annotations
 
 import pytest
-from person_feature_helpers import CONFIG, event, features, row
+from person_feature_helpers import features, row
 
 from features.person_features import WINDOWS
+from tests.support.canonical_events import CONFIG, event
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,11 @@ from typing import Any
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from person_feature_helpers import AS_OF, CONFIG, PERSON_IDS, features, random_event, random_links, row
+from person_feature_helpers import features, row
 from polars.testing import assert_frame_equal
 
 from features.person_features import WINDOWS
+from tests.support.canonical_events import AS_OF, CONFIG, PERSON_IDS, random_event, random_links
 
 FAST = settings(max_examples=40, deadline=None)
 Event = dict[str, Any]
@@ -126,7 +127,7 @@ def test_features_agree_with_a_plain_python_reference(
 
 
 def test_the_reference_itself_is_checked_on_a_known_case() -> None:
-    from person_feature_helpers import event
+    from tests.support.canonical_events import event
 
     evs = [
         event("council_tax", "ct0", 10, "missed_instalment", amount=120.0),

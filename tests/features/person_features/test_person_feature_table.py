@@ -6,7 +6,7 @@ import re
 
 import polars as pl
 import pytest
-from person_feature_helpers import AS_OF, CONFIG, event, events_frame, features, persons_frame, row
+from person_feature_helpers import features, row
 
 from early_warning.config import EVENT_COLUMNS, GAZETTEER_COLUMNS, PEOPLE_COLUMNS
 from features.person_features import (
@@ -15,6 +15,7 @@ from features.person_features import (
     feature_columns,
     feature_descriptions,
 )
+from tests.support.canonical_events import AS_OF, CONFIG, event, events_frame, persons_frame
 
 IDENTIFYING = re.compile(
     r"name|dob|birth|address|postcode|uprn|ni_number|nhs|sex|ethnic|source_person_id|event_id|row_number|ward|locality"

@@ -1,4 +1,4 @@
-"""Builders for small canonical event frames with exactly known answers (threshold tests)."""
+"""Builders for small canonical event frames with exactly known answers (shared by feature, threshold and model tests)."""
 
 from __future__ import annotations
 
