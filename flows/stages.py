@@ -53,7 +53,8 @@ def ingest_stage(night: Night, extracts: Path) -> dict[str, Any]:
 
     night.run.root.mkdir(parents=True, exist_ok=True)
     report = ingest_extracts(extracts, night.as_of, night.run, night.config)
-    totals = report.to_dict()["totals"]
+    details = report.to_dict()
+    totals = details["totals"]
     return {
         "summary": report.summary(),
         "rows_read": totals["rows_read"],
@@ -66,7 +67,7 @@ def ingest_stage(night: Night, extracts: Path) -> dict[str, Any]:
                 "read": sum((f or {}).get("rows_read") or 0 for f in source["files"].values()),
                 "quarantined": sum((f or {}).get("quarantined") or 0 for f in source["files"].values()),
             }
-            for name, source in report.to_dict()["sources"].items()
+            for name, source in details["sources"].items()
         },
     }
 
@@ -196,6 +197,16 @@ def _services_in_contact(night: Night, person_ids: pl.Series) -> pl.DataFrame:
     )
 
 
+def _best_per_locality(ranked: pl.DataFrame, capacities: pl.DataFrame, *, times: int) -> pl.DataFrame:
+    """The first ``times`` x capacity rows of each locality, keeping ``ranked``'s order (best first)."""
+    return (
+        ranked.with_columns(place=pl.int_range(pl.len()).over("locality"))
+        .join(capacities, on="locality", maintain_order="left")
+        .filter(pl.col("place") < pl.col("capacity") * times)
+        .drop("place", "capacity")
+    )
+
+
 def score_stage(night: Night) -> dict[str, Any]:
     """Score the cohort (known to no service) with the champion, or the rules score when
     none is registered; write scores.parquet and the night's review candidates with reasons."""
@@ -231,13 +242,7 @@ def score_stage(night: Night) -> dict[str, Any]:
     # Reasons are written only for a shortlist: each locality's best-ranked
     # fresh people (a few times its capacity, as some will lack the evidence
     # floor) plus everyone the queue already holds.
-    shortlist = (
-        ranked.filter(~in_queue)
-        .with_columns(place=pl.int_range(pl.len()).over("locality"))
-        .join(capacities, on="locality")
-        .filter(pl.col("place") < pl.col("capacity") * SHORTLIST_FACTOR)
-        .drop("place", "capacity")
-    )
+    shortlist = _best_per_locality(ranked.filter(~in_queue), capacities, times=SHORTLIST_FACTOR)
     pool = pl.concat([shortlist, ranked.filter(in_queue)]).sort(
         ["score", "person_id"], descending=[True, False]
     )
@@ -253,13 +258,7 @@ def score_stage(night: Night) -> dict[str, Any]:
         pl.col("reasons").fill_null(pl.lit([], dtype=pl.List(pl.String)))
     )
     enough = pl.col("reasons").list.len() >= night.config.routing.min_reasons_to_surface
-    fresh = (
-        pool.filter(~in_queue & enough)
-        .with_columns(place=pl.int_range(pl.len()).over("locality"))
-        .join(capacities, on="locality")
-        .filter(pl.col("place") < pl.col("capacity"))
-        .drop("place", "capacity")
-    )
+    fresh = _best_per_locality(pool.filter(~in_queue & enough), capacities, times=1)
     pool = pl.concat([fresh, pool.filter(in_queue)]).sort(["score", "person_id"], descending=[True, False])
     candidates = (
         pool.join(_services_in_contact(night, pool["person_id"]), on="person_id", how="left")

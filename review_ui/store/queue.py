@@ -137,18 +137,25 @@ def claim_item(
         conditions: list[Any] = [ReviewItem.status == ItemStatus.NEW, ReviewItem.locality == actor.locality]
         if expected_version is not None:
             conditions.append(ReviewItem.version == expected_version)
-        values = {"status": ItemStatus.IN_REVIEW, "assigned_to_id": actor.id, "claimed_at": utc_now()}
-        if not _apply(session, item_id, conditions, values):
-            raise _why_not(session, item_id, "claimed")
-        item = _reload(session, item_id)
-        append_audit(
-            session=session,
-            actor=actor.username,
-            action="item_claimed",
-            item_id=item.id,
-            person_id=item.person_id,
-            source=source,
-        )
+        return _mark_claimed(session, item_id, actor, conditions, source)
+
+
+def _mark_claimed(
+    session: Session, item_id: int, actor: User, conditions: list[Any], source: str | None
+) -> ReviewItem:
+    """new -> in review for ``actor`` if ``conditions`` still hold (one conditional UPDATE), audited."""
+    values = {"status": ItemStatus.IN_REVIEW, "assigned_to_id": actor.id, "claimed_at": utc_now()}
+    if not _apply(session, item_id, conditions, values):
+        raise _why_not(session, item_id, "claimed")
+    item = _reload(session, item_id)
+    append_audit(
+        session=session,
+        actor=actor.username,
+        action="item_claimed",
+        item_id=item.id,
+        person_id=item.person_id,
+        source=source,
+    )
     return item
 
 
@@ -173,19 +180,7 @@ def claim_next_item(*, session: Session, user: User, source: str | None = None) 
         item_id = session.scalars(query).first()
         if item_id is None:
             return None
-        values = {"status": ItemStatus.IN_REVIEW, "assigned_to_id": actor.id, "claimed_at": utc_now()}
-        if not _apply(session, item_id, [ReviewItem.status == ItemStatus.NEW], values):
-            raise _why_not(session, item_id, "claimed")
-        item = _reload(session, item_id)
-        append_audit(
-            session=session,
-            actor=actor.username,
-            action="item_claimed",
-            item_id=item.id,
-            person_id=item.person_id,
-            source=source,
-        )
-    return item
+        return _mark_claimed(session, item_id, actor, [ReviewItem.status == ItemStatus.NEW], source)
 
 
 def release_item(*, session: Session, item_id: int, user: User, source: str | None = None) -> ReviewItem:
