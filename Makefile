@@ -9,8 +9,9 @@ UV_VERSION := 0.13.8
 VENV := .venv
 BIN := $(VENV)/bin
 CORE := early_warning features models flows review_ui
+FRONTEND := review_ui/frontend
 
-.PHONY: demo test lint typecheck imports unit env clean bench
+.PHONY: demo test lint typecheck imports unit env assets browser clean bench
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -21,7 +22,20 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
 	touch $@
 
-env: $(VENV)/.synced
+# The review app's static files: GOV.UK and MOJ Frontend and htmx from npm
+# (package-lock.json pins them), compiled into review_ui/frontend/dist.
+$(FRONTEND)/dist/.built: $(FRONTEND)/package-lock.json $(FRONTEND)/council.scss $(FRONTEND)/app.js $(FRONTEND)/build.sh
+	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error
+	$(FRONTEND)/build.sh
+	touch $@
+
+assets: $(FRONTEND)/dist/.built
+
+# Debian's Chromium, driven by Playwright in the browser tests.
+browser:
+	bash scripts/install-chromium.sh
+
+env: $(VENV)/.synced assets
 
 demo: env
 	$(BIN)/early-warning demo
@@ -36,7 +50,7 @@ typecheck: env
 imports: env
 	$(BIN)/lint-imports
 
-unit: env
+unit: env browser
 	$(BIN)/pytest
 
 test: lint typecheck imports unit
@@ -45,4 +59,4 @@ bench: env
 	$(BIN)/python benchmarks/bench_generate.py --residents 300000 --years 5
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .early-warning .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .early-warning $(FRONTEND)/node_modules $(FRONTEND)/dist .pytest_cache .mypy_cache .ruff_cache

@@ -3,7 +3,8 @@
 Nothing else in the product reads ``os.environ`` for its own settings (the
 Prefect and MLflow switches in :mod:`flows.runtime` are those libraries'
 own variables). Every field can be set as ``EARLY_WARNING_<NAME>``; the
-command line's ``--home``/``--config`` win over the environment.
+command line's ``--home``/``--config``/``--host``/``--port`` win over the
+environment.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +25,40 @@ class Settings(BaseSettings):
     config: Path | None = None
     #: The review queue's database; default SQLite under the home folder.
     database_url: str | None = None
+
+    # --- The review app (``early-warning serve``) -------------------------
+    #: Shown in the header and page titles.
+    council_name: str = "Example Borough Council"
+    service_name: str = "Early help review"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    #: Signs session cookies. Unset: a random key is made once and kept in
+    #: ``<home>/web_secret_key`` (readable by its owner only).
+    secret_key: SecretStr | None = None
+    #: A session ends after this long without a request ...
+    session_idle_minutes: int = Field(default=30, ge=1)
+    #: ... and this long after sign-in, whatever happens.
+    session_absolute_hours: int = Field(default=10, ge=1)
+    #: Send cookies only over HTTPS. Turn on wherever the app is not on localhost.
+    cookie_secure: bool = False
+    #: Sign-in throttling: this many failures for one username or from one
+    #: address within the window refuse further attempts until it passes.
+    sign_in_max_failures: int = Field(default=5, ge=1)
+    sign_in_window_minutes: int = Field(default=15, ge=1)
+    #: Items per page in the review list.
+    page_size: int = Field(default=25, ge=5, le=200)
+    #: Optional OpenID Connect sign-in (the council's single sign-on). All three
+    #: must be set to turn it on; users still need a local account (same
+    #: username as the ``oidc_username_claim``) that says their role and locality.
+    oidc_metadata_url: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_username_claim: str = "preferred_username"
+    oidc_button_text: str = "Sign in with your council account"
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_metadata_url and self.oidc_client_id and self.oidc_client_secret)
 
 
 @lru_cache

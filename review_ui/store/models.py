@@ -48,6 +48,11 @@ class ItemStatus(enum.StrEnum):
 
 OPEN_STATUSES: tuple[str, ...] = (ItemStatus.NEW, ItemStatus.IN_REVIEW)
 
+#: The list for people with no address the council can place (the same word
+#: as ``features.graph.addresses.UNKNOWN_LOCALITY``; a test keeps them equal).
+#: No caseworker belongs to it; every team lead can see and work it.
+UNKNOWN_LOCALITY = "unknown"
+
 
 class Outcome(enum.StrEnum):
     """What happened when someone looked at the item: words about help only."""
@@ -164,6 +169,8 @@ class ReviewItem(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[str] = mapped_column(String(64))
     locality: Mapped[str] = mapped_column(String(100))
+    #: The ward of the person's current address, for filtering a locality's list.
+    ward: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(16), default=ItemStatus.NEW)
     score: Mapped[float]
     rank: Mapped[int | None]
@@ -268,3 +275,60 @@ class RouteRun(Base):
     times_routed: Mapped[int] = mapped_column(default=1)
     first_routed_at: Mapped[datetime] = mapped_column(default=utc_now)
     last_routed_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class CaseFile(Base):
+    """What a reviewer needs to see about one surfaced person, as of the latest night.
+
+    Written by the nightly route stage for every person with an open item
+    (and kept, unchanged, once the item closes, so earlier reviews can be
+    read back). ``content`` is a JSON document built by
+    :mod:`features.case_files` (see ``CASE_FILE_VERSION`` there): the names and
+    contact details the council's systems hold, the cross-service timeline,
+    the household (described, not named) and the match evidence. It is the
+    only place the queue holds personal details, and only the web app, behind
+    sign-in and audit, reads it.
+    """
+
+    __tablename__ = "case_files"
+
+    person_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    as_of: Mapped[date]
+    content: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class WebSession(Base):
+    """A signed-in browser session, held on the server so it can be ended.
+
+    The cookie carries a random token (signed); only its SHA-256 is stored
+    here (``id``), so a copy of the database does not let anyone sign in. A
+    new session is made at every sign-in (no fixation), and the session ends
+    after ``idle`` or ``absolute`` time-outs checked on every request.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utc_now)
+    ended_at: Mapped[datetime | None]
+    source: Mapped[str | None] = mapped_column(String(200))
+
+
+class SignInAttempt(Base):
+    """Every sign-in attempt, for throttling repeated failures (by username and by address)."""
+
+    __tablename__ = "sign_in_attempts"
+    __table_args__ = (
+        Index("ix_sign_in_attempts_username_at", "username", "at"),
+        Index("ix_sign_in_attempts_source_at", "source", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utc_now)
+    username: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(200))
+    succeeded: Mapped[bool]

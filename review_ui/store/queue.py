@@ -25,6 +25,7 @@ from review_ui.store.audit import append_audit
 from review_ui.store.engine import is_sqlite, write_transaction
 from review_ui.store.models import (
     OPEN_STATUSES,
+    UNKNOWN_LOCALITY,
     ItemHistory,
     ItemStatus,
     Outcome,
@@ -110,8 +111,13 @@ def _why_not(session: Session, item_id: int, wanted: str) -> QueueError:
     return ItemNotAvailable(f"item {item_id} cannot be {wanted}: it is {item.status.replace('_', ' ')}")
 
 
+def _may_work_on(actor: User, locality: str) -> bool:
+    """Reviewers work their own locality's items; team leads also the "unknown" list."""
+    return actor.locality == locality or (actor.role == Role.TEAM_LEAD and locality == UNKNOWN_LOCALITY)
+
+
 def _same_locality(actor: User, item: ReviewItem) -> None:
-    if actor.locality != item.locality:
+    if not _may_work_on(actor, item.locality):
         raise NotAllowed(f"item {item.id} belongs to the {item.locality} team")
 
 
@@ -133,8 +139,9 @@ def claim_item(
     """
     with write_transaction(session):
         actor = _acting_user(session, user, REVIEWER_ROLES)
-        _same_locality(actor, _reload(session, item_id))
-        conditions: list[Any] = [ReviewItem.status == ItemStatus.NEW, ReviewItem.locality == actor.locality]
+        item = _reload(session, item_id)
+        _same_locality(actor, item)
+        conditions: list[Any] = [ReviewItem.status == ItemStatus.NEW, ReviewItem.locality == item.locality]
         if expected_version is not None:
             conditions.append(ReviewItem.version == expected_version)
         return _mark_claimed(session, item_id, actor, conditions, source)
@@ -270,7 +277,9 @@ def reassign_item(
         target = _acting_user(session, to_user, REVIEWER_ROLES)
         item = _reload(session, item_id)
         _same_locality(lead, item)
-        if target.locality != item.locality:
+        if not _may_work_on(target, item.locality) and not (
+            item.locality == UNKNOWN_LOCALITY and target.locality == lead.locality
+        ):
             raise NotAllowed(f"{target.display_name} is not in the {item.locality} team")
         previous = item.assigned_to_id
         values = {"status": ItemStatus.IN_REVIEW, "assigned_to_id": target.id, "claimed_at": utc_now()}

@@ -14,7 +14,17 @@ from sqlalchemy import inspect
 from review_ui.migrations import MIGRATIONS_DIR, downgrade_to_base, upgrade_to_head
 from review_ui.store import Base, make_engine
 
-TABLES = {"users", "review_items", "review_item_history", "review_outcomes", "audit_log", "route_runs"}
+TABLES = {
+    "users",
+    "review_items",
+    "review_item_history",
+    "review_outcomes",
+    "audit_log",
+    "route_runs",
+    "case_files",
+    "web_sessions",
+    "sign_in_attempts",
+}
 
 
 def _tables(url: str) -> set[str]:

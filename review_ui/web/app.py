@@ -1,0 +1,139 @@
+"""The review app's FastAPI application, built from the settings.
+
+``create_app()`` wires the pieces: the queue database (migrated to the
+latest schema), server-side sessions, sign-in throttling, security headers,
+the static files built from npm by ``make assets``, and the routes. Errors
+become GOV.UK-style pages for people and JSON for the API.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from early_warning.paths import resolve_home
+from early_warning.settings import Settings, get_settings
+from review_ui.migrations import upgrade_to_head
+from review_ui.store import make_engine, make_session_factory, queue_database_url
+from review_ui.web.deps import CsrfFailed, Forbidden, NotFound, SignInRequired
+from review_ui.web.render import render
+from review_ui.web.security import security_headers
+from review_ui.web.sessions import SessionStore
+from review_ui.web.templating import make_templates
+from review_ui.web.throttle import SignInThrottle
+
+#: Where ``make assets`` puts the compiled GOV.UK/MOJ styles, images and scripts.
+ASSETS_DIR = Path(__file__).resolve().parents[1] / "frontend" / "dist"
+SECRET_FILE = "web_secret_key"
+
+
+def _secret_key(settings: Settings) -> str:
+    """The configured key, else one made once and kept under the home folder (mode 0600)."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    path = resolve_home(settings.home) / SECRET_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
+    """The review app for ``settings`` (default: the environment) and the queue at ``database_url``."""
+    settings = settings or get_settings()
+    if not (ASSETS_DIR / "council.min.css").exists():
+        raise RuntimeError(
+            f"the review app's front-end files are not built ({ASSETS_DIR} is missing): run `make assets`"
+        )
+    url = database_url or settings.database_url or queue_database_url(settings.home)
+    upgrade_to_head(url)
+    engine = make_engine(url)
+
+    app = FastAPI(
+        title=f"{settings.service_name} API",
+        summary="Read a locality's review list and record outcomes, with the review app's sign-in and roles.",
+        version="1",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.templates = make_templates()
+    app.state.sessions = SessionStore(
+        _secret_key(settings),
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        absolute=timedelta(hours=settings.session_absolute_hours),
+    )
+    app.state.throttle = SignInThrottle(
+        max_failures=settings.sign_in_max_failures, window=timedelta(minutes=settings.sign_in_window_minutes)
+    )
+    app.middleware("http")(security_headers)
+    app.mount("/assets", StaticFiles(directory=ASSETS_DIR / "assets"), name="assets")
+    app.mount("/static", StaticFiles(directory=ASSETS_DIR), name="static")
+    _add_error_pages(app)
+    _add_routes(app)
+    return app
+
+
+def _add_routes(app: FastAPI) -> None:
+    from review_ui.web.routes import api, audit, learning, person, queue, signin, users
+
+    for module in (signin, queue, person, audit, learning, users, api):
+        app.include_router(module.router)
+
+
+def _add_error_pages(app: FastAPI) -> None:
+    def page(request: Request, status: int, title: str, message: str) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": message}, status_code=status)
+        return render(request, "error.html", {"title": title, "message": message}, status_code=status)
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, _exc: Exception) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": "Sign in first."}, status_code=401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        response: Response = RedirectResponse(f"/sign-in?next={target}", status_code=303)
+        if request.headers.get("HX-Request"):
+            response = Response(status_code=204, headers={"HX-Redirect": "/sign-in"})
+        return response
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, _exc: Exception) -> Response:
+        return page(request, 403, "You cannot see this page", "Your role does not give access to this page.")
+
+    @app.exception_handler(CsrfFailed)
+    async def _csrf(request: Request, _exc: Exception) -> Response:
+        return page(
+            request,
+            403,
+            "Your request could not be checked",
+            "The form had expired or did not come from this service. Go back, reload the page and try again.",
+        )
+
+    @app.exception_handler(NotFound)
+    async def _not_found(request: Request, _exc: Exception) -> Response:
+        return page(request, 404, "Page not found", "There is nothing here that you can see.")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return page(request, 404, "Page not found", "There is nothing here that you can see.")
+        detail: Any = exc.detail
+        return page(request, exc.status_code, "Sorry, there is a problem", str(detail))

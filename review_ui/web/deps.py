@@ -1,0 +1,84 @@
+"""Request dependencies: the database session, who is signed in, what they may do.
+
+Authorisation is decided here and in :mod:`review_ui.web.access`, never in
+templates: a route states the roles it allows (``Depends(allow(...))``) and
+item routes check the item's locality with :func:`review_ui.web.access.visible_item`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from review_ui.store import Role
+from review_ui.web.security import submitted_csrf_token, tokens_match
+from review_ui.web.sessions import COOKIE_NAME, SignedIn
+
+
+class SignInRequired(Exception):
+    """No valid session: pages redirect to sign-in, the API answers 401."""
+
+
+class Forbidden(Exception):
+    """Signed in, but this role may not use this page or action (403)."""
+
+
+class NotFound(Exception):
+    """No such thing, or not one this user may see - the two look the same (404)."""
+
+
+class CsrfFailed(Exception):
+    """A state-changing request without the session's CSRF token (403)."""
+
+
+def database(request: Request) -> Iterator[Session]:
+    db = request.app.state.session_factory()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+Db = Annotated[Session, Depends(database)]
+
+
+def client_source(request: Request) -> str | None:
+    """Where a request came from, for the audit log."""
+    return request.client.host if request.client else None
+
+
+def signed_in(request: Request, db: Db) -> SignedIn:
+    found = request.app.state.sessions.find(db, request.cookies.get(COOKIE_NAME))
+    if found is None:
+        raise SignInRequired
+    request.state.signed_in = found
+    return found
+
+
+def allow(*roles: Role) -> Callable[..., SignedIn]:
+    """A dependency that lets only these roles through (any other signed-in user gets 403)."""
+
+    def check(who: Annotated[SignedIn, Depends(signed_in)]) -> SignedIn:
+        if who.user.role not in roles:
+            raise Forbidden
+        return who
+
+    return check
+
+
+async def csrf_protected(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -> SignedIn:
+    """For every POST: the session's CSRF token must come back with the request."""
+    if not tokens_match(who.csrf_token, await submitted_csrf_token(request)):
+        raise CsrfFailed
+    return who
+
+
+Reviewer = Annotated[SignedIn, Depends(allow(Role.CASEWORKER, Role.TEAM_LEAD))]
+TeamLead = Annotated[SignedIn, Depends(allow(Role.TEAM_LEAD))]
+Administrator = Annotated[SignedIn, Depends(allow(Role.ADMINISTRATOR))]
+LearningReader = Annotated[SignedIn, Depends(allow(Role.ANALYST, Role.TEAM_LEAD))]
+AnyUser = Annotated[SignedIn, Depends(signed_in)]
+Posted = Annotated[SignedIn, Depends(csrf_protected)]

@@ -1,0 +1,1 @@
+"""The review app's pages and API, one module per area."""

@@ -1,0 +1,115 @@
+"""Server-side sign-in sessions with idle and absolute time-outs.
+
+The browser holds a random 256-bit token, signed with the app's secret key
+(so a tampered cookie is refused before the database is asked) in an
+HttpOnly, SameSite=Lax cookie. The database holds only the token's SHA-256,
+with the session's CSRF token and its times. A new session is made at every
+sign-in, so a token planted before sign-in is worthless (no fixation), and
+signing out ends the session on the server, not just in the browser.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from review_ui.store import User, WebSession, write_transaction
+from review_ui.store.models import utc_now
+
+COOKIE_NAME = "ew_session"
+#: last_seen_at is written at most this often, so reading pages stays read-only.
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """The user behind a request, with their session's CSRF token."""
+
+    user: User
+    session_id: str
+    csrf_token: str
+
+
+class SessionStore:
+    """Starts, finds and ends sessions; time-outs come from the settings."""
+
+    def __init__(self, secret_key: str, *, idle: timedelta, absolute: timedelta) -> None:
+        self._signer = URLSafeSerializer(secret_key, salt="early-warning-session")
+        self._key = hashlib.sha256(f"sign-in-form:{secret_key}".encode()).digest()
+        self.idle = idle
+        self.absolute = absolute
+
+    def sign_in_form_token(self, browser_token: str) -> str:
+        """The token the sign-in form must send back: tied to the browser's pre-sign-in cookie."""
+        return hmac.new(self._key, browser_token.encode(), hashlib.sha256).hexdigest()
+
+    def start(self, db: Session, user: User, source: str | None) -> str:
+        """A new session for ``user``; returns the cookie value."""
+        token = secrets.token_urlsafe(32)
+        with write_transaction(db):
+            db.add(
+                WebSession(
+                    id=_digest(token),
+                    user_id=user.id,
+                    csrf_token=secrets.token_urlsafe(32),
+                    source=source,
+                )
+            )
+        return self._signer.dumps(token)
+
+    def _token(self, cookie: str | None) -> str | None:
+        if not cookie:
+            return None
+        try:
+            token = self._signer.loads(cookie)
+        except BadSignature:
+            return None
+        return token if isinstance(token, str) else None
+
+    def find(self, db: Session, cookie: str | None, now: datetime | None = None) -> SignedIn | None:
+        """The signed-in user for a cookie, or None (no cookie, bad signature, ended or timed out)."""
+        token = self._token(cookie)
+        if token is None:
+            return None
+        now = now or utc_now()
+        row = db.execute(
+            select(WebSession, User)
+            .join(User, User.id == WebSession.user_id)
+            .where(WebSession.id == _digest(token), WebSession.ended_at.is_(None))
+        ).one_or_none()
+        if row is None:
+            return None
+        web_session, user = row
+        if not user.active:
+            return None
+        if now - web_session.last_seen_at > self.idle or now - web_session.created_at > self.absolute:
+            self._end(db, web_session.id, now)
+            return None
+        if now - web_session.last_seen_at > TOUCH_EVERY:
+            with write_transaction(db):
+                db.execute(update(WebSession).where(WebSession.id == web_session.id).values(last_seen_at=now))
+        return SignedIn(user=user, session_id=web_session.id, csrf_token=web_session.csrf_token)
+
+    def end(self, db: Session, cookie: str | None) -> None:
+        token = self._token(cookie)
+        if token is not None:
+            self._end(db, _digest(token), utc_now())
+
+    def _end(self, db: Session, session_id: str, now: datetime) -> None:
+        with write_transaction(db):
+            db.execute(
+                update(WebSession)
+                .where(WebSession.id == session_id, WebSession.ended_at.is_(None))
+                .values(ended_at=now)
+            )
