@@ -54,6 +54,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--years", type=int, default=2)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/early-warning-bench"))
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="a council configuration folder whose linkage.yaml overrides the defaults",
+    )
+    parser.add_argument(
+        "--results", type=Path, default=RESULTS, help="JSON-lines file the figures are appended to"
+    )
     parser.add_argument("--skip-counts", action="store_true", help="do not count blocking comparisons")
     parser.add_argument("--skip-graph", action="store_true", help="do not build graph features")
     args = parser.parse_args(argv)
@@ -67,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generated and ingested the borough in {time.perf_counter() - started:.0f} s")
     people = pl.read_parquet(run.canonical_dir / PEOPLE_FILE)
     truth = pl.read_parquet(out / "truth" / "person_records.parquet")
-    settings = load_linkage_settings()
+    settings = load_linkage_settings(args.config)
     print(f"{people.height:,} source person records from {args.residents:,} residents")
 
     counts = None
@@ -108,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "residents": args.residents,
         "seed": args.seed,
+        "config": None if args.config is None else str(args.config),
         "records": people.height,
         "persons": result.stats.get("persons"),
         "linkage_seconds": round(linkage_s, 1),
@@ -122,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         "blocking_comparisons": None if counts is None else counts.to_dicts(),
         "stats": result.stats,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("a", encoding="utf-8") as f:
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    with args.results.open("a", encoding="utf-8") as f:
         f.write(json.dumps(record) + "\n")
     return 0
 
