@@ -200,8 +200,77 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from early_warning.paths import resolve_home
 
     return run_demo(
-        home=resolve_home(args.home), residents=args.residents, seed=args.seed, train=not args.no_train
+        home=resolve_home(args.home),
+        residents=args.residents,
+        seed=args.seed,
+        train=not args.no_train,
+        serve=not args.no_serve,
     )
+
+
+def _web_settings(args: argparse.Namespace) -> Any:
+    from early_warning.paths import resolve_home
+    from early_warning.settings import get_settings
+
+    return get_settings().model_copy(update={"home": resolve_home(args.home)})
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from review_ui.web.server import serve
+
+    settings = _web_settings(args)
+    print(f"Serving the review app at http://{args.host or settings.host}:{args.port or settings.port}/")
+    serve(settings, host=args.host, port=args.port)
+    return EXIT_OK
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    import getpass
+
+    if args.password_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password (at least 12 characters): ")
+    if getpass.getpass("Password again: ") != first:
+        raise ValueError("the two passwords were different")
+    return first
+
+
+def _cmd_users(args: argparse.Namespace) -> int:
+    from review_ui.store import queue_database_url, set_user_active
+    from review_ui.web.accounts import CLI_ACTOR, _session, add_user, list_users
+
+    settings = _web_settings(args)
+    url = settings.database_url or queue_database_url(settings.home)
+    try:
+        if args.action == "add":
+            if not args.username or not args.role:
+                raise ValueError("say who: early-warning users add NAME --role ROLE [--locality L]")
+            user = add_user(
+                url,
+                username=args.username,
+                role=args.role,
+                locality=args.locality,
+                display_name=args.display_name,
+                password=_read_password(args),
+            )
+            where = f" in {user.locality}" if user.locality else ""
+            print(f"Added {user.username} as {user.role}{where}.")
+        elif args.action == "list":
+            for user in list_users(url):
+                state = "" if user.active else " (deactivated)"
+                print(f"{user.username:24} {user.role:14} {user.locality or '-':20}{state}")
+        else:
+            if not args.username:
+                raise ValueError(f"say who: early-warning users {args.action} NAME")
+            with _session(url) as db:
+                set_user_active(
+                    session=db, username=args.username, active=args.action == "activate", changed_by=CLI_ACTOR
+                )
+            print(f"{args.username} is now {'active' if args.action == 'activate' else 'deactivated'}.")
+    except (ValueError, LookupError) as exc:
+        print(f"Could not {args.action} the user: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -320,8 +389,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     demo.add_argument("--no-train", action="store_true", help="skip training: score with the rules score")
+    demo.add_argument(
+        "--no-serve", action="store_true", help="stop after the night instead of serving the app"
+    )
     _add_common(demo)
     demo.set_defaults(handler=_cmd_demo)
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve the caseworkers' review app (default http://127.0.0.1:8000/)",
+        description=(
+            "Serve the review app on the review queue (EARLY_WARNING_DATABASE_URL, or SQLite under <home>). "
+            "Settings come from EARLY_WARNING_* variables (see the README)."
+        ),
+    )
+    serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port to listen on (default 8000)")
+    _add_common(serve)
+    serve.set_defaults(handler=_cmd_serve)
+
+    users = commands.add_parser(
+        "users",
+        help="add, list, deactivate or activate the review app's users",
+        description=(
+            "Manage sign-ins. 'add' asks for the password twice (or reads one line from standard input "
+            "with --password-stdin). Roles: caseworker and team_lead need --locality; administrator; analyst."
+        ),
+    )
+    users.add_argument("action", choices=["add", "list", "deactivate", "activate"])
+    users.add_argument("username", nargs="?", help="the sign-in name")
+    users.add_argument("--role", choices=["caseworker", "team_lead", "administrator", "analyst"])
+    users.add_argument("--locality", default=None, help="the locality team (caseworkers and team leads)")
+    users.add_argument("--display-name", default=None, help="the name shown in the app (default: username)")
+    users.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    _add_common(users)
+    users.set_defaults(handler=_cmd_users)
     return parser
 
 

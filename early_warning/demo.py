@@ -4,7 +4,8 @@ It is what ``make demo`` runs on a fresh machine, so it needs nothing but
 the project itself: it generates a borough under ``<home>/demo`` (re-using
 one already generated with the same size and seed), trains and registers a
 model in MLflow (unless a champion is already registered), runs the nightly
-flow, and says what went to each locality's review queue.
+flow, says what went to each locality's review queue, makes a demo caseworker
+and team lead, prints how to sign in, and serves the review app.
 """
 
 from __future__ import annotations
@@ -50,8 +51,33 @@ def _train(home: Path, extracts: Path) -> None:
     print(f"Registered version {result.version} ({result.chosen_model}) as {result.alias}: {result.reason}")
 
 
-def run_demo(*, home: Path, residents: int, seed: int, train: bool = True) -> int:
-    """Generate (or reuse) the demo borough, train, run a night; returns an exit code."""
+def _serve(home: Path, *, serve: bool) -> None:
+    """Make the demo's caseworker and team lead, say how to sign in, and serve the app."""
+    from early_warning.settings import get_settings
+    from review_ui.store import queue_database_url
+    from review_ui.web.accounts import ensure_demo_accounts
+
+    settings = get_settings().model_copy(update={"home": home})
+    url = settings.database_url or queue_database_url(home)
+    accounts = ensure_demo_accounts(url, home)
+    print()
+    print(f"The review app: http://{settings.host}:{settings.port}/")
+    for account in accounts:
+        role = account.role.replace("_", " ")
+        print(
+            f"  sign in as {account.username} ({role}, {account.locality}) with password {account.password}"
+        )
+    print(f"  (kept in {home / 'demo' / 'sign-in.txt'}; add your own with `early-warning users add`)")
+    if not serve:
+        return
+    from review_ui.web.server import serve as serve_app
+
+    print("Serving until you press Ctrl-C ...")
+    serve_app(settings)
+
+
+def run_demo(*, home: Path, residents: int, seed: int, train: bool = True, serve: bool = True) -> int:
+    """Generate (or reuse) the demo borough, train, run a night, then serve the review app; returns an exit code."""
     from early_warning.cli import run_nightly_flow
 
     borough = _borough(home, residents, seed)
@@ -66,4 +92,5 @@ def run_demo(*, home: Path, residents: int, seed: int, train: bool = True) -> in
     print(f"  who was sent for review, with reasons: {run / 'surfaced.parquet'}")
     print(f"  what came in and what was quarantined: {run / 'ingest_report.json'}")
     print(f"The review queue: {home / 'review_queue.sqlite3'}; MLflow: {home / 'mlflow'}")
+    _serve(home, serve=serve)
     return 0

@@ -83,6 +83,10 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.state.throttle = SignInThrottle(
         max_failures=settings.sign_in_max_failures, window=timedelta(minutes=settings.sign_in_window_minutes)
     )
+    if settings.oidc_enabled:
+        from review_ui.web.oidc import OidcClient
+
+        app.state.oidc = OidcClient(settings, _secret_key(settings))
     app.middleware("http")(security_headers)
     app.mount("/assets", StaticFiles(directory=ASSETS_DIR / "assets"), name="assets")
     app.mount("/static", StaticFiles(directory=ASSETS_DIR), name="static")
@@ -92,9 +96,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
 
 def _add_routes(app: FastAPI) -> None:
-    from review_ui.web.routes import api, audit, learning, person, queue, signin, users
+    from review_ui.web.routes import api, audit, learning, oidc, person, queue, signin, users
 
-    for module in (signin, queue, person, audit, learning, users, api):
+    for module in (signin, oidc, queue, person, audit, learning, users, api):
         app.include_router(module.router)
 
 
