@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import sys
@@ -88,13 +89,19 @@ def main(argv: list[str] | None = None) -> int:
             print(counts)
 
     rss_before = _peak_rss_mb()
-    started = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    started, cpu_started = time.perf_counter(), time.process_time()
     result = resolve_persons(people, previous=None, as_of=AS_OF, settings=settings)
     linkage_s = time.perf_counter() - started
+    linkage_cpu_s = time.process_time() - cpu_started
     scores = pairwise_scores(result.persons, truth)
     per_minute = people.height / linkage_s * 60
     print(
         f"\nlinkage: {linkage_s:.1f} s, {per_minute:,.0f} records per minute, peak RSS {_peak_rss_mb():,.0f} MB"
+    )
+    print(
+        f"CPU {linkage_cpu_s:.1f} s (all threads); load average {load_before:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} after (other work on the machine inflates wall time)"
     )
     print("phases (s):", {k: round(v, 1) for k, v in result.timings.items()})
     print(f"pairwise precision {scores.precision:.4f} recall {scores.recall:.4f} F1 {scores.f1:.4f}")
@@ -122,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         "persons": result.stats.get("persons"),
         "linkage_seconds": round(linkage_s, 1),
         "records_per_minute": round(per_minute),
+        "linkage_cpu_seconds": round(linkage_cpu_s, 1),
+        "load_average_before": round(load_before, 1),
         "phases_seconds": {k: round(v, 2) for k, v in result.timings.items()},
         "graph_seconds": None if graph_s is None else round(graph_s, 1),
         "peak_rss_mb_before_linkage": round(rss_before),
