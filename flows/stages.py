@@ -9,6 +9,7 @@ called and tested without Prefect. Every write is keyed by the night
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -291,27 +292,52 @@ def routing_lineage(lineage: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def case_files_for(night: Night, person_ids: pl.Series) -> pl.DataFrame:
+    """The case files of the night's candidates, from the run's canonical frames and linkage outputs."""
+    from features.case_files import build_case_files
+    from features.linkage import EVIDENCE_FILE
+
+    evidence = night.output(EVIDENCE_FILE)
+    return build_case_files(
+        person_ids,
+        persons=pl.scan_parquet(night.run.persons),
+        people=pl.scan_parquet(night.run.canonical_dir / PEOPLE_FILE),
+        events=pl.scan_parquet(night.run.canonical_dir / EVENTS_FILE),
+        gazetteer=night.canonical(GAZETTEER_FILE),
+        evidence=pl.scan_parquet(evidence) if evidence.exists() else None,
+        as_of=night.as_of,
+        config=night.config,
+    )
+
+
 def route_stage(night: Night, model_version: str) -> dict[str, Any]:
-    """Put the night's candidates into the review queue (one transaction) and write surfaced.parquet.
+    """Put the night's candidates and their case files into the review queue (one
+    transaction) and write surfaced.parquet.
 
     The review queue is the only place a score goes: this is the product's
     single sink for scores, and it only ever creates or refreshes review items.
+    Case files hold personal details: only their count is reported, never their content.
     """
     from features.linkage import LINEAGE_FILE
     from review_ui.migrations import upgrade_to_head
     from review_ui.routing import route_night, surfaced_frame
     from review_ui.store import make_engine, queue_database_url
 
+    candidates = pl.read_parquet(night.output(CANDIDATES_FILE))
+    started = time.perf_counter()
+    case_files = case_files_for(night, candidates["person_id"])
+    case_file_seconds = round(time.perf_counter() - started, 2)
     url = queue_database_url(night.home)
     upgrade_to_head(url)
     engine = make_engine(url)
     try:
         summary = route_night(
             as_of=night.as_of,
-            candidates=pl.read_parquet(night.output(CANDIDATES_FILE)),
+            candidates=candidates,
             config=night.config,
             model_version=model_version,
             lineage=routing_lineage(pl.read_parquet(night.output(LINEAGE_FILE))),
+            case_files=case_files,
             engine=engine,
         )
         surfaced_frame(as_of=night.as_of, engine=engine).write_parquet(night.run.surfaced)
@@ -324,4 +350,6 @@ def route_stage(night: Night, model_version: str) -> dict[str, Any]:
         "held_back_cooldown": summary.held_back_cooldown,
         "over_capacity": summary.over_capacity,
         "merged": summary.merged,
+        "case_files_built": case_files.height,
+        "case_file_seconds": case_file_seconds,
     }

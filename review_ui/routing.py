@@ -21,6 +21,10 @@ Rules, per night (``as_of``):
 * Linkage lineage is followed first: items of people whose ids were merged
   (or renamed) move to the new id, and two open items of one person become
   one (see :mod:`review_ui.lineage`).
+* When the night's case files are given, every person with an open item
+  after routing gets theirs replaced (and the item's ward set from it). A
+  closed item's case file is left as it was, so earlier reviews can be read
+  back; case files of people routing sent nowhere are not stored.
 
 The whole night is one transaction: if anything fails, the queue is exactly
 as it was. Running a night again gives the same queue: items first surfaced
@@ -30,6 +34,7 @@ that night count against that night's capacity, and history is keyed by
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -43,6 +48,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from early_warning.config import Config
 from review_ui.lineage import SOURCE, follow_lineage, lineage_moves, upsert_history
 from review_ui.store.audit import NIGHTLY_ACTOR, append_audit
+from review_ui.store.case_files import upsert_case_files
 from review_ui.store.engine import is_sqlite, make_session_factory, write_transaction
 from review_ui.store.models import (
     OPEN_STATUSES,
@@ -103,6 +109,7 @@ def route_night(
     config: Config,
     model_version: str,
     lineage: pl.DataFrame | None = None,
+    case_files: pl.DataFrame | None = None,
     session_factory: SessionFactory | None = None,
     engine: Engine | None = None,
 ) -> RouteSummary:
@@ -116,12 +123,16 @@ def route_night(
         model_version: the model that scored the night (kept on every history row).
         lineage: person_id, previous_person_id, change (new/same/merged/split)
             from linkage, or None when ids did not change.
+        case_files: person_id, ward (nullable), content (the case file as a
+            JSON string, see ``features.case_files``), or None to leave case
+            files and wards alone.
         session_factory / engine: where the queue is (give one).
 
     Raises:
-        ValueError: candidates or lineage are malformed (nothing is written).
+        ValueError: candidates, lineage or case files are malformed (nothing is written).
     """
     frame = _checked_candidates(candidates)
+    files = _checked_case_files(case_files, as_of)
     moves = lineage_moves(lineage)
     factory = _factory(session_factory, engine)
     with factory() as session, write_transaction(session):
@@ -130,7 +141,11 @@ def route_night(
         _lock_open_items(session)
         follow_lineage(session, moves, as_of, model_version)
         plan = _plan(session, frame, as_of, config)
+        if files is not None:
+            plan = plan.join(files.wards, on="person_id", how="left", maintain_order="left")
         _write_plan(session, plan, as_of, model_version)
+        if files is not None:
+            _write_case_files(session, files, as_of)
         summary = _summarise(session, as_of, model_version, frame.height, plan)
         _record_run(session, summary)
     return summary
@@ -221,6 +236,48 @@ def _checked_candidates(candidates: pl.DataFrame) -> pl.DataFrame:
         pl.col("reasons").fill_null(pl.lit([], dtype=pl.List(pl.String))),
         pl.col("services").fill_null(pl.lit([], dtype=pl.List(pl.String))),
     )
+
+
+@dataclass(frozen=True)
+class _CaseFiles:
+    """The night's case files, parsed before the transaction starts."""
+
+    #: person_id, ward, has_case_file (True): joined onto the plan.
+    wards: pl.DataFrame
+    #: person_id -> the case file document.
+    content: dict[str, dict[str, Any]]
+
+
+def _checked_case_files(case_files: pl.DataFrame | None, as_of: date) -> _CaseFiles | None:
+    if case_files is None:
+        return None
+    missing = [name for name in ("person_id", "content") if name not in case_files.columns]
+    if missing:
+        raise ValueError(f"case files are missing column(s): {', '.join(missing)}")
+    ward = pl.col("ward") if "ward" in case_files.columns else pl.lit(None)
+    try:
+        frame = case_files.select(
+            pl.col("person_id").cast(pl.String, strict=True),
+            ward.cast(pl.String, strict=True).alias("ward"),
+            pl.col("content").cast(pl.String, strict=True),
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise ValueError(f"case files have a column of the wrong type: {exc}") from None
+    if frame["person_id"].null_count() or frame["content"].null_count():
+        raise ValueError("case files: person_id and content must not be empty")
+    if frame["person_id"].is_duplicated().any():
+        raise ValueError("case files: a person appears more than once")
+    content: dict[str, dict[str, Any]] = {}
+    for person_id, text_ in frame.select("person_id", "content").iter_rows():
+        try:
+            document = json.loads(text_)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"case files: the case file of {person_id} is not JSON ({exc.msg})") from None
+        if not isinstance(document, dict) or document.get("as_of") != as_of.isoformat():
+            raise ValueError(f"case files: the case file of {person_id} is not for {as_of.isoformat()}")
+        content[person_id] = document
+    wards = frame.select("person_id", "ward", pl.lit(True).alias("has_case_file"))
+    return _CaseFiles(wards=wards, content=content)
 
 
 # --- locks, the plan ---------------------------------------------------------
@@ -334,6 +391,8 @@ def _write_plan(session: Session, plan: pl.DataFrame, as_of: date, model_version
             item.locality = row["locality"]
             item.last_scored_on = as_of
             item.model_version = model_version
+            if row.get("has_case_file"):
+                item.ward = row["ward"]
         upsert_history(
             session,
             item,
@@ -351,10 +410,26 @@ def _write_plan(session: Session, plan: pl.DataFrame, as_of: date, model_version
     session.flush()
 
 
+def _write_case_files(session: Session, files: _CaseFiles, as_of: date) -> None:
+    """Replace the case file of everyone given one who has an open item after tonight's routing."""
+    open_people = set(
+        session.scalars(select(ReviewItem.person_id).where(ReviewItem.status.in_(OPEN_STATUSES)))
+    )
+    upsert_case_files(
+        session=session,
+        rows=(
+            {"person_id": person_id, "as_of": as_of, "content": document}
+            for person_id, document in sorted(files.content.items())
+            if person_id in open_people
+        ),
+    )
+
+
 def _create_item(session: Session, row: dict[str, Any], as_of: date, model_version: str) -> ReviewItem:
     item = ReviewItem(
         person_id=row["person_id"],
         locality=row["locality"],
+        ward=row.get("ward"),
         status=ItemStatus.NEW,
         score=row["score"],
         rank=row["rank"],

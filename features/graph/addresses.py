@@ -8,7 +8,10 @@ normalised text ("A:<postcode>|<words>", see ``features.linkage.prep``), so
 
 A record's *recency* is the date of its latest event on or before the night.
 A person's *current* address is the one on their most recently active record
-(ties: the record that sorts first by source and id), and their locality is
+that holds an address line (ties: the record that sorts first by source and
+id); a record with only a postcode (a contact-centre caller, say) is used only
+when no record holds more, so a phone call does not move someone out of their
+locality. Their locality is
 the gazetteer locality of that address, or "unknown". What this can infer
 about moves is limited: systems update addresses at different speeds, so
 "two addresses on records active in the last year" means "two addresses in
@@ -106,9 +109,13 @@ def person_addresses(
         persons.join(record_addresses(people, gazetteer), on=["source", "source_person_id"])
         .join(record_recency(events, as_of), on=["source", "source_person_id"], how="left")
         .filter(pl.col("address_key").is_not_null())
+        .with_columns(
+            _postcode_only=pl.col("address_key").str.starts_with("A:")
+            & pl.col("address_key").str.ends_with("|")
+        )
         .sort(
-            ["person_id", "last_event", "source", "source_person_id"],
-            descending=[False, True, False, False],
+            ["person_id", "_postcode_only", "last_event", "source", "source_person_id"],
+            descending=[False, False, True, False, False],
             nulls_last=True,
         )
     )

@@ -13,6 +13,7 @@ Example:
 """
 
 from review_ui.store.audit import NIGHTLY_ACTOR, append_audit
+from review_ui.store.case_files import get_case_file, upsert_case_files
 from review_ui.store.engine import (
     default_database_url,
     make_engine,
@@ -79,6 +80,7 @@ __all__ = [
     "claim_next_item",
     "create_user",
     "default_database_url",
+    "get_case_file",
     "queue_database_url",
     "get_item",
     "get_item_history",
@@ -90,5 +92,6 @@ __all__ = [
     "record_outcome",
     "release_item",
     "set_user_active",
+    "upsert_case_files",
     "write_transaction",
 ]

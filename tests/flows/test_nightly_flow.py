@@ -22,8 +22,23 @@ from early_warning.cli import main
 from tests.support.databases import DATABASES, empty_database
 
 AS_OF = "2026-06-30"  # the night the shared small borough is generated for (conftest)
-QUEUE_TABLES = ("review_items", "review_item_history", "review_outcomes", "route_runs", "audit_log")
-VOLATILE = {"recorded_at", "routed_at", "first_routed_at", "last_routed_at", "at", "times_routed"}
+QUEUE_TABLES = (
+    "review_items",
+    "review_item_history",
+    "review_outcomes",
+    "route_runs",
+    "audit_log",
+    "case_files",
+)
+VOLATILE = {
+    "recorded_at",
+    "routed_at",
+    "first_routed_at",
+    "last_routed_at",
+    "at",
+    "times_routed",
+    "updated_at",
+}
 
 
 @pytest.fixture(scope="module", params=DATABASES)
@@ -149,6 +164,39 @@ def test_the_queue_holds_exactly_what_was_surfaced(first_night: FirstNight) -> N
         assert float(str(item["score"])) == pytest.approx(row["score"])
 
 
+def test_every_open_item_has_a_case_file_built_from_that_persons_own_records(first_night: FirstNight) -> None:
+    run = first_night.home / "runs" / AS_OF
+    persons = pl.read_parquet(run / "persons.parquet")
+    events = pl.read_parquet(run / "canonical" / "events.parquet")
+    files = {str(f["person_id"]): f for f in queue_rows(first_night.queue, "case_files")}
+    items = [i for i in queue_rows(first_night.queue, "review_items") if i["status"] in ("new", "in_review")]
+    assert items
+    assert {str(i["person_id"]) for i in items} == set(files)
+    for item in items:
+        stored = files[str(item["person_id"])]
+        content = stored["content"]
+        assert isinstance(content, dict)
+        assert stored["as_of"] == AS_OF == content["as_of"]
+        assert content["version"] == 1
+        assert item["ward"] == content["person"]["ward"]
+        mine = persons.filter(pl.col("person_id") == item["person_id"]).select("source", "source_person_id")
+        assert {(r["source"], r["source_person_id"]) for r in content["records"]} == set(mine.iter_rows())
+        own_events = {
+            (source, day.isoformat(), event_type)
+            for source, day, event_type in events.join(mine, on=["source", "source_person_id"])
+            .select("source", "event_date", "event_type")
+            .iter_rows()
+        }
+        timeline = content["timeline"]
+        assert timeline, "a surfaced person has events behind their reasons"
+        assert all((e["service"], e["date"], e["event_type"]) in own_events for e in timeline)
+        assert all(e["date"] <= AS_OF for e in timeline)
+        assert [e["date"] for e in timeline] == sorted((e["date"] for e in timeline), reverse=True)
+        names = set(content["person"]["names"])
+        assert names
+        assert not any(name in json.dumps(content["household"]) for name in names)
+
+
 def test_running_the_same_night_again_changes_nothing(first_night: FirstNight, small_borough: Path) -> None:
     run = first_night.home / "runs" / AS_OF
     before_surfaced = (run / "surfaced.parquet").read_bytes()
@@ -158,7 +206,7 @@ def test_running_the_same_night_again_changes_nothing(first_night: FirstNight, s
     assert (run / "surfaced.parquet").read_bytes() == before_surfaced
     assert (run / "persons.parquet").read_bytes() == before_persons
     after_queue = queue_dump(first_night.queue)
-    for table in ("review_items", "review_item_history", "review_outcomes"):
+    for table in ("review_items", "review_item_history", "review_outcomes", "case_files"):
         assert after_queue[table] == before_queue[table], table
 
 
@@ -277,3 +325,60 @@ def test_the_night_leaves_a_markdown_summary_in_prefect(first_night: FirstNight)
     assert "| council_tax | ingested |" in markdown
     assert "early-warning cohort" in markdown
     assert "| route |" in markdown
+
+
+def _identifiers(content: dict[str, object]) -> set[str]:
+    """The names, phones and emails a case file shows (what must never leave the queue)."""
+    person = content["person"]
+    assert isinstance(person, dict)
+    records = content["records"]
+    assert isinstance(records, list)
+    found = {*person["names"], *person["phones"], *person["emails"]}
+    found |= {r["name"] for r in records if r["name"]}
+    return {str(value) for value in found if len(str(value)) >= 5}
+
+
+def test_no_name_from_a_case_file_reaches_the_logs_the_run_summary_or_the_prefect_artefact(
+    small_borough: Path, tmp_path: Path, prefect_server: str
+) -> None:
+    from prefect.artifacts import Artifact
+    from prefect.client.orchestration import get_client
+
+    home = tmp_path / "home"
+    queue = f"sqlite:///{tmp_path / 'queue.sqlite3'}"
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": prefect_server,
+        "PREFECT_LOGGING_LEVEL": "INFO",
+        "EARLY_WARNING_DATABASE_URL": queue,
+    }
+    args = ["nightly", "--extracts", str(small_borough / "extracts"), "--as-of", AS_OF, "--home", str(home)]
+    night = subprocess.run(
+        [sys.executable, "-m", "early_warning.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert night.returncode == 0, night.stderr[-2000:]
+    secrets = set().union(*(_identifiers(f["content"]) for f in queue_rows(queue, "case_files")))  # type: ignore[arg-type]
+    assert len(secrets) > 10, "the night stored case files with names in them"
+
+    artefact = Artifact.get(f"nightly-{AS_OF}")
+    assert artefact is not None
+    messages: list[str] = []
+    with get_client(sync_client=True) as client:
+        while page := client.read_logs(limit=200, offset=len(messages)):  # the API's largest page
+            messages += [log.message for log in page]
+    logs = "\n".join(messages)
+    assert "route" in logs.lower() or night.stdout, "the run left logs to check"
+    outputs = {
+        "stdout": night.stdout,
+        "stderr": night.stderr,
+        "run_summary.json": (home / "runs" / AS_OF / "run_summary.json").read_text(),
+        "artefact": str(artefact.data),
+        "Prefect logs": logs,
+    }
+    for where, text_ in outputs.items():
+        leaked = sorted(secret for secret in secrets if secret in text_)
+        assert leaked == [], f"{where} holds {len(leaked)} name(s) or contact detail(s) from case files"

@@ -161,3 +161,55 @@ def test_per_locality_build_equals_whole_build() -> None:
         PERSONS, PEOPLE, EVENTS, GAZETTEER, AS_OF, services=SERVICES, by_partition=False
     )
     assert_frame_equal(by_locality, whole)
+
+
+def test_a_call_giving_only_a_postcode_does_not_move_someone_out_of_their_locality() -> None:
+    """Eve's council tax record holds her South address; her latest contact is a call with a postcode only."""
+    people = pl.concat(
+        [
+            PEOPLE,
+            _frame(
+                [
+                    {"source": "council_tax", "source_person_id": "ct9", "uprn": "300"},
+                    {"source": "contact_centre", "source_person_id": "cc9", "postcode": "KM1 1AA"},
+                ],
+                PEOPLE_SCHEMA,
+            ),
+        ]
+    )
+    persons = pl.concat(
+        [
+            PERSONS,
+            pl.DataFrame(
+                {
+                    "person_id": ["PEVE", "PEVE"],
+                    "source": ["council_tax", "contact_centre"],
+                    "source_person_id": ["ct9", "cc9"],
+                }
+            ),
+        ]
+    )
+    events = pl.concat(
+        [
+            EVENTS,
+            _frame(
+                [
+                    {
+                        "source": "council_tax",
+                        "source_person_id": "ct9",
+                        "event_date": date(2026, 1, 5),
+                        "event_type": "bill_issued",
+                    },
+                    {
+                        "source": "contact_centre",
+                        "source_person_id": "cc9",
+                        "event_date": date(2026, 6, 20),
+                        "event_type": "enquiry",
+                    },
+                ],
+                EVENTS_SCHEMA,
+            ),
+        ]
+    )
+    features = build_graph_features(persons, people, events, GAZETTEER, AS_OF, services=SERVICES)
+    assert _row(features, "PEVE")["locality"] == "South"

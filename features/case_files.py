@@ -1,0 +1,560 @@
+"""Case files: what a caseworker needs to see about each person sent for review.
+
+The review queue holds a score and reasons; a caseworker offering help also
+needs to see who the person is to the council's systems, what happened when,
+who else lives at the address, and why the records were joined. This module
+builds that, as a JSON document per person (``CASE_FILE_VERSION``)::
+
+    {"version": 1, "as_of": "2026-06-30",
+     "person": {"names", "age", "address", "postcode", "ward", "phones", "emails"},
+     "records": [{"source", "source_person_id", "name", "address", "last_event"}],
+     "timeline": [{"date", "service", "event_type", "label", "amount", "topic", "role"}],
+     "household": {"address", "members": [{"description", "services"}]},
+     "evidence": [{"left", "right", "match_probability", "reasons"}]}
+
+What a caller can rely on:
+
+* A record's *last event* is its latest event on or before the night; records
+  (and the names, phones and emails taken from them) are listed most
+  recently active first, ties by source and id.
+* Addresses are keyed as :mod:`features.graph.addresses` keys them. The
+  current address is the one on the person's most recently active record
+  that holds an address (a UPRN, or words beyond the postcode; only when no
+  record does, a postcode alone). Its line, postcode and ward come from the
+  gazetteer when the address has a UPRN there, else as that record holds
+  them (and the ward is then unknown).
+* ``age`` is whole years at the night from the date of birth most of the
+  person's records hold (ties: the most recently active record's); the date
+  of birth itself is never in the document.
+* The timeline holds the events of the person's records dated after the same
+  day ``timeline_months`` before the night and on or before the night, newest
+  first, at most ``timeline_limit``; labels are in
+  :mod:`features.case_file_labels`, roles from the configuration.
+* The household is the *other* people whose current address is this person's
+  (only when it is an address, not a postcode alone): described by age band
+  and the services they were in touch with in the last
+  ``household_window_days``, never by name, id or date of birth.
+* Only the events of the people asked for (and of the people who might share
+  their address) are read: the events frame is semi-joined to their records
+  first, so a lazy scan of a night's events reads nothing else into memory.
+
+Example:
+    >>> import json
+    >>> from datetime import date
+    >>> from early_warning.config import load_config
+    >>> from features.schema import GAZETTEER_SCHEMA
+    >>> frame = build_case_files(
+    ...     ["p1"],
+    ...     persons=pl.DataFrame(
+    ...         {"person_id": ["p1"], "source": ["council_tax"], "source_person_id": ["CT1"]}
+    ...     ),
+    ...     people=pl.DataFrame(
+    ...         {"source": ["council_tax"], "source_person_id": ["CT1"], "first_name": ["Ann"],
+    ...          "last_name": ["Example"], "dob": [date(1980, 7, 1)]}
+    ...     ),
+    ...     events=pl.DataFrame(
+    ...         {"source": ["council_tax"], "event_id": ["e1"], "source_person_id": ["CT1"],
+    ...          "event_date": [date(2026, 6, 1)], "event_type": ["missed_instalment"]}
+    ...     ),
+    ...     gazetteer=pl.DataFrame(schema=GAZETTEER_SCHEMA),
+    ...     evidence=None,
+    ...     as_of=date(2026, 6, 30),
+    ...     config=load_config(),
+    ... )
+    >>> content = json.loads(frame["content"][0])
+    >>> content["person"]["names"], content["person"]["age"]
+    (['Ann Example'], 45)
+    >>> content["timeline"][0]["label"]
+    'Missed a council tax instalment'
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+import polars as pl
+
+from early_warning.config import ROLES, Config
+from features.case_file_labels import EVENT_LABELS, TOPIC_WORDS
+from features.graph.addresses import record_addresses
+from features.linkage.prep import postcode_expr
+from features.schema import EVENTS_SCHEMA, PEOPLE_SCHEMA
+
+CASE_FILE_VERSION = 1
+CASE_FILES_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.String(),
+    "ward": pl.String(),
+    "content": pl.String(),
+}
+
+_RECORD = ["source", "source_person_id"]
+_TIMELINE_ENTRY = pl.Struct(
+    {
+        "date": pl.String,
+        "service": pl.String,
+        "event_type": pl.String,
+        "label": pl.String,
+        "amount": pl.Float64,
+        "topic": pl.String,
+        "role": pl.String,
+    }
+)
+_RECORD_ENTRY = pl.Struct(
+    {
+        "source": pl.String,
+        "source_person_id": pl.String,
+        "name": pl.String,
+        "address": pl.String,
+        "last_event": pl.String,
+    }
+)
+_MEMBER_ENTRY = pl.Struct({"description": pl.String, "services": pl.List(pl.String)})
+_EVIDENCE_ENTRY = pl.Struct(
+    {"left": pl.String, "right": pl.String, "match_probability": pl.Float64, "reasons": pl.List(pl.String)}
+)
+
+Frame = pl.DataFrame | pl.LazyFrame
+
+
+def build_case_files(
+    person_ids: Iterable[str] | pl.Series,
+    *,
+    persons: Frame,
+    people: Frame,
+    events: Frame,
+    gazetteer: pl.DataFrame,
+    evidence: Frame | None,
+    as_of: date,
+    config: Config,
+    timeline_months: int = 24,
+    timeline_limit: int = 300,
+    household_window_days: int = 365,
+) -> pl.DataFrame:
+    """One case file per person asked for.
+
+    Args:
+        person_ids: the people to build case files for (duplicates are ignored).
+        persons: ``person_id, source, source_person_id`` (``persons.parquet``).
+        people, events, gazetteer: the night's canonical frames (``features.schema``);
+            ``people`` and ``events`` may be lazy scans.
+        evidence: ``match_evidence.parquet`` (``features.linkage.evidence``), or None.
+        as_of: the night; nothing after it is read.
+        config: event roles and service labels.
+
+    Returns:
+        ``person_id``, ``ward`` (of the current address, or null) and ``content``
+        (the case file as a JSON string), one row per person, sorted by person_id.
+        A person with no records still gets a case file, with empty sections.
+    """
+    ids = (
+        pl.DataFrame({"person_id": list(person_ids)}, schema={"person_id": pl.String})
+        .drop_nulls()
+        .unique()
+        .sort("person_id")
+    )
+    if ids.is_empty():
+        return pl.DataFrame(schema=CASE_FILES_SCHEMA)
+    gazetteer = gazetteer.with_columns(_uprn_key(pl.col("uprn").str.strip_chars()).alias("_uprn"))
+    all_persons = persons.lazy().select("person_id", "source", "source_person_id")
+    people = _people_columns(people)
+    subject_records = all_persons.join(ids.lazy(), on="person_id", how="semi").collect()
+    subject_people = _people_of(people, subject_records)
+    neighbours = _possible_co_residents(all_persons, people, subject_people, gazetteer, ids)
+    records = pl.concat([subject_records, neighbours])
+    held = pl.concat([subject_people, _people_of(people, neighbours)], how="diagonal_relaxed")
+    night_events = (
+        events.lazy()
+        .filter(pl.col("event_date") <= as_of)
+        .join(records.lazy().select(_RECORD), on=_RECORD, how="semi")
+        .collect()
+    )
+    table = _record_table(records, held, night_events, gazetteer)
+    current = _current_addresses(table, gazetteer)
+    ages = _ages(table, as_of)
+
+    subject_table = table.join(ids, on="person_id", how="semi")
+    parts = [
+        _person_section(subject_table, current, ages),
+        _records_section(subject_table),
+        _timeline_section(
+            subject_records, night_events, as_of, config, months=timeline_months, limit=timeline_limit
+        ),
+        _household_section(ids, current, ages, records, night_events, as_of, household_window_days),
+        _evidence_section(evidence, ids),
+    ]
+    frame = ids
+    for part in parts:
+        frame = frame.join(part, on="person_id", how="left")
+    person = pl.struct(
+        pl.col("names").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        pl.col("age"),
+        pl.col("address"),
+        pl.col("postcode"),
+        pl.col("ward"),
+        pl.col("phones").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        pl.col("emails").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+    )
+    household = pl.struct(
+        pl.col("household_address").alias("address"),
+        pl.col("members").fill_null(pl.lit([], dtype=pl.List(_MEMBER_ENTRY))),
+    )
+    content = pl.struct(
+        pl.lit(CASE_FILE_VERSION).alias("version"),
+        pl.lit(as_of.isoformat()).alias("as_of"),
+        person.alias("person"),
+        pl.col("records").fill_null(pl.lit([], dtype=pl.List(_RECORD_ENTRY))),
+        pl.col("timeline").fill_null(pl.lit([], dtype=pl.List(_TIMELINE_ENTRY))),
+        household.alias("household"),
+        pl.col("evidence").fill_null(pl.lit([], dtype=pl.List(_EVIDENCE_ENTRY))),
+    )
+    return (
+        frame.select("person_id", "ward", content.struct.json_encode().alias("content"))
+        .cast(CASE_FILES_SCHEMA)  # type: ignore[arg-type]
+        .sort("person_id")
+    )
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day ``months`` earlier (the month's last day when it is shorter)."""
+    total = day.year * 12 + day.month - 1 - months
+    year, month = divmod(total, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def age_description(age: pl.Expr) -> pl.Expr:
+    """How a household member is described: an age band, never more."""
+    decade = (age // 10 * 10).cast(pl.String)
+    return (
+        pl.when(age.is_null())
+        .then(pl.lit("Person of unknown age"))
+        .when(age < 18)
+        .then(pl.lit("Child"))
+        .when(age >= 65)
+        .then(pl.lit("Person aged 65 or over"))
+        .when(age < 30)
+        .then(pl.lit("Adult aged 18 to 29"))
+        .when(age >= 60)
+        .then(pl.lit("Adult aged 60 to 64"))
+        .otherwise(pl.lit("Adult aged ") + decade + pl.lit(" to ") + (age // 10 * 10 + 9).cast(pl.String))
+    )
+
+
+# --- reading only what is needed ---------------------------------------------
+
+
+def _uprn_key(uprn: pl.Expr) -> pl.Expr:
+    """A UPRN as ``features.graph.addresses`` keys it (digits, no leading zeros)."""
+    return uprn.str.replace_all(r"[^0-9]", "").str.strip_chars_start("0")
+
+
+def _people_columns(people: Frame) -> pl.LazyFrame:
+    """The canonical people columns (those a frame lacks as nulls), without ``row_number``."""
+    frame = people.lazy()
+    present = frame.collect_schema().names()
+    return frame.select(
+        (pl.col(name) if name in present else pl.lit(None)).cast(dtype).alias(name)
+        for name, dtype in PEOPLE_SCHEMA.items()
+        if name != "row_number"
+    )
+
+
+def _people_of(people: pl.LazyFrame, records: pl.DataFrame) -> pl.DataFrame:
+    return people.join(records.lazy().select(_RECORD), on=_RECORD, how="semi").collect()
+
+
+def _possible_co_residents(
+    all_persons: pl.LazyFrame,
+    people: pl.LazyFrame,
+    subject_people: pl.DataFrame,
+    gazetteer: pl.DataFrame,
+    ids: pl.DataFrame,
+) -> pl.DataFrame:
+    """Every record of everyone (not asked for) who could share an address with someone asked for.
+
+    An address key is a UPRN (held, or found from the postcode and house
+    number) or the postcode and words, so anyone at the same address holds
+    the same UPRN or the same postcode on at least one record.
+    """
+    keys = record_addresses(subject_people, gazetteer)["address_key"].drop_nulls()
+    uprns = keys.filter(keys.str.starts_with("U:")).str.slice(2).unique()
+    postcodes = pl.concat(
+        [
+            subject_people.select(postcode_expr("postcode")).to_series(),
+            gazetteer.filter(pl.col("_uprn").is_in(uprns.implode()))
+            .select(postcode_expr("postcode"))
+            .to_series(),
+        ]
+    ).drop_nulls()
+    near = people.filter(
+        _uprn_key(pl.col("uprn")).is_in(uprns.implode())
+        | postcode_expr("postcode").is_in(postcodes.unique().implode())
+    ).select(_RECORD)
+    who = (
+        all_persons.join(near, on=_RECORD, how="semi")
+        .select("person_id")
+        .unique()
+        .join(ids.lazy(), on="person_id", how="anti")
+    )
+    return all_persons.join(who, on="person_id", how="semi").collect()
+
+
+# --- per record and per person -------------------------------------------------
+
+
+def _text(column: str) -> pl.Expr:
+    value = pl.col(column).str.replace_all(r"\s+", " ").str.strip_chars()
+    return pl.when(value.str.len_chars() > 0).then(value)
+
+
+def _address_line(address: pl.Expr, postcode: pl.Expr) -> pl.Expr:
+    """ "<address>, <postcode>", either alone, or null."""
+    return pl.concat_str([address, postcode], separator=", ", ignore_nulls=True).replace("", None)
+
+
+def _record_table(
+    records: pl.DataFrame, held: pl.DataFrame, night_events: pl.DataFrame, gazetteer: pl.DataFrame
+) -> pl.DataFrame:
+    """One row per record with what it holds, most recently active first within each person."""
+    last_event = night_events.group_by(_RECORD).agg(pl.col("event_date").max().alias("last_event"))
+    shown = held.select(
+        *_RECORD,
+        pl.concat_str([_text("first_name"), _text("last_name")], separator=" ", ignore_nulls=True)
+        .replace("", None)
+        .alias("name"),
+        _text("address").alias("address"),
+        _text("postcode").alias("postcode"),
+        "dob",
+        _text("phone").alias("phone"),
+        _text("email").alias("email"),
+    )
+    keys = record_addresses(held, gazetteer)
+    return (
+        records.join(shown, on=_RECORD, how="left")
+        .join(keys.unique(_RECORD, keep="first"), on=_RECORD, how="left")
+        .join(last_event, on=_RECORD, how="left")
+        .sort(
+            ["person_id", "last_event", "source", "source_person_id"],
+            descending=[False, True, False, False],
+            nulls_last=True,
+        )
+        .with_row_index("_order")
+    )
+
+
+def _current_addresses(table: pl.DataFrame, gazetteer: pl.DataFrame) -> pl.DataFrame:
+    """``person_id``, ``address_key``, ``address``, ``postcode``, ``ward``, ``dwelling``: per person.
+
+    The most recently active record holding an address (a UPRN, or words
+    beyond the postcode) wins over a more recent record holding a postcode
+    alone: a caseworker needs the door to knock on.
+    """
+    places = gazetteer.select(
+        (pl.lit("U:") + pl.col("_uprn")).alias("address_key"),
+        _text("address").alias("_gaz_address"),
+        postcode_expr("postcode").alias("_gaz_postcode"),
+        pl.col("ward"),
+    ).unique("address_key", keep="first")
+    key = pl.col("address_key")
+    return (
+        table.filter(key.is_not_null())
+        .with_columns((key.str.starts_with("U:") | ~key.str.ends_with("|")).alias("dwelling"))
+        .sort(["person_id", "dwelling", "_order"], descending=[False, True, False])
+        .group_by("person_id", maintain_order=True)
+        .first()
+        .join(places, on="address_key", how="left")
+        .select(
+            "person_id",
+            "address_key",
+            pl.coalesce("_gaz_address", "address").alias("address"),
+            pl.when(pl.col("_gaz_address").is_not_null())
+            .then(pl.col("_gaz_postcode"))
+            .otherwise(postcode_expr("postcode"))
+            .alias("postcode"),
+            "ward",
+            "dwelling",
+        )
+    )
+
+
+def _ages(table: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """``person_id``, ``age``: whole years at the night from the date of birth most records hold."""
+    dob = pl.col("dob")
+    before_birthday = (dob.dt.month().cast(pl.Int32) * 100 + dob.dt.day().cast(pl.Int32)) > (
+        as_of.month * 100 + as_of.day
+    )
+    age = pl.lit(as_of.year, dtype=pl.Int32) - dob.dt.year().cast(pl.Int32) - before_birthday.cast(pl.Int32)
+    return (
+        table.filter(dob.is_not_null() & (dob <= as_of))
+        .group_by("person_id", "dob")
+        .agg(pl.len().alias("_n"), pl.col("_order").min())
+        .sort(["person_id", "_n", "_order"], descending=[False, True, False])
+        .group_by("person_id", maintain_order=True)
+        .first()
+        .select("person_id", age.cast(pl.Int64).alias("age"))
+    )
+
+
+def _distinct_by(column: str, key: pl.Expr) -> pl.Expr:
+    """The column's values in row order, once per key (the first one held)."""
+    return pl.col(column).filter(key.is_not_null() & key.is_first_distinct())
+
+
+def _person_section(table: pl.DataFrame, current: pl.DataFrame, ages: pl.DataFrame) -> pl.DataFrame:
+    phone_key = pl.col("phone").str.replace_all(r"[^0-9+]", "").replace("", None)
+    email_key = pl.col("email").str.to_lowercase()
+    return (
+        table.group_by("person_id", maintain_order=True)
+        .agg(
+            _distinct_by("name", pl.col("name")).alias("names"),
+            _distinct_by("phone", phone_key).alias("phones"),
+            _distinct_by("email", email_key).alias("emails"),
+        )
+        .join(current.select("person_id", "address", "postcode", "ward"), on="person_id", how="left")
+        .join(ages, on="person_id", how="left")
+    )
+
+
+def _records_section(table: pl.DataFrame) -> pl.DataFrame:
+    entry = pl.struct(
+        "source",
+        "source_person_id",
+        "name",
+        _address_line(pl.col("address"), pl.col("postcode")).alias("address"),
+        pl.col("last_event").dt.to_string("%Y-%m-%d").alias("last_event"),
+    )
+    return table.group_by("person_id", maintain_order=True).agg(entry.alias("records"))
+
+
+# --- timeline ----------------------------------------------------------------------
+
+
+def _labels(config: Config) -> pl.DataFrame:
+    """(source, event_type) -> label and role, for every event type the configuration knows."""
+    rows = []
+    for source, spec in config.sources.items():
+        for role in ROLES:
+            for event_type in getattr(spec.events, role):
+                label = EVENT_LABELS.get((source, event_type))
+                if label is None:
+                    label = f"{event_type.replace('_', ' ').capitalize()} ({spec.label})"
+                rows.append((source, event_type, label, role))
+    return pl.DataFrame(
+        rows,
+        schema={"source": pl.String, "event_type": pl.String, "_label": pl.String, "_role": pl.String},
+        orient="row",
+    )
+
+
+def _timeline_section(
+    subject_records: pl.DataFrame,
+    night_events: pl.DataFrame,
+    as_of: date,
+    config: Config,
+    *,
+    months: int,
+    limit: int,
+) -> pl.DataFrame:
+    since = months_before(as_of, months)
+    events = night_events
+    for name, dtype in EVENTS_SCHEMA.items():
+        if name not in events.columns:
+            events = events.with_columns(pl.lit(None, dtype=dtype).alias(name))
+    topic_words = pl.col("topic").replace_strict(
+        TOPIC_WORDS,
+        default=pl.col("topic").str.replace_all("_", " "),
+        return_dtype=pl.String,
+    )
+    words = pl.col("event_type").str.replace_all("_", " ")
+    fallback = (
+        words.str.head(1).str.to_uppercase()
+        + words.str.slice(1)
+        + pl.lit(" (")
+        + pl.col("source").str.replace_all("_", " ")
+        + pl.lit(")")
+    )
+    label = pl.coalesce("_label", fallback)
+    label = pl.when(topic_words.is_not_null()).then(label + pl.lit(" about ") + topic_words).otherwise(label)
+    entry = pl.struct(
+        pl.col("event_date").dt.to_string("%Y-%m-%d").alias("date"),
+        pl.col("source").alias("service"),
+        "event_type",
+        label.alias("label"),
+        pl.col("amount").cast(pl.Float64),
+        pl.col("topic"),
+        pl.coalesce("_role", "role").alias("role"),
+    )
+    return (
+        events.filter(pl.col("event_date") > since)
+        .join(subject_records, on=_RECORD)
+        .join(_labels(config), on=["source", "event_type"], how="left")
+        .sort(
+            ["person_id", "event_date", "source", "event_type", "event_id"],
+            descending=[False, True, False, False, False],
+            nulls_last=True,
+        )
+        .group_by("person_id", maintain_order=True)
+        .agg(entry.head(limit).alias("timeline"))
+    )
+
+
+# --- household and evidence ------------------------------------------------------
+
+
+def _household_section(
+    ids: pl.DataFrame,
+    current: pl.DataFrame,
+    ages: pl.DataFrame,
+    records: pl.DataFrame,
+    night_events: pl.DataFrame,
+    as_of: date,
+    window_days: int,
+) -> pl.DataFrame:
+    homes = current.join(ids, on="person_id", how="semi").filter("dwelling")
+    services = (
+        night_events.filter(pl.col("event_date") > as_of - timedelta(days=window_days))
+        .join(records, on=_RECORD)
+        .group_by("person_id")
+        .agg(pl.col("source").unique().sort().alias("services"))
+    )
+    members = (
+        homes.select("person_id", "address_key")
+        .join(
+            current.select(pl.col("person_id").alias("member"), "address_key"),
+            on="address_key",
+        )
+        .filter(pl.col("member") != pl.col("person_id"))
+        .join(ages.rename({"person_id": "member"}), on="member", how="left")
+        .join(services.rename({"person_id": "member"}), on="member", how="left")
+        .with_columns(
+            age_description(pl.col("age")).alias("description"),
+            pl.col("services").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        )
+        .sort(["person_id", "age", "member"], descending=[False, True, False], nulls_last=True)
+        .group_by("person_id", maintain_order=True)
+        .agg(pl.struct("description", "services").alias("members"))
+    )
+    return homes.select(
+        "person_id", _address_line(pl.col("address"), pl.col("postcode")).alias("household_address")
+    ).join(members, on="person_id", how="left")
+
+
+def _evidence_section(evidence: Frame | None, ids: pl.DataFrame) -> pl.DataFrame:
+    if evidence is None:
+        return pl.DataFrame(schema={"person_id": pl.String, "evidence": pl.List(_EVIDENCE_ENTRY)})
+    entry = pl.struct(
+        (pl.col("source_l") + pl.lit(" ") + pl.col("source_person_id_l")).alias("left"),
+        (pl.col("source_r") + pl.lit(" ") + pl.col("source_person_id_r")).alias("right"),
+        pl.col("match_probability").cast(pl.Float64),
+        pl.col("reasons").fill_null(pl.lit([], dtype=pl.List(pl.String))).cast(pl.List(pl.String)),
+    )
+    return (
+        evidence.lazy()
+        .join(ids.lazy(), on="person_id", how="semi")
+        .sort("person_id", "source_l", "source_person_id_l", "source_r", "source_person_id_r")
+        .group_by("person_id", maintain_order=True)
+        .agg(entry.alias("evidence"))
+        .collect()
+    )
