@@ -1,7 +1,183 @@
-"""Routes for the person area (being built)."""
+"""The person page: why someone is on the list, who they are, and recording what happened.
+
+Only a caseworker or team lead who may see the item's list can open it
+(anyone else gets "not found", and the attempt is audited), and every view
+is written to the audit log with the item and person. The only actions are a
+reviewer's: claim, release, record one of the five outcomes about help, and
+(for a team lead) give the item to someone in the team. Nothing here acts on
+the person.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from review_ui.store import (
+    Outcome,
+    QueueError,
+    ReviewItem,
+    User,
+    append_audit,
+    reassign_item,
+    record_outcome,
+    write_transaction,
+)
+from review_ui.web.deps import Db, Posted, Reviewer, TeamLead, client_source
+from review_ui.web.queue_view import notice_for, person_page
+from review_ui.web.render import render
+from review_ui.web.routes.queue import item_for, with_notice
+from review_ui.web.templating import OUTCOME_LABELS
+
+router = APIRouter(include_in_schema=False)
+
+NOTE_MAX = 2000
+
+#: A hint under each outcome, so everyone means the same by it.
+OUTCOME_HINTS = {
+    "help_offered": "You got in touch and offered help or support, or put them in touch with someone who can.",
+    "already_supported": "A council service or another organisation is already helping them.",
+    "no_help_needed": "You got in touch and they do not need help at the moment.",
+    "could_not_reach": "You tried to get in touch but could not reach them.",
+    "declined": "You got in touch and offered help, but they did not want it.",
+}
+
+
+def _show(
+    request: Request,
+    db: Db,
+    who: Reviewer,
+    item: ReviewItem,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    field_errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """Render the person page and record the view (it shows personal details)."""
+    user = who.user
+    page = person_page(db, item=item, viewer=user)
+    params = request.query_params
+    notice = notice_for(db, viewer=user, notice=params.get("notice"), item_id=params.get("item"))
+    with write_transaction(db):
+        append_audit(
+            session=db,
+            actor=user.username,
+            action="person_viewed",
+            item_id=item.id,
+            person_id=item.person_id,
+            detail={"locality": item.locality, "case_file": page.case_file is not None},
+            source=client_source(request),
+        )
+    outcomes = [
+        {
+            "value": value,
+            "text": OUTCOME_LABELS[value],
+            "hint": {"text": OUTCOME_HINTS[value]},
+            "checked": (values or {}).get("outcome") == value,
+        }
+        for value in (o.value for o in Outcome)
+    ]
+    return render(
+        request,
+        "person.html",
+        {
+            "title": f"Item {item.id}",
+            "error_title_prefix": bool(errors),
+            "page": page,
+            "item": item,
+            "notice": notice,
+            "errors": errors or [],
+            "field_errors": field_errors or {},
+            "values": values or {},
+            "outcomes": outcomes,
+            "note_max": NOTE_MAX,
+            "return_to": f"/items/{item.id}",
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/items/{item_id}")
+def person(request: Request, db: Db, who: Reviewer, item_id: int) -> Response:
+    item = item_for(db, request, who, item_id)
+    return _show(request, db, who, item)
+
+
+@router.post("/items/{item_id}/outcome")
+def outcome(
+    request: Request,
+    db: Db,
+    _posted: Posted,
+    who: Reviewer,
+    item_id: int,
+    outcome: Annotated[str, Form(max_length=100)] = "",
+    note: Annotated[str, Form(max_length=20 * NOTE_MAX)] = "",
+) -> Response:
+    item = item_for(db, request, who, item_id)
+    errors: list[dict[str, str]] = []
+    field_errors: dict[str, str] = {}
+    if outcome not in OUTCOME_LABELS:
+        field_errors["outcome"] = "Select what happened"
+        errors.append({"text": field_errors["outcome"], "href": "#outcome"})
+    note = note.strip()
+    if len(note) > NOTE_MAX:
+        field_errors["note"] = (
+            "What matters to the person, and what happened must be 2,000 characters or fewer"
+        )
+        errors.append({"text": field_errors["note"], "href": "#note"})
+    if errors:
+        values = {"outcome": outcome, "note": note}
+        return _show(
+            request, db, who, item, errors=errors, field_errors=field_errors, values=values, status_code=400
+        )
+    try:
+        record_outcome(
+            session=db,
+            item_id=item.id,
+            user=who.user,
+            outcome=outcome,
+            note=note or None,
+            source=client_source(request),
+        )
+    except QueueError:
+        return RedirectResponse(with_notice(f"/items/{item.id}", "outcome-failed", item.id), status_code=303)
+    return RedirectResponse(with_notice("/queue", "recorded", item.id), status_code=303)
+
+
+@router.post("/items/{item_id}/reassign")
+def reassign(
+    request: Request,
+    db: Db,
+    _posted: Posted,
+    who: TeamLead,
+    item_id: int,
+    to_user: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    item = item_for(db, request, who, item_id)
+    if not item.is_open:
+        return RedirectResponse(with_notice(f"/items/{item.id}", "reassign-failed", item.id), status_code=303)
+    page = person_page(db, item=item, viewer=who.user)
+    allowed = {str(user_id) for user_id, _ in page.reviewers}
+    if to_user not in allowed:
+        message = "Select who should review this item"
+        return _show(
+            request,
+            db,
+            who,
+            item,
+            errors=[{"text": message, "href": "#to_user"}],
+            field_errors={"to_user": message},
+            status_code=400,
+        )
+    target = db.get(User, int(to_user))
+    assert target is not None  # it is one of the reviewers just listed
+    try:
+        reassign_item(
+            session=db, item_id=item.id, user=who.user, to_user=target, source=client_source(request)
+        )
+    except QueueError:
+        return RedirectResponse(with_notice(f"/items/{item.id}", "reassign-failed", item.id), status_code=303)
+    return RedirectResponse(with_notice(f"/items/{item.id}", "reassigned", item.id), status_code=303)

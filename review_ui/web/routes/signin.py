@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from review_ui.store import Role, append_audit, get_user_by_username, write_transaction
-from review_ui.web.deps import AnyUser, CsrfFailed, Db, Posted, client_source
+from review_ui.web.deps import CsrfFailed, Db, Posted, client_source
 from review_ui.web.passwords import verify_password
 from review_ui.web.render import render
 from review_ui.web.security import tokens_match
@@ -180,9 +180,3 @@ def accessibility(request: Request) -> Response:
 @router.get("/privacy")
 def privacy(request: Request) -> Response:
     return render(request, "privacy.html", {"title": "How this service uses personal data"})
-
-
-@router.get("/api/me", tags=["account"])
-def whoami(who: AnyUser) -> dict[str, str | None]:
-    """For scripts and tests: the signed-in user's name, role and locality."""
-    return {"username": who.user.username, "role": who.user.role, "locality": who.user.locality}

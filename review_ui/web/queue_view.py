@@ -1,0 +1,486 @@
+"""What the review list and the person page show, read from the queue database.
+
+Routes stay thin: they parse the request, call one function here and render.
+Nothing here writes (the audit entries for views are written by the routes),
+and nothing here reads or shows an item's score: the list is in priority
+order (the latest night first, then the night's rank) and says so in words.
+
+The list shows no personal details, only item references, wards, reasons and
+services; names and contact details come from the case file, shown only on
+the person page, whose every view is audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import Session
+
+from review_ui.store import CaseFile, ItemHistory, ItemStatus, ReviewItem, ReviewOutcome, Role, User
+from review_ui.store.models import OPEN_STATUSES, UNKNOWN_LOCALITY
+from review_ui.web.access import visible_localities
+from review_ui.web.contact_chart import ContactChart, contact_chart
+
+STATUS_CHOICES = {"open": "New and in review", "new": "New", "in_review": "In review"}
+SORT_CHOICES = {"priority": "Priority", "waiting": "Longest waiting", "ward": "Ward"}
+ASSIGNED_FIXED = {"anyone": "Anyone", "me": "Me", "unassigned": "No one yet"}
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """The list's filters, sort and page, as chosen in the GET form (unknown values fall back)."""
+
+    locality: str
+    status: str = "open"
+    ward: str = ""
+    assigned: str = "anyone"
+    sort: str = "priority"
+    page: int = 1
+
+    def as_audit(self) -> dict[str, Any]:
+        return {"status": self.status, "ward": self.ward, "assigned": self.assigned, "sort": self.sort}
+
+    def url(self, **changes: Any) -> str:
+        """The list's address with these filters (defaults left out), e.g. for a page link."""
+        values = {
+            "locality": self.locality if self.locality == UNKNOWN_LOCALITY else "",
+            "status": self.status if self.status != "open" else "",
+            "ward": self.ward,
+            "assigned": self.assigned if self.assigned != "anyone" else "",
+            "sort": self.sort if self.sort != "priority" else "",
+            "page": str(self.page) if self.page != 1 else "",
+        }
+        values.update({key: str(value) for key, value in changes.items()})
+        if values["page"] == "1":
+            values["page"] = ""
+        query = urlencode({key: value for key, value in values.items() if value})
+        return "/queue" + (f"?{query}" if query else "")
+
+    @property
+    def is_filtered(self) -> bool:
+        return self.status != "open" or bool(self.ward) or self.assigned != "anyone"
+
+
+def list_locality(user: User, requested: str | None) -> str:
+    """The list a user asked for if they may see it, else their own locality's."""
+    allowed = visible_localities(user)
+    if requested and requested in allowed:
+        return requested
+    return user.locality or ""
+
+
+def parse_filters(user: User, params: dict[str, str]) -> ListFilters:
+    """Filters from the query string; anything not understood is the default."""
+    page_text = params.get("page", "1").strip()
+    page = int(page_text) if page_text.isdigit() and len(page_text) < 7 else 1
+    status = params.get("status", "open")
+    sort = params.get("sort", "priority")
+    return ListFilters(
+        locality=list_locality(user, params.get("locality")),
+        status=status if status in STATUS_CHOICES else "open",
+        ward=params.get("ward", "").strip()[:100],
+        assigned=params.get("assigned", "anyone").strip()[:20] or "anyone",
+        sort=sort if sort in SORT_CHOICES else "priority",
+        page=max(page, 1),
+    )
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One row of the list: a reference and why, never a name or a score."""
+
+    id: int
+    ward: str | None
+    reason: str
+    services: list[str]
+    first_surfaced_on: date
+    status: str
+    assigned_to_name: str | None
+    mine: bool
+    can_claim: bool
+    can_release: bool
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    waiting: int
+    in_review: int
+    mine: int
+
+
+@dataclass
+class QueuePage:
+    filters: ListFilters
+    rows: list[QueueRow]
+    total: int
+    pages: int
+    counts: QueueCounts
+    wards: list[str]
+    reviewers: list[tuple[int, str]]
+    pagination: dict[str, Any] = field(default_factory=dict)
+    #: The positions of this page's first and last rows in the whole list (1-based).
+    first: int = 0
+    last: int = 0
+
+
+def reviewers_for(db: Session, *, locality: str, viewer: User) -> list[User]:
+    """Active people who can work a list: its locality's caseworkers and team leads.
+
+    The "unknown" list is worked by team leads, who may also hand its items
+    to their own team.
+    """
+    reviewer = User.role.in_([Role.CASEWORKER, Role.TEAM_LEAD])
+    if locality == UNKNOWN_LOCALITY:
+        who: ColumnElement[bool] = or_(User.role == Role.TEAM_LEAD, User.locality == viewer.locality)
+    else:
+        who = User.locality == locality
+    query = select(User).where(User.active.is_(True), reviewer, who).order_by(User.display_name, User.id)
+    return list(db.scalars(query))
+
+
+def _names(db: Session, ids: set[int | None]) -> dict[int, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {u.id: u.display_name for u in db.scalars(select(User).where(User.id.in_(wanted)))}
+
+
+def queue_row(item: ReviewItem, viewer: User, names: dict[int, str]) -> QueueRow:
+    mine = item.assigned_to_id is not None and item.assigned_to_id == viewer.id
+    in_review = item.status == ItemStatus.IN_REVIEW
+    return QueueRow(
+        id=item.id,
+        ward=item.ward,
+        reason=item.reasons[0] if item.reasons else "",
+        services=list(item.services_last_scored or []),
+        first_surfaced_on=item.first_surfaced_on,
+        status=item.status,
+        assigned_to_name=names.get(item.assigned_to_id) if item.assigned_to_id else None,
+        mine=mine,
+        can_claim=item.status == ItemStatus.NEW,
+        can_release=in_review and (mine or viewer.role == Role.TEAM_LEAD),
+    )
+
+
+def row_for(db: Session, *, item: ReviewItem, viewer: User) -> QueueRow:
+    return queue_row(item, viewer, _names(db, {item.assigned_to_id}))
+
+
+def queue_counts(db: Session, *, locality: str, viewer: User) -> QueueCounts:
+    """How many are waiting (new), in review, and in review with the viewer, in one list."""
+    query = (
+        select(ReviewItem.status, ReviewItem.assigned_to_id, func.count())
+        .where(ReviewItem.locality == locality, ReviewItem.status.in_(OPEN_STATUSES))
+        .group_by(ReviewItem.status, ReviewItem.assigned_to_id)
+    )
+    waiting = in_review = mine = 0
+    for status, assigned_to_id, count in db.execute(query):
+        if status == ItemStatus.NEW:
+            waiting += count
+        else:
+            in_review += count
+            mine += count if assigned_to_id == viewer.id else 0
+    return QueueCounts(waiting=waiting, in_review=in_review, mine=mine)
+
+
+def _order(sort: str) -> list[Any]:
+    priority = [ReviewItem.last_scored_on.desc(), ReviewItem.rank.asc().nulls_last(), ReviewItem.id]
+    if sort == "waiting":
+        return [ReviewItem.first_surfaced_on.asc(), *priority]
+    if sort == "ward":
+        return [ReviewItem.ward.asc().nulls_last(), *priority]
+    return priority
+
+
+def queue_page(db: Session, *, viewer: User, filters: ListFilters, page_size: int) -> QueuePage:
+    """One page of a list with its counts and the choices its filters offer."""
+    in_list = [ReviewItem.locality == filters.locality, ReviewItem.status.in_(OPEN_STATUSES)]
+    wards = sorted(w for w in db.scalars(select(ReviewItem.ward).where(*in_list).distinct()) if w)
+    reviewers = [(u.id, u.display_name) for u in reviewers_for(db, locality=filters.locality, viewer=viewer)]
+    ward = filters.ward if filters.ward in wards else ""
+    allowed = set(ASSIGNED_FIXED) | {str(user_id) for user_id, _ in reviewers}
+    assigned = filters.assigned if filters.assigned in allowed else "anyone"
+    if assigned == str(viewer.id):
+        assigned = "me"
+
+    conditions: list[ColumnElement[bool]] = list(in_list)
+    if filters.status != "open":
+        conditions.append(ReviewItem.status == filters.status)
+    if ward:
+        conditions.append(ReviewItem.ward == ward)
+    if assigned == "me":
+        conditions.append(ReviewItem.assigned_to_id == viewer.id)
+    elif assigned == "unassigned":
+        conditions.append(ReviewItem.assigned_to_id.is_(None))
+    elif assigned != "anyone":
+        conditions.append(ReviewItem.assigned_to_id == int(assigned))
+
+    total = db.scalar(select(func.count()).select_from(ReviewItem).where(*conditions)) or 0
+    pages = max(1, -(-total // page_size))
+    page = min(filters.page, pages)
+    chosen = ListFilters(
+        locality=filters.locality,
+        status=filters.status,
+        ward=ward,
+        assigned=assigned,
+        sort=filters.sort,
+        page=page,
+    )
+    items = list(
+        db.scalars(
+            select(ReviewItem)
+            .where(*conditions)
+            .order_by(*_order(filters.sort))
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+    )
+    names = _names(db, {item.assigned_to_id for item in items})
+    return QueuePage(
+        filters=chosen,
+        rows=[queue_row(item, viewer, names) for item in items],
+        total=total,
+        pages=pages,
+        counts=queue_counts(db, locality=filters.locality, viewer=viewer),
+        wards=wards,
+        reviewers=reviewers,
+        pagination=pagination(chosen, pages),
+        first=(page - 1) * page_size + 1 if items else 0,
+        last=(page - 1) * page_size + len(items),
+    )
+
+
+def pagination(filters: ListFilters, pages: int) -> dict[str, Any]:
+    """govukPagination's parameters: first, last and nearby pages, with gaps as ellipses."""
+    if pages <= 1:
+        return {}
+    current = filters.page
+    shown = sorted({1, pages, current - 1, current, current + 1} & set(range(1, pages + 1)))
+    items: list[dict[str, Any]] = []
+    previous = 0
+    for number in shown:
+        if number - previous > 1:
+            items.append({"ellipsis": True})
+        items.append({"number": number, "href": filters.url(page=number), "current": number == current})
+        previous = number
+    params: dict[str, Any] = {"items": items}
+    if current > 1:
+        params["previous"] = {"href": filters.url(page=current - 1)}
+    if current < pages:
+        params["next"] = {"href": filters.url(page=current + 1)}
+    return params
+
+
+# --- The person page ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EarlierReview:
+    """A closed or merged item of the same person, and what its reviewer recorded."""
+
+    item_id: int
+    status: str
+    outcome: str | None
+    note: str | None
+    by: str | None
+    at: Any
+    merged_into_id: int | None
+
+
+@dataclass
+class PersonPage:
+    item: ReviewItem
+    case_file: dict[str, Any] | None
+    assigned_to_name: str | None
+    history: list[ItemHistory]
+    earlier: list[EarlierReview]
+    chart: ContactChart | None
+    reviewers: list[tuple[int, str]]
+    mine: bool
+    records: list[dict[str, Any]] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _earlier_reviews(db: Session, item: ReviewItem) -> list[EarlierReview]:
+    query = (
+        select(ReviewItem)
+        .where(
+            ReviewItem.id != item.id,
+            ReviewItem.status.in_([ItemStatus.CLOSED, ItemStatus.MERGED]),
+            or_(ReviewItem.person_id == item.person_id, ReviewItem.merged_into_id == item.id),
+        )
+        .order_by(ReviewItem.first_surfaced_on.desc(), ReviewItem.id.desc())
+    )
+    earlier = list(db.scalars(query))
+    outcomes: dict[int, ReviewOutcome] = {}
+    if earlier:
+        rows = db.scalars(
+            select(ReviewOutcome)
+            .where(ReviewOutcome.item_id.in_([e.id for e in earlier]))
+            .order_by(ReviewOutcome.at)
+        )
+        outcomes = {row.item_id: row for row in rows}
+    names = _names(db, {o.user_id for o in outcomes.values()})
+    reviews = []
+    for other in earlier:
+        outcome = outcomes.get(other.id)
+        reviews.append(
+            EarlierReview(
+                item_id=other.id,
+                status=other.status,
+                outcome=outcome.outcome if outcome else other.outcome,
+                note=outcome.note if outcome else None,
+                by=names.get(outcome.user_id) if outcome else None,
+                at=outcome.at if outcome else other.closed_at,
+                merged_into_id=other.merged_into_id,
+            )
+        )
+    return reviews
+
+
+def _record_label(text: Any) -> dict[str, str]:
+    """'council_tax CT-1' as a service and its reference."""
+    source, _, reference = str(text or "").partition(" ")
+    return {"source": source, "reference": reference}
+
+
+def person_page(db: Session, *, item: ReviewItem, viewer: User) -> PersonPage:
+    """Everything the person page shows for an item the viewer may see."""
+    found = db.get(CaseFile, item.person_id)
+    content = found.content if found is not None and isinstance(found.content, dict) else None
+    history = list(
+        db.scalars(
+            select(ItemHistory).where(ItemHistory.item_id == item.id).order_by(ItemHistory.as_of.desc())
+        )
+    )
+    chart = None
+    timeline: list[dict[str, Any]] = []
+    evidence: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
+    if content is not None:
+        as_of = _as_date(content.get("as_of")) or item.last_scored_on
+        chart = contact_chart(content.get("timeline") or [], as_of=as_of)
+        records = [r for r in content.get("records") or [] if isinstance(r, dict)]
+        timeline = _timeline(content.get("timeline") or [])
+        for pair in content.get("evidence") or []:
+            if isinstance(pair, dict):
+                evidence.append(
+                    {
+                        "left": _record_label(pair.get("left")),
+                        "right": _record_label(pair.get("right")),
+                        "probability": _number(pair.get("match_probability")),
+                        "reasons": [str(r) for r in pair.get("reasons") or []],
+                    }
+                )
+    reviewers: list[tuple[int, str]] = []
+    if viewer.role == Role.TEAM_LEAD and item.is_open:
+        reviewers = [(u.id, u.display_name) for u in reviewers_for(db, locality=item.locality, viewer=viewer)]
+    return PersonPage(
+        item=item,
+        case_file=content,
+        assigned_to_name=_names(db, {item.assigned_to_id}).get(item.assigned_to_id or 0),
+        history=history,
+        earlier=_earlier_reviews(db, item),
+        chart=chart,
+        reviewers=reviewers,
+        mine=item.assigned_to_id is not None and item.assigned_to_id == viewer.id,
+        records=records,
+        evidence=evidence,
+        timeline=timeline,
+    )
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _timeline(entries: list[Any]) -> list[dict[str, Any]]:
+    """The case file's contacts, most recent first, with dates read and amounts as numbers."""
+    shown = [
+        {
+            "date": _as_date(entry.get("date")),
+            "label": str(entry.get("label") or entry.get("event_type") or "Contact"),
+            "service": entry.get("service"),
+            "topic": str(entry.get("topic")).replace("_", " ") if entry.get("topic") else None,
+            "amount": _number(entry.get("amount")),
+        }
+        for entry in entries
+        if isinstance(entry, dict)
+    ]
+    return sorted(shown, key=lambda e: e["date"] or date.min, reverse=True)
+
+
+def _as_date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+# --- Messages after an action --------------------------------------------------
+
+#: Notices a redirect may ask a page to show (``?notice=…&item=…``). The words
+#: are worked out from the item as it is now, so a made-up link cannot put
+#: false words on the page.
+NOTICES = {
+    "claimed",
+    "released",
+    "recorded",
+    "reassigned",
+    "claim-failed",
+    "release-failed",
+    "outcome-failed",
+    "reassign-failed",
+}
+
+
+def why_not(db: Session, *, item: ReviewItem, viewer: User, action: str) -> str:
+    """Why ``action`` (claim, release, outcome, reassign) cannot be done to the item now, in plain English."""
+    if item.status == ItemStatus.CLOSED:
+        return f"Item {item.id} has already been closed."
+    if item.status == ItemStatus.MERGED:
+        return f"Item {item.id} was joined with item {item.merged_into_id}, because they are the same person."
+    holder = _names(db, {item.assigned_to_id}).get(item.assigned_to_id or 0, "someone else")
+    if item.status == ItemStatus.IN_REVIEW and item.assigned_to_id != viewer.id:
+        if action == "release":
+            return f"{holder} is reviewing item {item.id}. Only they or a team lead can release it."
+        return f"{holder} is already reviewing item {item.id}."
+    if item.status == ItemStatus.NEW and action in ("release", "outcome"):
+        return f"No one is reviewing item {item.id} at the moment. Claim it first."
+    return f"Item {item.id} could not be changed. Reload the page and try again."
+
+
+def notice_for(
+    db: Session, *, viewer: User, notice: str | None, item_id: str | None
+) -> dict[str, Any] | None:
+    """A notification banner's words for ``?notice=…&item=…``, if they are still true."""
+    if notice not in NOTICES or not item_id or not item_id.isdigit() or len(item_id) > 9:
+        return None
+    item = db.get(ReviewItem, int(item_id))
+    if item is None or item.locality not in visible_localities(viewer):
+        return None
+    mine = item.assigned_to_id == viewer.id
+    if notice.endswith("-failed"):
+        action = notice.removesuffix("-failed")
+        return {
+            "success": False,
+            "item_id": item.id,
+            "text": why_not(db, item=item, viewer=viewer, action=action),
+        }
+    if notice == "claimed" and item.status == ItemStatus.IN_REVIEW and mine:
+        text = f"You are now reviewing item {item.id}."
+    elif notice == "released" and item.status == ItemStatus.NEW:
+        text = f"Item {item.id} is back on the list for anyone to claim."
+    elif notice == "recorded" and item.status == ItemStatus.CLOSED and mine:
+        text = f"Outcome recorded for item {item.id}"
+    elif notice == "reassigned" and item.status == ItemStatus.IN_REVIEW:
+        holder = _names(db, {item.assigned_to_id}).get(item.assigned_to_id or 0, "someone else")
+        text = f"Item {item.id} is now with {holder}."
+    else:
+        return None
+    return {"success": True, "item_id": item.id, "text": text}

@@ -1,0 +1,331 @@
+"""Read-only queries behind the audit log and the learning pages.
+
+Nothing here writes, and nothing reads a score: the audit log is read back
+as it was written, and the learning figures are counts of items and
+outcomes per locality and ISO week, never per person or per member of staff.
+Counts from 1 to 4 are suppressed ("fewer than 5") before they reach a page,
+so a small locality's figures cannot point at one person.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from review_ui.store import AuditEntry, ItemStatus, Outcome, ReviewItem, User
+from review_ui.web.templating import OUTCOME_LABELS, long_date
+
+# --- The audit log -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """What to narrow the audit log to; None means "any"."""
+
+    actor: str | None = None
+    action: str | None = None
+    item_id: int | None = None
+    person_id: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def as_detail(self) -> dict[str, Any]:
+        """The filters used, for the audit entry that records this view."""
+        values = {
+            "actor": self.actor,
+            "action": self.action,
+            "item_id": self.item_id,
+            "person_id": self.person_id,
+            "date_from": self.date_from.isoformat() if self.date_from else None,
+            "date_to": self.date_to.isoformat() if self.date_to else None,
+        }
+        return {key: value for key, value in values.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    description: str
+    item_id: int | None
+    person_id: str | None
+    source: str | None
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    rows: list[AuditRow]
+    total: int
+    page: int
+    pages: int
+    per_page: int
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _filtered(query: Select[Any], filters: AuditFilters) -> Select[Any]:
+    if filters.actor:
+        query = query.where(AuditEntry.actor == filters.actor)
+    if filters.action:
+        query = query.where(AuditEntry.action == filters.action)
+    if filters.item_id is not None:
+        query = query.where(AuditEntry.item_id == filters.item_id)
+    if filters.person_id:
+        query = query.where(AuditEntry.person_id == filters.person_id)
+    if filters.date_from is not None:
+        query = query.where(AuditEntry.at >= _start_of(filters.date_from))
+    if filters.date_to is not None:
+        query = query.where(AuditEntry.at < _start_of(filters.date_to + timedelta(days=1)))
+    return query
+
+
+def audit_actions(db: Session) -> list[str]:
+    """The actions that appear in the log, for the filter's select."""
+    return sorted(db.scalars(select(AuditEntry.action).distinct()))
+
+
+def audit_page(db: Session, filters: AuditFilters, *, page: int = 1, per_page: int = 50) -> AuditPage:
+    """One page of the log, newest first, with each action described in plain English."""
+    total = db.scalar(_filtered(select(func.count(AuditEntry.id)), filters)) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    query = (
+        _filtered(select(AuditEntry), filters)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    entries = list(db.scalars(query))
+    user_ids = {
+        value
+        for entry in entries
+        for key in ("from_user_id", "to_user_id", "was_assigned_to_user_id")
+        if isinstance(value := (entry.detail or {}).get(key), int)
+    }
+    usernames: dict[int, str] = {}
+    if user_ids:
+        query = select(User.id, User.username).where(User.id.in_(user_ids))
+        usernames = dict(db.execute(query).tuples().all())
+    rows = [
+        AuditRow(
+            id=entry.id,
+            at=entry.at,
+            actor=entry.actor,
+            action=entry.action,
+            description=describe(entry.action, entry.detail or {}, usernames),
+            item_id=entry.item_id,
+            person_id=entry.person_id,
+            source=entry.source,
+        )
+        for entry in entries
+    ]
+    return AuditPage(rows=rows, total=total, page=page, pages=pages, per_page=per_page)
+
+
+#: Actions whose description needs nothing from the entry's detail.
+ACTION_DESCRIPTIONS = {
+    "signed_in": "Signed in",
+    "sign_in_failed": "Sign-in failed",
+    "sign_in_throttled": "Sign-in refused after too many failed attempts",
+    "signed_out": "Signed out",
+    "person_viewed": "Opened the person page",
+    "queue_viewed": "Opened the review list",
+    "item_view_refused": "Tried to open an item they cannot see",
+    "item_claimed": "Claimed",
+    "item_released": "Released back to the list",
+    "item_reassigned": "Reassigned",
+    "outcome_recorded": "Recorded an outcome",
+    "item_surfaced": "Sent for review",
+    "night_routed": "Nightly routing ran",
+    "person_id_changed": "Person reference changed by record linkage",
+    "item_merged": "Merged into another item for the same person",
+    "user_created": "Added a user",
+    "user_activated": "Switched a user's access on",
+    "user_deactivated": "Switched a user's access off",
+    "audit_viewed": "Viewed the audit log",
+}
+
+
+def describe(action: str, detail: Mapping[str, Any], usernames: Mapping[int, str] | None = None) -> str:
+    """A plain-English description of one audit entry ("Recorded outcome: help offered")."""
+    usernames = usernames or {}
+    outcome = detail.get("outcome")
+    if action == "outcome_recorded" and isinstance(outcome, str):
+        return f"Recorded outcome: {OUTCOME_LABELS.get(outcome, outcome).lower()}"
+    if action == "person_viewed" and detail.get("via") == "api":
+        return "Opened the person's record through the API"
+    if action == "item_reassigned" and isinstance(to := detail.get("to_user_id"), int) and to in usernames:
+        return f"Reassigned to {usernames[to]}"
+    if action in ("item_surfaced", "night_routed") and isinstance(night := detail.get("as_of"), str):
+        return f"{ACTION_DESCRIPTIONS[action]} (night of {long_date(night)})"
+    if action == "item_merged" and isinstance(target := detail.get("merged_into_item_id"), int):
+        return f"Merged into item {target} (the same person)"
+    if action == "person_id_changed" and isinstance(was := detail.get("previous_person_id"), str):
+        return f"Person reference changed by record linkage (was {was})"
+    if action == "item_view_refused" and isinstance(wanted := detail.get("requested_item_id"), int):
+        return f"Tried to open item {wanted}, which they cannot see"
+    username = detail.get("username")
+    if action == "user_created" and isinstance(username, str):
+        role = str(detail.get("role") or "user").replace("_", " ")
+        place = detail.get("locality")
+        return f"Added {username} as a {role}" + (f" in {place}" if place else "")
+    if action in ("user_activated", "user_deactivated") and isinstance(username, str):
+        return f"Switched {username}'s access {'on' if action == 'user_activated' else 'off'}"
+    if action in ACTION_DESCRIPTIONS:
+        return ACTION_DESCRIPTIONS[action]
+    return action.replace("_", " ").capitalize()
+
+
+# --- Learning: what happened to the people the list found -------------------------
+
+#: Counts from 1 up to this are shown as "fewer than 5".
+SMALL_NUMBER = 4
+SUPPRESSED = "fewer than 5"
+WEEKS = 12
+
+
+def shown(count: int) -> str:
+    """A count as it may be shown: 1 to 4 become "fewer than 5"."""
+    return SUPPRESSED if 0 < count <= SMALL_NUMBER else f"{count:,}"
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+@dataclass
+class WeekFigures:
+    """One locality's figures for one ISO week (Monday to Sunday)."""
+
+    week_start: date
+    surfaced: int = 0
+    reviewed: int = 0
+    outcomes: dict[str, int] = field(default_factory=lambda: {outcome.value: 0 for outcome in Outcome})
+    days_to_outcome: list[int] = field(default_factory=list)
+
+    @property
+    def iso_week(self) -> str:
+        year, week, _ = self.week_start.isocalendar()
+        return f"{year}-W{week:02d}"
+
+    @property
+    def label(self) -> str:
+        year, week, _ = self.week_start.isocalendar()
+        return f"Week {week}, {year}"
+
+    @property
+    def help_offered(self) -> int:
+        return self.outcomes[Outcome.HELP_OFFERED.value]
+
+    @property
+    def median_days(self) -> str:
+        """The median wait, shown only when at least 5 items closed (else it could describe one person)."""
+        if len(self.days_to_outcome) <= SMALL_NUMBER:
+            return "not shown" if self.days_to_outcome else "none"
+        median = statistics.median(self.days_to_outcome)
+        return f"{median:g}"
+
+
+@dataclass
+class LocalityFigures:
+    locality: str
+    weeks: list[WeekFigures]
+
+    @property
+    def surfaced(self) -> int:
+        return sum(week.surfaced for week in self.weeks)
+
+    @property
+    def reviewed(self) -> int:
+        return sum(week.reviewed for week in self.weeks)
+
+
+@dataclass(frozen=True)
+class LearningReport:
+    first_week: date
+    last_week: date
+    localities: list[LocalityFigures]
+
+
+def latest_activity(db: Session, localities: Sequence[str] | None) -> date | None:
+    """The latest day anything was surfaced or closed in these localities (None: all)."""
+    where = [] if localities is None else [ReviewItem.locality.in_(localities)]
+    surfaced = db.scalar(select(func.max(ReviewItem.first_surfaced_on)).where(*where))
+    closed = db.scalar(select(func.max(ReviewItem.closed_at)).where(*where))
+    days = [day for day in (surfaced, closed) if day is not None]
+    if not days:
+        return None
+    return max(day.date() if isinstance(day, datetime) else day for day in days)
+
+
+def learning_report(
+    db: Session, localities: Sequence[str] | None, *, ending: date, weeks: int = WEEKS
+) -> LearningReport:
+    """Per locality and ISO week, the ``weeks`` weeks up to the one containing ``ending``.
+
+    ``localities`` None means every locality with items. Reads only the
+    columns it counts: locality, dates, status and outcome - no person and no
+    reviewer.
+    """
+    last_week = monday_of(ending)
+    first_week = last_week - timedelta(weeks=weeks - 1)
+    start = _start_of(first_week)
+    end = _start_of(last_week + timedelta(days=7))
+    query = select(
+        ReviewItem.locality,
+        ReviewItem.first_surfaced_on,
+        ReviewItem.status,
+        ReviewItem.outcome,
+        ReviewItem.closed_at,
+    ).where(
+        or_(
+            ReviewItem.first_surfaced_on.between(first_week, last_week + timedelta(days=6)),
+            (ReviewItem.closed_at >= start) & (ReviewItem.closed_at < end),
+        )
+    )
+    if localities is not None:
+        query = query.where(ReviewItem.locality.in_(localities))
+    names = set(localities) if localities is not None else set()
+    if localities is None:
+        names.update(db.scalars(select(ReviewItem.locality).distinct()))
+    figures = {
+        name: {
+            first_week + timedelta(weeks=n): WeekFigures(first_week + timedelta(weeks=n))
+            for n in range(weeks)
+        }
+        for name in names
+    }
+    for locality, surfaced_on, status, outcome, closed_at in db.execute(query).tuples():
+        by_week = figures.setdefault(
+            locality,
+            {
+                first_week + timedelta(weeks=n): WeekFigures(first_week + timedelta(weeks=n))
+                for n in range(weeks)
+            },
+        )
+        # A merged item is the same person as another item: count the person once.
+        if status != ItemStatus.MERGED and (week := by_week.get(monday_of(surfaced_on))) is not None:
+            week.surfaced += 1
+        if status == ItemStatus.CLOSED and closed_at is not None and outcome is not None:
+            closed_on = closed_at.astimezone(UTC).date()
+            if (week := by_week.get(monday_of(closed_on))) is not None:
+                week.reviewed += 1
+                week.outcomes[outcome] = week.outcomes.get(outcome, 0) + 1
+                week.days_to_outcome.append(max(0, (closed_on - surfaced_on).days))
+    ordered = [
+        LocalityFigures(
+            locality=name, weeks=sorted(by_week.values(), key=lambda w: w.week_start, reverse=True)
+        )
+        for name, by_week in sorted(figures.items(), key=lambda pair: (pair[0] == "unknown", pair[0]))
+    ]
+    return LearningReport(first_week=first_week, last_week=last_week, localities=ordered)
