@@ -13,7 +13,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from review_ui.store import CaseFile, ReviewItem, Role, User, create_user, write_transaction
+from review_ui.store import (
+    CaseFile,
+    ReviewItem,
+    Role,
+    User,
+    claim_item,
+    create_user,
+    get_user_by_username,
+    write_transaction,
+)
 from review_ui.web.passwords import hash_password
 
 PASSWORD = "correct horse battery staple"
@@ -165,3 +174,11 @@ def build_world(
                 ids.append(item.id)
             world.items[locality] = ids
     return world
+
+
+def claim_as(db: Session, item_id: int, username: str) -> ReviewItem:
+    """Put an item in review for ``username`` (through the queue's own claim)."""
+    user = get_user_by_username(session=db, username=username)
+    assert user is not None, f"no user {username!r}"
+    db.rollback()
+    return claim_item(session=db, item_id=item_id, user=user)
