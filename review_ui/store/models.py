@@ -164,6 +164,11 @@ class ReviewItem(Base):
         ),
         Index("ix_review_items_queue", "locality", "status", "last_scored_on", "rank"),
         Index("ix_review_items_person_status", "person_id", "status"),
+        # The review list's counts and ward choices, and "earlier reviews" of merged items,
+        # are read on every page view: these keep them to index reads.
+        Index("ix_review_items_counts", "locality", "status", "assigned_to_id"),
+        Index("ix_review_items_wards", "locality", "status", "ward"),
+        Index("ix_review_items_merged_into_id", "merged_into_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

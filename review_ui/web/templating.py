@@ -85,6 +85,8 @@ def make_templates() -> Jinja2Templates:
             ]
         ),
         autoescape=True,
+        # Templates ship with the code: never stat files per render (measured: person page 67 -> 36 ms).
+        auto_reload=False,
         undefined=jinja2.ChainableUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -1,5 +1,6 @@
 """The review app: case files for surfaced people, server-side web sessions,
-sign-in attempts (for throttling), and the ward of each review item.
+sign-in attempts (for throttling), the ward of each review item, and the
+indexes the review list reads on every page view.
 
 Revision ID: 0002
 Revises: 0001
@@ -22,6 +23,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("review_items") as batch:
         batch.add_column(sa.Column("ward", sa.String(length=100), nullable=True))
+    op.create_index("ix_review_items_counts", "review_items", ["locality", "status", "assigned_to_id"])
+    op.create_index("ix_review_items_wards", "review_items", ["locality", "status", "ward"])
+    op.create_index("ix_review_items_merged_into_id", "review_items", ["merged_into_id"])
     op.create_table(
         "case_files",
         sa.Column("person_id", sa.String(length=64), nullable=False),
@@ -63,5 +67,8 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_web_sessions_user_id"), table_name="web_sessions")
     op.drop_table("web_sessions")
     op.drop_table("case_files")
+    op.drop_index("ix_review_items_merged_into_id", table_name="review_items")
+    op.drop_index("ix_review_items_wards", table_name="review_items")
+    op.drop_index("ix_review_items_counts", table_name="review_items")
     with op.batch_alter_table("review_items") as batch:
         batch.drop_column("ward")
