@@ -8,12 +8,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from review_ui.store import Role, append_audit, get_user_by_username, write_transaction
+from review_ui.store import append_audit, get_user_by_username, write_transaction
 from review_ui.web.deps import Db, NotFound, client_source
 from review_ui.web.oidc import STATE_COOKIE, OidcClient, OidcError
 from review_ui.web.render import render
-from review_ui.web.routes.signin import START_PAGES
-from review_ui.web.sessions import COOKIE_NAME
+from review_ui.web.routes.signin import signed_in_response
 
 router = APIRouter(include_in_schema=False)
 
@@ -87,17 +86,6 @@ def oidc_callback(request: Request, db: Db, code: str = "", state: str = "") -> 
                 source=source,
             )
         return _refused(request, NOT_SET_UP, 403)
-    sessions = request.app.state.sessions
-    sessions.end(db, request.cookies.get(COOKIE_NAME))
-    cookie = sessions.start(db, user, source)
-    with write_transaction(db):
-        append_audit(
-            session=db, actor=user.username, action="signed_in", detail={"method": "oidc"}, source=source
-        )
-    response = RedirectResponse(START_PAGES.get(Role(user.role), "/"), status_code=303)
-    settings = request.app.state.settings
-    response.set_cookie(
-        COOKIE_NAME, cookie, httponly=True, samesite="lax", secure=settings.cookie_secure, path="/"
-    )
+    response = signed_in_response(request, db, user, source=source, detail={"method": "oidc"})
     response.delete_cookie(STATE_COOKIE, path="/sign-in/oidc")
     return response

@@ -13,8 +13,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
-from review_ui.store import Role, append_audit, get_user_by_username, write_transaction
+from review_ui.store import Role, User, append_audit, get_user_by_username, write_transaction
 from review_ui.web.deps import CsrfFailed, Db, Posted, client_source
 from review_ui.web.passwords import verify_password
 from review_ui.web.render import render
@@ -148,17 +149,29 @@ def sign_in(
             errors=errors,
             field_errors={"username": FAILED},
         )
-    sessions.end(db, request.cookies.get(COOKIE_NAME))  # never carry a session across sign-in
+    response = signed_in_response(request, db, user, source=source, target=_safe_next(next))
+    response.delete_cookie(SIGN_IN_COOKIE)
+    return response
+
+
+def signed_in_response(
+    request: Request,
+    db: Session,
+    user: User,
+    *,
+    source: str | None,
+    target: str | None = None,
+    detail: dict[str, str] | None = None,
+) -> Response:
+    """After any kind of sign-in: a new session (never the one the browser brought), audited, and a redirect."""
+    sessions = request.app.state.sessions
+    sessions.end(db, request.cookies.get(COOKIE_NAME))
     cookie = sessions.start(db, user, source)
     with write_transaction(db):
-        append_audit(session=db, actor=user.username, action="signed_in", source=source)
-    target = _safe_next(next) or START_PAGES.get(Role(user.role), "/")
-    response = RedirectResponse(target, status_code=303)
-    settings = request.app.state.settings
-    response.set_cookie(
-        COOKIE_NAME, cookie, httponly=True, samesite="lax", secure=settings.cookie_secure, path="/"
-    )
-    response.delete_cookie(SIGN_IN_COOKIE)
+        append_audit(session=db, actor=user.username, action="signed_in", detail=detail, source=source)
+    response = RedirectResponse(target or START_PAGES.get(Role(user.role), "/"), status_code=303)
+    secure = request.app.state.settings.cookie_secure
+    response.set_cookie(COOKIE_NAME, cookie, httponly=True, samesite="lax", secure=secure, path="/")
     return response
 
 
