@@ -1,4 +1,4 @@
-"""Person resolution across council systems (Splink on DuckDB).
+"""Person resolution across council systems (Splink on DuckDB, or on Spark at scale).
 
 A flow needs only these names::
 
@@ -10,8 +10,11 @@ A flow needs only these names::
 pseudonymous ``person_id``; ``result.evidence`` says why records were
 joined; ``result.lineage`` records new, merged and split persons. The
 modules behind them: ``prep`` (normalisation), ``model`` (comparisons and
-blocking rules as data), ``scoring`` (the Splink/DuckDB adapter),
-``clustering`` (household and chaining guards), ``ids``, ``evidence``.
+blocking rules as data), ``scoring`` (training and scoring with Splink),
+``engines`` (DuckDB or Spark, as ``linkage.yaml`` says; ``spark_backend``
+and ``spark_sql`` for Spark), ``trained`` (scoring with an earlier night's
+model), ``clustering`` (household and chaining guards), ``ids``,
+``evidence``.
 """
 
 from features.linkage.evaluation import PairwiseScores, pairwise_scores
@@ -25,9 +28,11 @@ from features.linkage.pipeline import (
 )
 from features.linkage.scoring import count_blocked_comparisons
 from features.linkage.settings import LinkageSettings, load_linkage_settings
+from features.linkage.trained import IncompatibleModelError
 
 __all__ = [
     "EVIDENCE_FILE",
+    "IncompatibleModelError",
     "LINEAGE_FILE",
     "PERSONS_FILE",
     "LinkageResult",

@@ -26,6 +26,11 @@ Why these comparisons (see NOTES.md, "the household trap"):
 - e-mail, phone, NI and NHS numbers are compared exactly (with a one-character
   typo level for NI and NHS numbers): fuzzy e-mail matching joins different
   people with numbered addresses.
+
+The SQL is DuckDB's. For the Spark backend the same comparisons are given
+Spark SQL that computes the same values (:func:`comparisons` with
+``backend="spark"``; see :mod:`features.linkage.spark_sql`); the labels, and
+so the evidence and the model JSON's labels, are the same on both.
 """
 
 from __future__ import annotations
@@ -34,7 +39,9 @@ from typing import Any
 
 from splink import SettingsCreator, block_on
 
-from features.linkage.settings import BlockingRuleSpec, LinkageSettings
+from features.linkage.settings import Backend, BlockingRuleSpec, LinkageSettings
+from features.linkage.spark_sql import to_spark_sql
+from features.linkage.trained import with_trained_probabilities
 
 
 def _null(*columns: str) -> dict[str, Any]:
@@ -133,11 +140,24 @@ def dob_comparison() -> dict[str, Any]:
     }
 
 
-def _jaccard(a: str, b: str) -> str:
+def _jaccard(a: str, b: str, backend: Backend) -> str:
+    """Shared distinct words over all distinct words of two word lists.
+
+    DuckDB and Spark name the list functions differently, so each backend
+    has its own text for the same number. On Spark, ``size(NULL)`` is -1
+    under its legacy setting, so a missing list is tested for explicitly;
+    prep never produces an empty list (it is null instead), so the division
+    is never by zero.
+    """
+    if backend == "spark":
+        return (
+            f"(CASE WHEN {a} IS NULL OR {b} IS NULL THEN CAST(NULL AS DOUBLE) ELSE "
+            f"CAST(size(array_intersect({a}, {b})) AS DOUBLE) / size(array_distinct(concat({a}, {b}))) END)"
+        )
     return f"(len(list_intersect({a}, {b}))::DOUBLE / len(list_distinct(list_concat({a}, {b}))))"
 
 
-def address_comparison(else_m_probability: float | None) -> dict[str, Any]:
+def address_comparison(else_m_probability: float | None, backend: Backend = "duckdb") -> dict[str, Any]:
     """One comparison for all address evidence, strongest first.
 
     ``else_m_probability`` fixes the share of one person's record pairs whose
@@ -152,7 +172,7 @@ def address_comparison(else_m_probability: float | None) -> dict[str, Any]:
     )
     same_words = (
         "(addr_numbers_l = addr_numbers_r OR (addr_numbers_l IS NULL AND addr_numbers_r IS NULL)) "
-        f"AND {_jaccard('addr_tokens_l', 'addr_tokens_r')} >= 0.5"
+        f"AND {_jaccard('addr_tokens_l', 'addr_tokens_r', backend)} >= 0.5"
     )
     comparable = " OR ".join(
         f"({c}_l IS NOT NULL AND {c}_r IS NOT NULL)" for c in ("uprn_std", "postcode_std", "addr_tokens")
@@ -165,7 +185,7 @@ def address_comparison(else_m_probability: float | None) -> dict[str, Any]:
             _level("uprn_std_l = uprn_std_r", "same UPRN"),
             _level(f"postcode_std_l = postcode_std_r AND {same_words}", "same postcode and address"),
             _level(
-                f"addr_numbers_l = addr_numbers_r AND {_jaccard('addr_tokens_l', 'addr_tokens_r')} >= 0.6",
+                f"addr_numbers_l = addr_numbers_r AND {_jaccard('addr_tokens_l', 'addr_tokens_r', backend)} >= 0.6",
                 "same address, postcode differs or missing",
             ),
             _level(
@@ -192,41 +212,78 @@ def _identifier_comparison(column: str, name: str, typo_level: bool) -> dict[str
     }
 
 
-def comparisons(settings: LinkageSettings) -> list[dict[str, Any]]:
-    """All comparisons, in the order the evidence lists them when weights tie."""
-    return [
+def comparisons(settings: LinkageSettings, backend: Backend = "duckdb") -> list[dict[str, Any]]:
+    """All comparisons, in the order the evidence lists them when weights tie.
+
+    ``backend`` chooses the SQL the levels are written in; the levels and
+    their labels are the same for both.
+    """
+    built = [
         first_name_comparison(settings.first_name_else_m_probability),
         last_name_comparison(),
         dob_comparison(),
-        address_comparison(settings.address_else_m_probability),
+        address_comparison(settings.address_else_m_probability, backend),
         _identifier_comparison("ni_std", "ni_number", typo_level=True),
         _identifier_comparison("nhs_std", "nhs_number", typo_level=True),
         _identifier_comparison("email_std", "email", typo_level=False),
         _identifier_comparison("phone_std", "phone", typo_level=False),
     ]
+    if backend == "duckdb":
+        return built
+    return [
+        {
+            **comparison,
+            "comparison_levels": [
+                {**level, "sql_condition": to_spark_sql(level["sql_condition"])}
+                for level in comparison["comparison_levels"]
+            ],
+        }
+        for comparison in built
+    ]
 
 
-def blocking_rule(spec: BlockingRuleSpec) -> Any:
-    """A Splink blocking rule from a settings entry (column list or SQL)."""
+def blocking_rule(spec: BlockingRuleSpec, backend: Backend = "duckdb") -> Any:
+    """A Splink blocking rule from a settings entry (column list or SQL).
+
+    SQL rules are written for DuckDB (``linkage.yaml``); on Spark, DuckDB's
+    similarity functions are renamed to their Spark SQL twins.
+    """
     if isinstance(spec, str):
-        return {"blocking_rule": spec}
+        return {"blocking_rule": to_spark_sql(spec) if backend == "spark" else spec}
     return block_on(*spec)
 
 
-def splink_settings(settings: LinkageSettings) -> SettingsCreator:
-    """The untrained model for one night.
+def splink_settings(
+    settings: LinkageSettings,
+    backend: Backend = "duckdb",
+    trained_model: dict[str, Any] | None = None,
+) -> SettingsCreator:
+    """The model for one night: untrained, or carrying an earlier night's probabilities.
+
+    With ``trained_model`` (a model JSON dictionary that
+    :func:`features.linkage.scoring.score_pairs` saved), the comparisons are
+    still tonight's own, in ``backend``'s SQL, and only the trained m and u
+    probabilities and the prior are taken over
+    (:func:`features.linkage.trained.with_trained_probabilities`).
 
     Splink keeps comparison levels (``gamma_*``) only alongside the matching
     columns, so those are retained; :mod:`features.linkage.scoring` selects
-    just ids, levels and weights out of DuckDB, so no names or dates leave it.
+    just ids, levels and weights out of the engine, so no names or dates
+    leave it.
     """
+    levels = comparisons(settings, backend)
+    prior: dict[str, Any] = {}
+    if trained_model is not None:
+        levels = with_trained_probabilities(levels, trained_model)
+        prior["probability_two_random_records_match"] = trained_model["probability_two_random_records_match"]
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
-        comparisons=comparisons(settings),  # type: ignore[arg-type]
-        blocking_rules_to_generate_predictions=[blocking_rule(s) for s in settings.blocking_rules],
+        comparisons=levels,  # type: ignore[arg-type]
+        blocking_rules_to_generate_predictions=[blocking_rule(s, backend) for s in settings.blocking_rules],
         retain_matching_columns=True,
         retain_intermediate_calculation_columns=True,
         max_iterations=25,
         em_convergence=0.0001,
+        **prior,
     )

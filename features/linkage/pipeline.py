@@ -1,8 +1,9 @@
 """One call for the nightly run: canonical people in, persons out.
 
-``resolve_persons`` chains the steps - prepare, train and score (Splink on
-DuckDB), cluster with the household and chaining guards, assign stable ids,
-explain - and returns plain polars frames. ``write_linkage_outputs`` is the
+``resolve_persons`` chains the steps - prepare, train (or reuse an earlier
+night's model) and score (Splink on DuckDB or Spark), cluster with the
+household and chaining guards, assign stable ids, explain - and returns
+plain polars frames. ``write_linkage_outputs`` is the
 only function here that touches disk.
 """
 
@@ -47,9 +48,13 @@ class LinkageResult:
             accepted source record (DATA_CONTRACT.md section 5).
         evidence: why records were joined (:mod:`features.linkage.evidence`).
         lineage: what happened to each person id tonight (:mod:`features.linkage.ids`).
-        stats: counts (records, persons, pairs, guard actions); no personal data.
-        timings: seconds per phase (prep, train, predict, cluster, ids, evidence).
-        model: the trained Splink model (comparisons and m/u probabilities).
+        stats: counts (records, persons, pairs, guard actions, ``model_reused``
+            0 or 1); no personal data.
+        timings: seconds per phase (prep, engine, train, predict, cluster, ids,
+            evidence); ``train`` is about 0 when the model was reused.
+        model: the Splink model scored with (comparisons and m/u probabilities).
+        model_reused: True when ``model`` is an earlier night's, passed in as
+            ``trained_model``, rather than trained tonight.
     """
 
     persons: pl.DataFrame
@@ -58,6 +63,7 @@ class LinkageResult:
     stats: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)
+    model_reused: bool = False
 
 
 def _empty_result(as_of: date, previous: pl.DataFrame | None) -> LinkageResult:
@@ -81,6 +87,8 @@ def resolve_persons(
     as_of: date,
     settings: LinkageSettings | None = None,
     save_model_to: str | Path | None = None,
+    trained_model: dict[str, Any] | None = None,
+    work_dir: str | Path | None = None,
 ) -> LinkageResult:
     """Resolve every accepted source person record to a person.
 
@@ -90,7 +98,13 @@ def resolve_persons(
         previous: the previous night's ``persons.parquet``, or None.
         as_of: the night being run.
         settings: linkage settings; the defaults when None.
-        save_model_to: where to write the trained model JSON (no personal data).
+        save_model_to: where to write the model JSON (no personal data).
+        trained_model: an earlier night's model JSON dictionary to score with
+            instead of training tonight (:mod:`features.linkage.trained`);
+            raises ``IncompatibleModelError`` if its comparisons are not
+            tonight's.
+        work_dir: a folder for the Spark backend's temporary data when
+            ``spark_temp_dir`` is not set (e.g. the run's folder).
 
     Example:
         >>> result = resolve_persons(people, previous=None, as_of=date(2026, 11, 22))  # doctest: +SKIP
@@ -111,11 +125,13 @@ def resolve_persons(
     timings["prep"] = time.perf_counter() - started
 
     if prepared.height >= 2:
-        scored = score_pairs(prepared, settings, save_model_to=save_model_to)
+        scored = score_pairs(
+            prepared, settings, save_model_to=save_model_to, trained_model=trained_model, work_dir=work_dir
+        )
         timings |= scored.timings
-        pairs, model = scored.pairs, scored.model
+        pairs, model, reused = scored.pairs, scored.model, scored.model_reused
     else:
-        pairs, model = pl.DataFrame(schema=_NO_PAIRS), {}
+        pairs, model, reused = pl.DataFrame(schema=_NO_PAIRS), {}, False
 
     started = time.perf_counter()
     reliable = reliable_comparisons(model, settings.hard_rule_max_m)
@@ -140,6 +156,7 @@ def resolve_persons(
 
     stats = {
         "records": prepared.height,
+        "model_reused": int(reused),
         **{f"hard_rules_use_{name}": 1 for name in sorted(reliable)},
         "persons": assigned.cluster_person.height,
         **clustering.stats,
@@ -153,6 +170,7 @@ def resolve_persons(
         stats=stats,
         timings=timings,
         model=model,
+        model_reused=reused,
     )
 
 

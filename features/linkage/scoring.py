@@ -1,13 +1,19 @@
-"""The one place that runs Splink on DuckDB: train on the night, score pairs.
+"""The one place that runs Splink: train on the night (or reuse a model), score pairs.
 
-Everything Splink and DuckDB do for linkage goes through here, so the rest of
-the package deals in polars frames. The model is trained afresh each night on
-that night's records (the population changes; the m and u probabilities are
-facts about the data), and training is deterministic: the prior comes from
-exact counts of deterministic rules, u from a seeded random sample, and EM
-runs on every pair of person-level blocks (names; date of birth) without
-sampling. The trained model (comparison definitions and m/u probabilities,
-no personal data) can be saved as JSON.
+Everything Splink does for linkage goes through here, so the rest of the
+package deals in polars frames. Splink runs on DuckDB in this process or on
+Spark (``linkage.yaml``'s ``backend``; :mod:`features.linkage.engines`); the
+training and scoring below are the same on both, and give the same pairs
+and weights (docs/linkage-on-spark.md).
+
+The model is trained afresh each night on that night's records by default
+(the population changes; the m and u probabilities are facts about the
+data), and training is deterministic: the prior comes from exact counts of
+deterministic rules, u from a seeded random sample, and EM runs on every
+pair of person-level blocks (names; date of birth) without sampling. The
+trained model (comparison definitions and m/u probabilities, no personal
+data) can be saved as JSON, and a later night can score with it instead of
+training (:mod:`features.linkage.trained`).
 
 Splink's own log lines carry counts and parameter values, never record values.
 """
@@ -23,12 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import polars as pl
 import splink.internals.expectation_maximisation as splink_em
-from splink import DuckDBAPI, Linker
+from splink import Linker, SettingsCreator
 from splink.blocking_analysis import count_comparisons_from_blocking_rules
 
+from features.linkage.engines import Engine, open_engine
 from features.linkage.model import blocking_rule, splink_settings
 from features.linkage.settings import LinkageSettings
 
@@ -47,12 +53,16 @@ class ScoredPairs:
     ``pairs`` has ``unique_id_l``, ``unique_id_r``, ``match_weight``,
     ``match_probability`` and, for each comparison ``c``, ``gamma_c`` (the
     level), ``bf_c`` (its Bayes factor) and, where term frequencies apply,
-    ``bf_tf_adj_c``. ``model`` is the trained Splink model dictionary.
+    ``bf_tf_adj_c``. ``model`` is the trained Splink model dictionary;
+    ``model_reused`` says whether it came from an earlier night rather than
+    tonight's training. ``timings`` has seconds for ``engine`` (starting it
+    and loading the records), ``train`` (about 0 when reused) and ``predict``.
     """
 
     pairs: pl.DataFrame
     model: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+    model_reused: bool = False
 
 
 #: Smallest m probability EM may learn. See :func:`_stable_em`.
@@ -74,10 +84,12 @@ def _stable_em() -> Iterator[None]:
       "date of birth: different" in the name block of a borough whose dates
       of birth are clean), and training then fails. 1e-10 still says
       "practically never" (a match weight near -33).
-    - **Round to** :data:`M_PROBABILITY_DIGITS` significant digits. DuckDB
-      sums in parallel, so the last bits of each sum vary from run to run;
+    - **Round to** :data:`M_PROBABILITY_DIGITS` significant digits. The
+      engine sums in parallel (DuckDB's threads, Spark's partitions), so the
+      last bits of each sum vary from run to run and from engine to engine;
       rounding each iteration's values removes that noise, so the same night
-      gives the same model, the same weights and the same evidence text.
+      gives the same model, the same weights and the same evidence text, on
+      either backend.
     """
     original = splink_em.populate_m_u_from_lookup
 
@@ -95,27 +107,12 @@ def _stable_em() -> Iterator[None]:
         splink_em.populate_m_u_from_lookup = original
 
 
-def _connect(settings: LinkageSettings) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.execute(f"SET threads = {int(settings.duckdb_threads)}")
-    con.execute("SET memory_limit = ?", [settings.duckdb_memory_limit])
-    con.execute("SET preserve_insertion_order = false")
-    return con
-
-
-def _load(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame) -> None:
-    arrow = prepared.drop("source", "source_person_id").to_arrow()
-    con.register("_prepared_arrow", arrow)
-    con.execute(f"CREATE OR REPLACE TABLE {_TABLE} AS SELECT * FROM _prepared_arrow")
-    con.unregister("_prepared_arrow")
-
-
 #: Name columns whose exact matches are weighted by how common the name is.
 _TF_COLUMNS: dict[str, str] = {"first_name_std": "last_name_std", "last_name_std": "first_name_std"}
 
 
-def _register_name_frequencies(con: duckdb.DuckDBPyConnection, db_api: DuckDBAPI, linker: Linker) -> None:
-    """Term frequencies of names counted over distinct full names, not records.
+def name_frequencies(prepared: pl.DataFrame, column: str, other: str) -> pl.DataFrame:
+    """Term frequencies of ``column`` counted over distinct full names, not records.
 
     Splink's default counts records, so a person known to seven services
     makes their own name look seven times as common as it is, and their
@@ -123,42 +120,68 @@ def _register_name_frequencies(con: duckdb.DuckDBPyConnection, db_api: DuckDBAPI
     the people the product most needs joined up. Counting each distinct
     (first name, surname) once approximates counting people; namesakes (two
     people with one full name) are rare enough not to matter here.
+
+    Counted in polars, so both engines get the same table.
     """
+    names = prepared.select(column, other).filter(pl.col(column).is_not_null()).unique()
+    return (
+        names.group_by(column)
+        .agg(pl.len().cast(pl.Float64).alias("count"))
+        .select(column, (pl.col("count") / float(names.height)).alias(f"tf_{column}"))
+        .sort(column)
+    )
+
+
+def _linker(engine: Engine, prepared: pl.DataFrame, model: SettingsCreator) -> Linker:
+    """The night's records and name frequencies in the engine, and a Linker over them.
+
+    Source names and ids are left behind: the engine needs only the
+    prepared columns, keyed by ``unique_id``.
+    """
+    table = engine.load(prepared.drop("source", "source_person_id"), _TABLE)
+    linker = Linker(table, model, log_level=_SPLINK_LOG_LEVEL)
     for column, other in _TF_COLUMNS.items():
-        table = f"tf_{column}_people"
-        con.execute(
-            f"""
-            CREATE OR REPLACE TABLE {table} AS
-            WITH names AS (
-                SELECT DISTINCT {column}, {other} FROM {_TABLE} WHERE {column} IS NOT NULL
-            )
-            SELECT {column}, count(*)::DOUBLE / (SELECT count(*) FROM names) AS tf_{column}
-            FROM names GROUP BY {column}
-            """
-        )
-        linker.table_management.register_term_frequency_lookup(db_api.register(table), column)
-
-
-def _linker(con: duckdb.DuckDBPyConnection, settings: LinkageSettings) -> Linker:
-    db_api = DuckDBAPI(con)
-    table = db_api.register(_TABLE)
-    linker = Linker(table, splink_settings(settings), log_level=_SPLINK_LOG_LEVEL)
-    _register_name_frequencies(con, db_api, linker)
+        frequencies = engine.load(name_frequencies(prepared, column, other), f"tf_{column}_people")
+        linker.table_management.register_term_frequency_lookup(frequencies, column)
     return linker
 
 
-def _evidence_columns(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
-    """Ids, weights and comparison levels only: the record values stay in DuckDB."""
-    columns = [row[0] for row in con.sql(f"DESCRIBE {table}").fetchall()]
+def _train(linker: Linker, settings: LinkageSettings) -> None:
+    """Prior from deterministic rules, u from random pairs, m by EM on person-level blocks."""
+    training = linker.training
+    training.estimate_probability_two_random_records_match(
+        [blocking_rule(rule, settings.backend) for rule in settings.prior_rules], recall=settings.prior_recall
+    )
+    training.estimate_u_using_random_sampling(
+        max_pairs=settings.u_max_pairs,
+        seed=settings.random_seed,
+        min_count_per_level=settings.u_min_count_per_level,
+        num_chunks=settings.u_num_chunks,
+    )
+    with _stable_em():
+        for block in settings.em_training_blocks:
+            training.estimate_parameters_using_expectation_maximisation(
+                blocking_rule(block, settings.backend), estimate_without_term_frequencies=True
+            )
+
+
+def _evidence_columns(engine: Engine, table: Any) -> pl.DataFrame:
+    """Ids, weights and comparison levels only: the record values stay in the engine.
+
+    Sorted by pair and with fixed types, so both engines return the same frame.
+    """
     keep = [
         c
-        for c in columns
+        for c in engine.column_names(table)
         if c in ("unique_id_l", "unique_id_r", "match_weight", "match_probability")
         or c.startswith(("gamma_", "mw_"))
     ]
-    frame = pl.from_arrow(con.sql(f"SELECT {', '.join(keep)} FROM {table}").to_arrow_table())
-    assert isinstance(frame, pl.DataFrame)
-    return frame
+    frame = engine.fetch(table, keep)
+    types = {
+        c: pl.Int64 if c.startswith("unique_id") else pl.Int32 if c.startswith("gamma_") else pl.Float64
+        for c in frame.columns
+    }
+    return frame.cast(types).sort("unique_id_l", "unique_id_r")  # type: ignore[arg-type]
 
 
 def score_pairs(
@@ -166,48 +189,56 @@ def score_pairs(
     settings: LinkageSettings,
     *,
     save_model_to: str | Path | None = None,
+    trained_model: dict[str, Any] | None = None,
+    work_dir: str | Path | None = None,
 ) -> ScoredPairs:
-    """Train the model on ``prepared`` and score the blocked pairs.
+    """Train the model on ``prepared`` (or take ``trained_model``) and score the blocked pairs.
 
     Args:
         prepared: output of :func:`features.linkage.prep.prepare_people`.
-        settings: linkage settings (blocking and training rules, threshold).
-        save_model_to: if given, write the trained model JSON there.
+        settings: linkage settings (backend, blocking and training rules, threshold).
+        save_model_to: if given, write the model JSON there.
+        trained_model: a model JSON dictionary saved on an earlier night. When
+            given, nothing is trained: its m and u probabilities and prior
+            score tonight's pairs (term frequencies are still tonight's).
+        work_dir: a folder for the Spark backend's temporary data when
+            ``spark_temp_dir`` is not set (e.g. the run's folder).
+
+    Raises:
+        features.linkage.trained.IncompatibleModelError: ``trained_model``'s
+            comparisons or levels are not tonight's.
     """
+    # Built first, so a saved model that does not fit fails before an engine starts.
+    model_settings = splink_settings(settings, settings.backend, trained_model)
     timings: dict[str, float] = {}
-    con = _connect(settings)
-    try:
-        _load(con, prepared)
-        linker = _linker(con, settings)
+    started = time.perf_counter()
+    with open_engine(settings, work_dir) as engine:
+        linker = _linker(engine, prepared, model_settings)
+        timings["engine"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        training = linker.training
-        training.estimate_probability_two_random_records_match(
-            [blocking_rule(rule) for rule in settings.prior_rules], recall=settings.prior_recall
-        )
-        training.estimate_u_using_random_sampling(max_pairs=settings.u_max_pairs, seed=settings.random_seed)
-        with _stable_em():
-            for block in settings.em_training_blocks:
-                training.estimate_parameters_using_expectation_maximisation(
-                    blocking_rule(block), estimate_without_term_frequencies=True
-                )
+        if trained_model is None:
+            _train(linker, settings)
         timings["train"] = time.perf_counter() - started
 
         started = time.perf_counter()
         predictions = linker.inference.predict(
             threshold_match_probability=settings.match_threshold, warning_mode="never"
         )
-        pairs = _evidence_columns(con, predictions.physical_name)
+        pairs = _evidence_columns(engine, predictions)
         predictions.drop_table_from_database_and_remove_from_cache()
         timings["predict"] = time.perf_counter() - started
 
         model = linker.misc.save_model_to_json()
-        if save_model_to is not None:
-            Path(save_model_to).write_text(json.dumps(model, indent=2), encoding="utf-8")
-    finally:
-        con.close()
-    logger.info("scored %d candidate pairs at or above the match threshold", pairs.height)
-    return ScoredPairs(pairs=pairs, model=model, timings=timings)
+    if save_model_to is not None:
+        Path(save_model_to).write_text(json.dumps(model, indent=2), encoding="utf-8")
+    logger.info(
+        "scored %d candidate pairs at or above the match threshold on %s (%s model)",
+        pairs.height,
+        settings.backend,
+        "reused" if trained_model is not None else "newly trained",
+    )
+    return ScoredPairs(pairs=pairs, model=model, timings=timings, model_reused=trained_model is not None)
 
 
 def count_blocked_comparisons(prepared: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
@@ -216,19 +247,15 @@ def count_blocked_comparisons(prepared: pl.DataFrame, settings: LinkageSettings)
     Use it to choose blocking rules: every rule should add true pairs without
     adding millions of comparisons.
     """
-    con = _connect(settings)
-    try:
-        _load(con, prepared)
-        table = DuckDBAPI(con).register(_TABLE)
+    with open_engine(settings) as engine:
+        table = engine.load(prepared.drop("source", "source_person_id"), _TABLE)
         records = count_comparisons_from_blocking_rules(
             table,
-            blocking_rules=[blocking_rule(rule) for rule in settings.blocking_rules],
+            blocking_rules=[blocking_rule(rule, settings.backend) for rule in settings.blocking_rules],
             link_type="dedupe_only",
             unique_id_column_name="unique_id",
             record_sample_proportion=1.0,
         )
-    finally:
-        con.close()
     return pl.DataFrame(
         {
             "blocking_rule": [str(r["blocking_rule"]) for r in records],

@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -27,6 +27,9 @@ LINKAGE_FILE = "linkage.yaml"
 #: A blocking rule: a list of prepared columns that must all be equal, or a
 #: Splink SQL condition over ``l.`` and ``r.`` columns.
 BlockingRuleSpec = list[str] | str
+
+#: Where Splink runs: DuckDB inside the nightly process, or a Spark cluster.
+Backend = Literal["duckdb", "spark"]
 
 
 class LinkageSettings(BaseModel):
@@ -41,6 +44,8 @@ class LinkageSettings(BaseModel):
     prior_rules: list[BlockingRuleSpec] = Field(min_length=1)
     prior_recall: float = Field(0.7, gt=0, le=1)
     u_max_pairs: int = Field(3_000_000, gt=0)
+    u_min_count_per_level: int | None = Field(100, gt=0)
+    u_num_chunks: int = Field(10, ge=1)
     random_seed: int = 42
     first_name_else_m_probability: float = Field(0.02, gt=0, lt=1)
     address_else_m_probability: float | None = Field(0.15, gt=0, lt=1)
@@ -49,6 +54,15 @@ class LinkageSettings(BaseModel):
     person_id_salt: str = Field("early-warning-person-v1", min_length=1)
     duckdb_threads: int = Field(2, ge=1)
     duckdb_memory_limit: str = "4GB"
+    retrain_after_days: int = Field(7, ge=1)
+    retrain_when_records_change: float = Field(0.05, ge=0)
+    backend: Backend = "duckdb"
+    spark_master: str = Field("local[2]", min_length=1)
+    spark_shuffle_partitions: int = Field(4, ge=1)
+    spark_driver_memory: str = Field("2g", min_length=1)
+    spark_temp_dir: str | None = Field(None, min_length=1)
+    spark_break_lineage: Literal["parquet", "persist"] = "parquet"
+    spark_config: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -37,3 +37,27 @@ def test_mistakes_name_the_file_and_key(tmp_path: Path, text: str, message: str)
     with pytest.raises(ConfigError, match=message) as error:
         load_linkage_settings(tmp_path)
     assert "linkage.yaml" in str(error.value)
+
+
+def test_a_bad_backend_name_is_a_clear_config_error(tmp_path: Path) -> None:
+    (tmp_path / "linkage.yaml").write_text("backend: sparkk\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        load_linkage_settings(tmp_path)
+    message = str(error.value)
+    assert "linkage.yaml: backend:" in message
+    assert "'duckdb' or 'spark'" in message
+
+
+def test_the_spark_settings_load_from_a_council_file(tmp_path: Path) -> None:
+    (tmp_path / "linkage.yaml").write_text(
+        "backend: spark\n"
+        "spark_master: spark://linkage.council.internal:7077\n"
+        "spark_temp_dir: hdfs:///council/linkage-tmp\n"
+        "spark_config:\n  spark.executor.memory: 8g\n  spark.dynamicAllocation.enabled: true\n",
+        encoding="utf-8",
+    )
+    settings = load_linkage_settings(tmp_path)
+    assert settings.backend == "spark"
+    assert settings.spark_master.startswith("spark://")
+    assert settings.spark_config == {"spark.executor.memory": "8g", "spark.dynamicAllocation.enabled": True}
+    assert load_linkage_settings().backend == "duckdb"
