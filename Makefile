@@ -55,8 +55,10 @@ unit: env browser
 
 test: lint typecheck imports unit
 
+# The README's table of a whole night at 100k and 300k residents (about 10 minutes).
 bench: env
-	$(BIN)/python benchmarks/bench_generate.py --residents 300000 --years 5
+	$(BIN)/early-warning bench --residents 100000 --incremental
+	$(BIN)/early-warning bench --residents 300000 --incremental
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .early-warning $(FRONTEND)/node_modules $(FRONTEND)/dist .pytest_cache .mypy_cache .ruff_cache

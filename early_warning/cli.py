@@ -76,33 +76,83 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def run_nightly_flow(*, extracts: Path, as_of: date, home: Path, config_dir: Path | None) -> Any:
-    """Run the nightly Prefect flow in this process (Prefect's local API unless PREFECT_API_URL is set)."""
+def run_nightly_flow(
+    *,
+    extracts: Path,
+    as_of: date,
+    home: Path,
+    config_dir: Path | None,
+    dask_address: str | None = None,
+    dask_local: int | None = None,
+) -> Any:
+    """Run the nightly Prefect flow in this process (Prefect's local API unless PREFECT_API_URL is set).
+
+    With ``dask_address`` (a running Dask scheduler) or ``dask_local`` (that many local
+    worker processes) the per-locality stages fan out over Dask (docs/scale-out.md).
+    """
     from flows.runtime import configure_runtime
 
     configure_runtime(home)
     from flows.nightly import nightly
     from flows.report import NightlyOutcome
+    from flows.runners import dask_runner, prefect_api_for
 
-    outcome = nightly(
-        extracts=str(extracts.resolve()),
-        as_of=as_of.isoformat(),
-        home=str(home.resolve()),
-        config_dir=str(config_dir.resolve()) if config_dir else None,
-    )
+    flow = nightly
+    if dask_address or dask_local:
+        flow = nightly.with_options(task_runner=dask_runner(address=dask_address, local_workers=dask_local))
+    with prefect_api_for(flow.task_runner, home):
+        outcome = flow(
+            extracts=str(extracts.resolve()),
+            as_of=as_of.isoformat(),
+            home=str(home.resolve()),
+            config_dir=str(config_dir.resolve()) if config_dir else None,
+        )
     return NightlyOutcome.from_dict(outcome)
 
 
 def _cmd_nightly(args: argparse.Namespace) -> int:
     from early_warning.config import load_config
     from early_warning.paths import resolve_home
+    from flows.runners import NoPrefectServer
 
     load_config(args.config)  # a broken configuration stops here, before Prefect starts
-    outcome = run_nightly_flow(
-        extracts=args.extracts, as_of=args.as_of, home=resolve_home(args.home), config_dir=args.config
-    )
+    try:
+        outcome = run_nightly_flow(
+            extracts=args.extracts,
+            as_of=args.as_of,
+            home=resolve_home(args.home),
+            config_dir=args.config,
+            dask_address=args.dask_address,
+            dask_local=args.dask_local,
+        )
+    except NoPrefectServer as exc:
+        print(f"Cannot fan out: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
     print(outcome.summary())
     return EXIT_ATTENTION if outcome.needs_attention else EXIT_OK
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from early_warning.bench import append_result, run_bench, table
+    from early_warning.config import load_config
+    from early_warning.paths import resolve_home
+
+    load_config(args.config)
+    cache = resolve_home(args.home) / "bench"
+    cache.mkdir(parents=True, exist_ok=True)
+    result = run_bench(
+        residents=args.residents,
+        years=args.years,
+        seed=args.seed,
+        as_of=args.as_of,
+        cache=cache,
+        config_dir=args.config,
+        incremental=args.incremental,
+    )
+    print(table(result))
+    append_result(result, args.results)
+    print(f"Figures appended to {args.results}")
+    return EXIT_OK
 
 
 def _cmd_schedule(args: argparse.Namespace) -> int:
@@ -310,8 +360,52 @@ def build_parser() -> argparse.ArgumentParser:
     nightly.add_argument("--extracts", type=Path, required=True, help="the folder of the night's extracts")
     nightly.add_argument("--as-of", type=_iso_date, required=True, help="the night, YYYY-MM-DD")
     nightly.add_argument("--quiet", action="store_true", help="print less")
+    on_dask = nightly.add_mutually_exclusive_group()
+    on_dask.add_argument(
+        "--dask-address",
+        metavar="ADDRESS",
+        default=None,
+        help="fan the per-locality stages out over the Dask scheduler at ADDRESS (tcp://host:8786); "
+        "needs PREFECT_API_URL (default: $EARLY_WARNING_DASK_ADDRESS, else no fan-out)",
+    )
+    on_dask.add_argument(
+        "--dask-local",
+        metavar="N",
+        type=_positive_int,
+        default=None,
+        help="fan them out over a temporary Dask cluster of N worker processes on this machine",
+    )
     _add_common(nightly)
     nightly.set_defaults(handler=_cmd_nightly)
+
+    bench = commands.add_parser(
+        "bench",
+        help="time each stage of a night on a synthetic borough, with peak memory and the floor",
+        description=(
+            "Generate (or reuse, from <home>/bench) a synthetic borough, time reading its extracts once "
+            "(the floor), then run every stage of the nightly run on it in a fresh home, and report "
+            "seconds, CPU seconds and peak memory per stage."
+        ),
+    )
+    bench.add_argument("--residents", type=_positive_int, default=100_000, help="default 100000")
+    bench.add_argument("--years", type=_positive_int, default=5, help="years of history (default 5)")
+    bench.add_argument("--seed", type=int, default=1, help="the borough's random seed (default 1)")
+    bench.add_argument(
+        "--as-of", type=_iso_date, default=date(2026, 3, 31), help="the night (default 2026-03-31)"
+    )
+    bench.add_argument(
+        "--results",
+        type=Path,
+        default=Path("benchmarks/results/nightly.json"),
+        help="JSON list the figures are appended to (default benchmarks/results/nightly.json)",
+    )
+    bench.add_argument(
+        "--incremental",
+        action="store_true",
+        help="also run the night before and then the night again, reusing what may be reused",
+    )
+    _add_common(bench)
+    bench.set_defaults(handler=_cmd_bench)
 
     schedule = commands.add_parser(
         "schedule",

@@ -7,6 +7,11 @@ frames (Prefect hashes task inputs). Retries are on the stages that touch
 the outside world (reading the extracts, writing the queue); the pure
 stages would only fail the same way again.
 
+With a Dask task runner (:mod:`flows.runners`) the per-locality stages
+(graph, features, score, case files) fan out, one task per locality
+partition (:mod:`flows.fan_out`), and write the same files; without one the
+flow runs one task per stage, as here.
+
 The last stage writes to the review queue and nowhere else: there is no
 path from a score to any action on a person.
 """
@@ -22,10 +27,12 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.context import FlowRunContext
 
 from early_warning.config import load_config
-from flows import stages
+from flows import fan_out, stages
 from flows.report import NightlyOutcome, markdown_summary
+from flows.runners import describe, runner_from_environment
 
 T = TypeVar("T")
 COUNCIL_TIME_ZONE = ZoneInfo("Europe/London")
@@ -80,26 +87,50 @@ def route(night: stages.Night, model_version: str) -> dict[str, Any]:
     return stages.route_stage(night, model_version)
 
 
-@flow(name="nightly", log_prints=True)
+def _one_task_per_stage(night: stages.Night, outcome: dict[str, Any], timings: dict[str, float]) -> None:
+    outcome["graph"] = _timed(timings, "graph", lambda: graph(night))
+    outcome["features"] = _timed(timings, "features", lambda: person_features(night))
+    outcome["thresholds"] = _timed(timings, "thresholds", lambda: thresholds(night))
+    outcome["score"] = _timed(timings, "score", lambda: score(night))
+    outcome["route"] = _timed(timings, "route", lambda: route(night, outcome["score"]["model_version"]))
+
+
+def _by_locality(night: stages.Night, outcome: dict[str, Any], timings: dict[str, float]) -> None:
+    outcome["partition"] = _timed(timings, "partition", lambda: fan_out.partition(night))
+    parts = outcome["partition"]["partitions"]
+    outcome["graph"] = _timed(timings, "graph", lambda: fan_out.graph(night, parts))
+    outcome["features"] = _timed(timings, "features", lambda: fan_out.person_features(night, parts))
+    outcome["thresholds"] = _timed(timings, "thresholds", lambda: thresholds(night))
+    outcome["score"] = _timed(timings, "score", lambda: fan_out.score(night))
+    outcome["route"] = _timed(
+        timings, "route", lambda: fan_out.route(night, outcome["score"]["model_version"])
+    )
+
+
+@flow(name="nightly", log_prints=True, task_runner=runner_from_environment())
 def nightly(extracts: str, as_of: str, home: str, config_dir: str | None = None) -> dict[str, Any]:
     """One night: ingest, link, graph, features, thresholds, score, route.
 
     Args are strings so the same flow runs from the command line, a schedule
-    or a Prefect deployment with parameters typed in the Prefect UI.
+    or a Prefect deployment with parameters typed in the Prefect UI. The task
+    runner is not an argument: it is chosen where the flow is started
+    (:mod:`flows.runners`).
     """
     config_path = Path(config_dir) if config_dir else None
     night = stages.Night(
         home=Path(home), as_of=night_of(as_of), config=load_config(config_path), config_dir=config_path
     )
     timings: dict[str, float] = {}
-    outcome: dict[str, Any] = {"as_of": night.as_of.isoformat(), "run": str(night.run.root)}
+    context = FlowRunContext.get()
+    runner = describe(context.task_runner if context else None)
+    outcome: dict[str, Any] = {
+        "as_of": night.as_of.isoformat(),
+        "run": str(night.run.root),
+        "runner": runner.to_dict(),
+    }
     outcome["ingest"] = _timed(timings, "ingest", lambda: ingest(night, Path(extracts)))
     outcome["link"] = _timed(timings, "link", lambda: link(night))
-    outcome["graph"] = _timed(timings, "graph", lambda: graph(night))
-    outcome["features"] = _timed(timings, "features", lambda: person_features(night))
-    outcome["thresholds"] = _timed(timings, "thresholds", lambda: thresholds(night))
-    outcome["score"] = _timed(timings, "score", lambda: score(night))
-    outcome["route"] = _timed(timings, "route", lambda: route(night, outcome["score"]["model_version"]))
+    (_by_locality if runner.fans_out else _one_task_per_stage)(night, outcome, timings)
     outcome["seconds_per_stage"] = timings
     result = NightlyOutcome.from_dict(outcome)
     result.write(night.run)

@@ -31,6 +31,39 @@ class NightlyOutcome:
         return list(self.stages["ingest"]["skipped_sources"])
 
     @property
+    def ran_on(self) -> str:
+        """Where the tasks ran, and over how many locality partitions when they fanned out."""
+        runner = self.stages.get("runner") or {"fans_out": False, "description": "one task per stage"}
+        if not runner["fans_out"]:
+            return f"Ran {runner['description']}."
+        people = self.stages["partition"]["persons"]
+        largest = max(people, key=lambda name: (people[name], name)) if people else "none"
+        return (
+            f"Fanned out by locality over {runner['description']}: {len(people)} partition(s), "
+            f"the largest {largest} ({people.get(largest, 0):,} people)."
+        )
+
+    @property
+    def reused(self) -> str:
+        """What tonight took from an earlier night (incremental nights, :mod:`flows.reuse`)."""
+        s = self.stages
+        model = s["link"].get("model", "trained tonight")
+        parts = [f"linkage model {model}"]
+        for stage in ("graph", "features"):
+            reuse = s[stage].get("reuse")
+            if reuse and reuse.get("from"):
+                parts.append(
+                    f"{stage}: {reuse['reused']:,} people reused from {reuse['from']}, {reuse['recomputed']:,} recomputed"
+                )
+            elif reuse and reuse.get("fell_back_from"):
+                parts.append(
+                    f"{stage}: reuse from {reuse['fell_back_from']} failed its check; all recomputed"
+                )
+            else:
+                parts.append(f"{stage}: all recomputed")
+        return "Reused: " + "; ".join(parts) + "."
+
+    @property
     def needs_attention(self) -> bool:
         """True when a source was skipped: the night ran, but not on everything."""
         return bool(self.skipped_sources)
@@ -59,6 +92,7 @@ class NightlyOutcome:
             f"{route['held_back_cooldown']} held back by the cool-down.",
         ]
         lines += [f"  {locality}: {count} new" for locality, count in route["new_by_locality"].items()]
+        lines += ["", self.ran_on, self.reused]
         timings = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in s["seconds_per_stage"].items())
         lines += ["", f"Time per stage: {timings}"]
         return "\n".join(lines)
@@ -66,7 +100,8 @@ class NightlyOutcome:
 
 def markdown_summary(outcome: NightlyOutcome) -> str:
     """The Prefect artefact: rows in and quarantined per source, people resolved, cohort,
-    surfaced per locality, model version, time per stage."""
+    surfaced per locality, model version, where it ran (and over how many partitions),
+    time per stage."""
     s = outcome.stages
     rows = "\n".join(
         f"| {name} | {src['status']} | {src['read']:,} | {src['quarantined']:,} |"
@@ -87,6 +122,8 @@ def markdown_summary(outcome: NightlyOutcome) -> str:
 - Known to a service: {s["thresholds"]["known"]:,}; early-warning cohort: {s["thresholds"]["cohort"]:,}
 - Model: {s["score"]["model_description"]} (version `{s["score"]["model_version"]}`)
 - New review items: {s["route"]["new_items"]}; open items refreshed: {s["route"]["updated"]}
+- Runner: {outcome.ran_on}
+- {outcome.reused}
 
 | locality | new items |
 |---|---:|

@@ -20,6 +20,8 @@ OFFLINE_DEFAULTS = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
     "PREFECT_LOGGING_LEVEL": "WARNING",
+    # Dask's workers and scheduler (a fanned-out night) say only what needs attention.
+    "DASK_LOGGING__DISTRIBUTED": "warning",
 }
 
 

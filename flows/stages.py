@@ -9,11 +9,13 @@ called and tested without Prefect. Every write is keyed by the night
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -21,11 +23,19 @@ from early_warning.config import Config
 from early_warning.paths import RunPaths
 from features.schema import EVENTS_FILE, GAZETTEER_FILE, PEOPLE_FILE
 
+if TYPE_CHECKING:
+    from models.scoring import ScoredCohort
+
+logger = logging.getLogger(__name__)
+
 KNOWN_FILE = "known_to_services.parquet"
 #: How many times its capacity each locality's shortlist holds before the evidence floor.
 SHORTLIST_FACTOR = 4
 FEATURES_FILE = "features.parquet"
 LOCALITY_FILE = "localities.parquet"
+PARTITIONS_FILE = "partitions.parquet"
+#: The graph's "in contact" and "recent" window (``build_graph_features``' default).
+GRAPH_WINDOW_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -86,16 +96,52 @@ def previous_persons(night: Night) -> pl.DataFrame | None:
 
 
 def link_stage(night: Night) -> dict[str, Any]:
-    """Resolve source records to persons with stable ids; write persons, evidence, lineage."""
-    from features.linkage import load_linkage_settings, resolve_persons, write_linkage_outputs
+    """Resolve source records to persons with stable ids; write persons, evidence, lineage.
 
-    result = resolve_persons(
-        night.canonical(PEOPLE_FILE),
-        previous=previous_persons(night),
-        as_of=night.as_of,
-        settings=load_linkage_settings(night.config_dir),
-        save_model_to=night.output("linkage_model.json"),
+    Scores with the model an earlier night used while it is fresh enough
+    (:func:`flows.reuse.linkage_model_choice`), else trains tonight."""
+    from features.linkage import load_linkage_settings, resolve_persons, write_linkage_outputs
+    from features.linkage.trained import IncompatibleModelError
+    from flows.reuse import linkage_model_choice, record_reuse, settings_fingerprint
+
+    people = night.canonical(PEOPLE_FILE)
+    settings = load_linkage_settings(night.config_dir)
+    choice = linkage_model_choice(
+        night.home,
+        night.as_of,
+        night.config,
+        settings,
+        records=people.height,
+        retrain_after_days=settings.retrain_after_days,
+        retrain_when_records_change=settings.retrain_when_records_change,
     )
+
+    def resolve(model: dict[str, Any] | None) -> Any:
+        return resolve_persons(
+            people,
+            previous=previous_persons(night),
+            as_of=night.as_of,
+            settings=settings,
+            save_model_to=night.output("linkage_model.json"),
+            trained_model=model,
+            work_dir=night.run.root,
+        )
+
+    reason = choice.reason
+    try:
+        result = resolve(choice.model)
+    except IncompatibleModelError as problem:
+        reason = f"the earlier model does not fit tonight's comparisons ({problem}); trained tonight"
+        result = resolve(None)
+    reused = result.model_reused
+    reuse = {
+        "model": "reused" if reused else "trained tonight",
+        "reason": reason,
+        "trained_on": (choice.trained_on if reused and choice.trained_on else night.as_of).isoformat(),
+        "records_at_training": choice.records_at_training if reused else people.height,
+        "settings": settings_fingerprint(settings),
+    }
+    record_reuse(night.run.root, night.config, "link", reuse)
     write_linkage_outputs(result, night.run.root)
     changes = (
         result.lineage["change"].value_counts().sort("change").iter_rows() if result.lineage.height else []
@@ -104,38 +150,162 @@ def link_stage(night: Night) -> dict[str, Any]:
         "records": result.persons.height,
         "persons": result.persons["person_id"].n_unique(),
         "lineage": dict(changes),
+        "model": reuse["model"],
     }
 
 
 def graph_stage(night: Night) -> dict[str, Any]:
-    """Build the person-household-service graph per locality; write graph features and localities."""
-    from features.graph import build_graph_features, write_graph_features
+    """Build the person-household-service graph per locality; write graph features and
+    localities, and the locality partitions that scoring works through.
 
-    graph = build_graph_features(
-        pl.read_parquet(night.run.persons),
-        night.canonical(PEOPLE_FILE),
-        night.canonical(EVENTS_FILE),
-        night.canonical(GAZETTEER_FILE),
-        night.as_of,
-    )
+    After a night with the same configuration and gazetteer, only the components
+    touched by a change are rebuilt (:mod:`flows.reuse`)."""
+    from features.graph.incremental import GRAPH_ADDRESSES_FILE, graph_night, graph_window_cut
+    from features.incremental import FINGERPRINTS_FILE, night_changes, record_fingerprints
+    from flows.reuse import previous_night, record_reuse
+
+    persons = pl.read_parquet(night.run.persons)
+    people, events, gazetteer = (night.canonical(f) for f in (PEOPLE_FILE, EVENTS_FILE, GAZETTEER_FILE))
+    fingerprints = record_fingerprints(people.lazy(), events.lazy())
+    fingerprints.write_parquet(night.output(FINGERPRINTS_FILE))
+    services = sorted(people["source"].unique().to_list())
+    needs = ("graph_features.parquet", GRAPH_ADDRESSES_FILE, FINGERPRINTS_FILE, "persons.parquet")
+    before = previous_night(night.home, night.as_of, night.config, needs)
+    if before is not None:
+        earlier = before.read("graph_features.parquet")
+        same_gazetteer = pl.read_parquet(before.root / "canonical" / GAZETTEER_FILE).equals(gazetteer)
+        if not same_gazetteer or earlier.columns != list(_graph_schema(services)):
+            before = None
+    if before is None:
+        result = graph_night(persons, people, events, gazetteer, night.as_of, services=services)
+    else:
+        changes = night_changes(
+            fingerprints=fingerprints,
+            previous_fingerprints=before.read(FINGERPRINTS_FILE),
+            persons=persons,
+            previous_persons=before.read("persons.parquet"),
+            events=events.lazy(),
+            cuts=(graph_window_cut(GRAPH_WINDOW_DAYS),),
+            before=before.as_of,
+            now=night.as_of,
+        )
+        result = graph_night(
+            persons,
+            people,
+            events,
+            gazetteer,
+            night.as_of,
+            services=services,
+            window_days=GRAPH_WINDOW_DAYS,
+            previous=earlier,
+            previous_addresses=before.read(GRAPH_ADDRESSES_FILE),
+            changed_now=changes.now,
+            changed_before=changes.before,
+        )
+    result.addresses.select("person_id", "address_key").write_parquet(night.output(GRAPH_ADDRESSES_FILE))
+    write_partitions(night, persons, result.addresses)
+    reuse = {
+        "from": before.as_of.isoformat() if before else None,
+        "recomputed": result.recomputed,
+        "reused": result.reused,
+    }
+    record_reuse(night.run.root, night.config, "graph", reuse)
+    return write_graph_outputs(night, result.features) | {"reuse": reuse}
+
+
+def _graph_schema(services: Sequence[str]) -> dict[str, pl.DataType]:
+    from features.graph.features import feature_schema
+
+    return feature_schema(services)
+
+
+def write_partitions(night: Night, persons: pl.DataFrame, addresses: pl.DataFrame) -> pl.DataFrame:
+    """``partitions.parquet``: each person's locality partition (whole person-address
+    components, :func:`features.graph.build.partitions`), sorted by partition and person.
+    ``addresses`` is :func:`features.graph.addresses.person_addresses` for the night."""
+    from features.graph.build import partitions
+
+    labels = partitions(persons["person_id"], addresses).sort("partition", "person_id")
+    labels.write_parquet(night.output(PARTITIONS_FILE))
+    return labels
+
+
+def write_graph_outputs(night: Night, graph: pl.DataFrame) -> dict[str, Any]:
+    """Write the night's graph features and each person's locality (also used by the fan-out)."""
+    from features.graph import write_graph_features
+
     write_graph_features(graph, night.run.root)
     graph.select("person_id", "locality").write_parquet(night.output(LOCALITY_FILE))
     return {"persons": graph.height, "localities": graph["locality"].n_unique()}
 
 
 def features_stage(night: Night) -> dict[str, Any]:
-    """Point-in-time features per person, with the graph's numeric features joined in."""
+    """Point-in-time features per person, with the graph's numeric features joined in.
+
+    After a night with the same configuration, only people whose records, grouping or
+    windows changed are recomputed; a sample of the rest is checked against a fresh
+    computation, and any difference means everyone is recomputed (:mod:`flows.reuse`)."""
     from features.graph import GRAPH_FEATURES_FILE
+    from features.incremental import FINGERPRINTS_FILE, night_changes
     from features.person_features import build_person_features
+    from features.person_features import catalogue as cat
+    from features.person_features.incremental import incremental_person_features, sample_matches
+    from flows.reuse import CHECK_SAMPLE, previous_night, record_reuse
 
     graph = pl.scan_parquet(night.output(GRAPH_FEATURES_FILE)).drop("locality")
-    table = build_person_features(
-        pl.scan_parquet(night.run.canonical_dir / EVENTS_FILE),
-        pl.scan_parquet(night.run.persons),
-        night.as_of,
-        night.config,
-        graph_features=graph,
-    ).collect()
+    events = pl.scan_parquet(night.run.canonical_dir / EVENTS_FILE)
+    persons = pl.read_parquet(night.run.persons)
+    needs = (FEATURES_FILE, FINGERPRINTS_FILE, "persons.parquet")
+    before = previous_night(night.home, night.as_of, night.config, needs)
+    reuse: dict[str, Any] = {"from": None, "recomputed": persons["person_id"].n_unique(), "reused": 0}
+    table = None
+    if before is not None:
+        changes = night_changes(
+            fingerprints=pl.read_parquet(night.output(FINGERPRINTS_FILE)),
+            previous_fingerprints=before.read(FINGERPRINTS_FILE),
+            persons=persons,
+            previous_persons=before.read("persons.parquet"),
+            events=events,
+            cuts=cat.age_cuts(),
+            before=before.as_of,
+            now=night.as_of,
+        )
+        result = incremental_person_features(
+            events,
+            persons,
+            night.as_of,
+            night.config,
+            previous=before.read(FEATURES_FILE),
+            previous_as_of=before.as_of,
+            changed=changes.now,
+            graph_features=graph,
+        )
+        reused = result.table.filter(~pl.col("person_id").is_in(changes.now.implode()))["person_id"]
+        check = reused.sample(min(CHECK_SAMPLE, reused.len()), seed=night.as_of.toordinal())
+        if sample_matches(result.table, events, persons, night.as_of, night.config, check):
+            table = result.table
+            reuse = {
+                "from": before.as_of.isoformat(),
+                "recomputed": result.recomputed,
+                "reused": result.reused,
+            }
+        else:
+            logger.warning(
+                "features reused from %s differed from a fresh computation for a sample of people; "
+                "recomputing everyone",
+                before.as_of,
+            )
+            reuse["fell_back_from"] = before.as_of.isoformat()
+    if table is None:
+        table = build_person_features(
+            events, persons.lazy(), night.as_of, night.config, graph_features=graph
+        ).collect()
+    record_reuse(night.run.root, night.config, "features", reuse)
+    return write_features(night, table) | {"reuse": reuse}
+
+
+def write_features(night: Night, table: pl.DataFrame) -> dict[str, Any]:
+    """Write the night's person feature table (also used by the fan-out)."""
     table.write_parquet(night.output(FEATURES_FILE))
     return {"persons": table.height, "features": table.width - 1}
 
@@ -208,20 +378,90 @@ def _best_per_locality(ranked: pl.DataFrame, capacities: pl.DataFrame, *, times:
     )
 
 
+def night_cohort(night: Night, persons: pl.DataFrame | pl.LazyFrame | None = None) -> pl.DataFrame:
+    """The early-warning cohort (known to no service) among ``persons`` (default: everyone tonight)."""
+    from models.thresholds import early_warning_cohort
+
+    persons = pl.scan_parquet(night.run.persons) if persons is None else persons
+    return early_warning_cohort(persons, pl.read_parquet(night.output(KNOWN_FILE)))
+
+
+def champion_model(night: Night) -> RegisteredModel | None:
+    """The registry's champion, or None (the rules score). Load once per night."""
+    from models.registry import load_champion
+
+    champion = load_champion(night.home)
+    return RegisteredModel(pipeline=champion[0], version=champion[1]) if champion else None
+
+
+def scoring_partitions(night: Night, cohort: pl.DataFrame) -> list[str]:
+    """The partitions with someone in the cohort, in name order: the batches scoring works through."""
+    labels = pl.read_parquet(night.output(PARTITIONS_FILE))
+    return labels.join(cohort, on="person_id", how="semi")["partition"].unique().sort().to_list()
+
+
 def score_stage(night: Night) -> dict[str, Any]:
     """Score the cohort (known to no service) with the champion, or the rules score when
-    none is registered; write scores.parquet and the night's review candidates with reasons."""
+    none is registered; write scores.parquet and the night's review candidates with reasons.
+
+    The cohort is scored partition by partition, as the Dask fan-out scores it, so the two
+    runners make the very same calls: a model's arithmetic can depend on how many rows it
+    is given at once (a linear model's sums in BLAS), which would otherwise make the last
+    digit of a score, and so the order of two people who tie, depend on the runner. Every
+    partition's drivers are measured from the whole cohort's typical person.
+    """
+    from models.scoring import linear_centre, score_cohort
+
+    cohort = night_cohort(night)
+    model = champion_model(night)
+    features = pl.read_parquet(night.output(FEATURES_FILE))
+    centre = linear_centre(features, cohort, model)
+    labels = pl.read_parquet(night.output(PARTITIONS_FILE))
+    parts = []
+    for name in scoring_partitions(night, cohort):
+        members = labels.filter(pl.col("partition") == name).select("person_id")
+        parts.append(
+            score_cohort(
+                features.join(members, on="person_id", how="semi"),
+                cohort.join(members, on="person_id", how="semi"),
+                model,
+                night.config,
+                linear_centre=centre,
+            )
+        )
+    scored = merge_scored(parts) if parts else score_cohort(features, cohort, model, night.config)
+    return write_candidates(night, cohort.height, scored)
+
+
+def merge_scored(parts: Sequence[ScoredCohort]) -> ScoredCohort:
+    """The partitions' scores and drivers as one ``ScoredCohort``, in ``score_cohort``'s order."""
+    from models.scoring import ScoredCohort
+
+    models = {(p.model_name, p.model_version, p.drivers_source) for p in parts}
+    if len(models) != 1:
+        raise RuntimeError(f"the partitions were scored by different models: {sorted(models)}")
+    first = parts[0]
+    return ScoredCohort(
+        scores=pl.concat([p.scores for p in parts]).sort(["score", "person_id"], descending=[True, False]),
+        drivers=pl.concat([p.drivers for p in parts]).sort(
+            ["person_id", "weight", "feature"], descending=[False, True, False]
+        ),
+        model_name=first.model_name,
+        model_version=first.model_version,
+        model_description=first.model_description,
+        drivers_source=first.drivers_source,
+        drivers_description=first.drivers_description,
+    )
+
+
+def write_candidates(night: Night, cohort_size: int, scored: ScoredCohort) -> dict[str, Any]:
+    """Write scores.parquet, then rank the whole cohort, apply each locality's capacity and
+    write the night's review candidates with reasons (also used by the fan-out, which scores
+    in parts: ranking and capacity are across the borough, so they happen once, here)."""
     from models.reasons import reasons_for
-    from models.registry import load_champion
-    from models.scoring import score_cohort
-    from models.thresholds import early_warning_cohort
     from review_ui.routing import persons_already_in_queue
 
     persons = pl.read_parquet(night.run.persons)
-    cohort = early_warning_cohort(persons, pl.read_parquet(night.output(KNOWN_FILE)))
-    champion = load_champion(night.home)
-    model = RegisteredModel(pipeline=champion[0], version=champion[1]) if champion else None
-    scored = score_cohort(pl.read_parquet(night.output(FEATURES_FILE)), cohort, model, night.config)
     scored.scores.write_parquet(night.run.scores)
 
     engine = _queue_engine(night)
@@ -268,7 +508,7 @@ def score_stage(night: Night) -> dict[str, Any]:
     )
     candidates.write_parquet(night.output(CANDIDATES_FILE))
     return {
-        "cohort": cohort.height,
+        "cohort": cohort_size,
         "scored": scored.scores.height,
         "candidates": candidates.height,
         "model_name": scored.model_name,
@@ -310,9 +550,10 @@ def case_files_for(night: Night, person_ids: pl.Series) -> pl.DataFrame:
     )
 
 
-def route_stage(night: Night, model_version: str) -> dict[str, Any]:
+def route_stage(night: Night, model_version: str, case_files: pl.DataFrame | None = None) -> dict[str, Any]:
     """Put the night's candidates and their case files into the review queue (one
-    transaction) and write surfaced.parquet.
+    transaction) and write surfaced.parquet. ``case_files`` are built here unless given
+    (the fan-out builds them per locality first).
 
     The review queue is the only place a score goes: this is the product's
     single sink for scores, and it only ever creates or refreshes review items.
@@ -325,7 +566,8 @@ def route_stage(night: Night, model_version: str) -> dict[str, Any]:
 
     candidates = pl.read_parquet(night.output(CANDIDATES_FILE))
     started = time.perf_counter()
-    case_files = case_files_for(night, candidates["person_id"])
+    if case_files is None:
+        case_files = case_files_for(night, candidates["person_id"])
     case_file_seconds = round(time.perf_counter() - started, 2)
     url = queue_database_url(night.home)
     upgrade_to_head(url)

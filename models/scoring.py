@@ -26,7 +26,7 @@ come from, in order of preference:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -129,10 +129,28 @@ def _scores(model: Any, X: pd.DataFrame) -> np.ndarray:
     return np.clip(score, 0.0, 1.0)
 
 
-def _linear_attribution(model: Any, X: pd.DataFrame) -> dict[str, np.ndarray] | None:
+class _Centres:
+    """Tonight's typical person for each linear step of a model, in the order the steps are met.
+
+    Taken from the rows being explained (the medians are recorded in ``seen``)
+    unless ``given``: a night scored in parts passes the whole cohort's
+    centres, so every part's drivers are relative to the same typical person.
+    """
+
+    def __init__(self, given: Sequence[Sequence[float]] | None = None) -> None:
+        self.given = None if given is None else [np.asarray(c, dtype=np.float64) for c in given]
+        self.seen: list[np.ndarray] = []
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        centre = np.nanmedian(values, axis=0) if self.given is None else self.given[len(self.seen)]
+        self.seen.append(centre)
+        return centre
+
+
+def _linear_attribution(model: Any, X: pd.DataFrame, centres: _Centres) -> dict[str, np.ndarray] | None:
     """Per input feature, (value after preprocessing - cohort median) x coefficient; None if not linear."""
     if isinstance(model, CalibratedClassifierCV) and hasattr(model, "calibrated_classifiers_"):
-        parts = [_linear_attribution(c.estimator, X) for c in model.calibrated_classifiers_]
+        parts = [_linear_attribution(c.estimator, X, centres) for c in model.calibrated_classifiers_]
         if not parts or any(p is None for p in parts):
             return None
         keys = set.intersection(*(set(p) for p in parts if p is not None))
@@ -140,7 +158,7 @@ def _linear_attribution(model: Any, X: pd.DataFrame) -> dict[str, np.ndarray] | 
     if isinstance(model, Pipeline):
         head, last = model[:-1], model.steps[-1][1]
         if len(head.steps) == 0:
-            return _linear_attribution(last, X)
+            return _linear_attribution(last, X, centres)
         Z = head.transform(X)
         try:
             names = [str(n) for n in head.get_feature_names_out()]
@@ -149,13 +167,13 @@ def _linear_attribution(model: Any, X: pd.DataFrame) -> dict[str, np.ndarray] | 
         frame = (
             Z if isinstance(Z, pd.DataFrame) else pd.DataFrame(np.asarray(Z), columns=names, index=X.index)
         )
-        found = _linear_attribution(last, frame)
+        found = _linear_attribution(last, frame, centres)
         return None if found is None else {k: v for k, v in found.items() if k in X.columns}
     coef = getattr(model, "coef_", None)
     if coef is None or np.asarray(coef).shape != (1, X.shape[1]):
         return None
     values = X.to_numpy(dtype=np.float64, na_value=np.nan)
-    centred = np.nan_to_num(values - np.nanmedian(values, axis=0), nan=0.0)
+    centred = np.nan_to_num(values - centres(values), nan=0.0)
     contrib = centred * np.asarray(coef, dtype=np.float64)[0]
     return {str(name): contrib[:, j] for j, name in enumerate(X.columns)}
 
@@ -199,7 +217,7 @@ def _top_drivers(person_ids: pl.Series, contributions: Mapping[str, Any]) -> pl.
 
 
 def _drivers(
-    model: Any, is_rules: bool, rows: pl.DataFrame, rules: RulesScore
+    model: Any, is_rules: bool, rows: pl.DataFrame, rules: RulesScore, centres: _Centres
 ) -> tuple[dict[str, np.ndarray], DriverSource]:
     if is_rules:
         return model.contributions(rows), "rules"
@@ -208,7 +226,7 @@ def _drivers(
         return dict(model.contributions(X)), "model"
     inner = _unwrap(model)
     X = rows.select(_columns_for(inner, rows)).to_pandas()
-    found = _linear_attribution(inner, X)
+    found = _linear_attribution(inner, X, centres)
     if found:
         return found, "linear"
     return clone(rules).fit(rows.drop("person_id")).contributions(rows), "rules_fallback"
@@ -222,6 +240,7 @@ def score_cohort(
     *,
     rules: RulesScore | None = None,
     explain_top: int | None = None,
+    linear_centre: Sequence[Sequence[float]] | None = None,
 ) -> ScoredCohort:
     """Score everyone in the cohort (and nobody else) and keep what drove each score.
 
@@ -234,6 +253,10 @@ def score_cohort(
         rules: the rules score to use when there is no champion (and for the fallback
             drivers); defaults to ``RulesScore()`` with the default points table.
         explain_top: keep drivers only for the best-ranked this many (None: everyone).
+        linear_centre: for a linear model, the typical person its drivers are measured
+            from (:func:`linear_centre` of the whole cohort); None: the median of the rows
+            explained here. A night scored in parts passes the whole cohort's, so each
+            person's drivers, and so their reasons, do not depend on the split.
 
     Raises:
         ValueError: a cohort member has no feature row, features repeat a person, or the
@@ -260,7 +283,7 @@ def score_cohort(
     assert scored == set(cohort["person_id"].to_list()), "only (and all of) the cohort may be scored"
 
     explain = rows if explain_top is None else rows.join(scores.head(explain_top), on="person_id", how="semi")
-    contributions, source = _drivers(scorer, is_rules, explain, rules)
+    contributions, source = _drivers(scorer, is_rules, explain, rules, _Centres(linear_centre))
     described = (
         f"{NO_CHAMPION} ({version})."
         if model is None
@@ -275,3 +298,23 @@ def score_cohort(
         drivers_source=source,
         drivers_description=_DRIVER_WORDS[source],
     )
+
+
+def linear_centre(
+    features: pl.DataFrame, cohort: pl.DataFrame, model: ScoringModel | None
+) -> list[list[float]] | None:
+    """The cohort medians a linear model's drivers are measured from, or None for any other model.
+
+    Computed once over the whole cohort and passed to :func:`score_cohort` for
+    each part when a night is scored in parts (plain lists, so they travel
+    between processes cheaply); the rules score and tree models need none.
+    """
+    if model is None or isinstance(model, RulesScore) or hasattr(model, "contributions"):
+        return None
+    rows = _checked_cohort(features, cohort)
+    if rows.is_empty():
+        return None
+    inner = _unwrap(model)
+    centres = _Centres()
+    found = _linear_attribution(inner, rows.select(_columns_for(inner, rows)).to_pandas(), centres)
+    return [c.tolist() for c in centres.seen] if found else None

@@ -54,8 +54,8 @@ def person_contacts(
     )
 
 
-def partitions(person_ids: pl.Series, addresses: pl.DataFrame) -> pl.DataFrame:
-    """``person_id``, ``partition``: whole person-address components grouped by locality."""
+def person_components(person_ids: pl.Series, addresses: pl.DataFrame) -> pl.DataFrame:
+    """``person_id``, ``component``: a label shared by people linked through addresses they hold."""
     people = person_ids.unique().sort()
     keys = addresses["address_key"].unique().sort()
     node = pl.concat([people, keys]).to_frame("node").with_row_index("i")
@@ -66,7 +66,12 @@ def partitions(person_ids: pl.Series, addresses: pl.DataFrame) -> pl.DataFrame:
         .join(node.rename({"node": "address_key", "i": "b"}), on="address_key")
     )
     labels, _ = components(node.height, ends["a"].to_list(), ends["b"].to_list())
-    person_component = pl.DataFrame({"person_id": people, "component": labels[:n_people]})
+    return pl.DataFrame({"person_id": people, "component": labels[:n_people]})
+
+
+def partitions(person_ids: pl.Series, addresses: pl.DataFrame) -> pl.DataFrame:
+    """``person_id``, ``partition``: whole person-address components grouped by locality."""
+    person_component = person_components(person_ids, addresses)
     current = addresses.filter(pl.col("current") & (pl.col("locality") != UNKNOWN_LOCALITY))
     votes = (
         person_component.join(current.select("person_id", "locality"), on="person_id")
@@ -85,7 +90,10 @@ def partitions(person_ids: pl.Series, addresses: pl.DataFrame) -> pl.DataFrame:
 
 
 def build_graph(person_ids: list[str], addresses: pl.DataFrame, contacts: pl.DataFrame) -> nx.Graph:
-    """The graph of the given people (their addresses and contacts already filtered to them)."""
+    """The graph of the given people (their addresses and contacts already filtered to them).
+
+    Person nodes carry ``component_persons`` (see :func:`_count_component_persons`).
+    """
     graph = nx.Graph()
     graph.add_nodes_from((("person", p) for p in person_ids), kind="person")
     for person_id, key, recent, current in addresses.select(
@@ -96,6 +104,7 @@ def build_graph(person_ids: list[str], addresses: pl.DataFrame, contacts: pl.Dat
         )
         if current:
             graph.add_edge(("person", person_id), ("household", key), kind="member_of")
+    _count_component_persons(graph)
     for person_id, service, n_events, asb, last in contacts.select(
         "person_id", "service", "events", "asb_reports", "last_event"
     ).iter_rows():
@@ -108,6 +117,19 @@ def build_graph(person_ids: list[str], addresses: pl.DataFrame, contacts: pl.Dat
             last_event=last,
         )
     return graph
+
+
+def _count_component_persons(graph: nx.Graph) -> None:
+    """Give each person node ``component_persons``: the people in its person-address-household component.
+
+    Counted before the service nodes are added (every service would connect
+    everyone), on the graph itself rather than a filtered view of it, which
+    networkx walks several times more slowly.
+    """
+    for component in nx.connected_components(graph):
+        people = [node for node in component if node[0] == "person"]
+        for node in people:
+            graph.nodes[node]["component_persons"] = len(people)
 
 
 def graphs_by_partition(

@@ -20,9 +20,9 @@ For each person (``person_id``; no other identifier):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import networkx as nx
 import polars as pl
@@ -31,41 +31,72 @@ from features.graph.addresses import UNKNOWN_LOCALITY, person_addresses
 from features.graph.build import graphs_by_partition, partitions, person_contacts
 
 
+@dataclass(frozen=True)
+class _Contact:
+    """What one person's service edges say: which services, and whether any is an ASB report."""
+
+    services: frozenset[str]
+    asb: bool
+
+    @classmethod
+    def of(cls, graph: nx.Graph, person: tuple[str, str]) -> _Contact:
+        edges = [(other[1], d) for other, d in graph[person].items() if d["kind"] == "contacted"]
+        return cls(frozenset(s for s, _ in edges), any(d["asb_reports"] > 0 for _, d in edges))
+
+
+@dataclass
+class _Household:
+    """A household's members counted once: contacted any service, reported ASB, per service."""
+
+    any: int = 0
+    asb: int = 0
+    services: dict[str, int] = field(default_factory=dict)
+
+    def add(self, contact: _Contact) -> None:
+        self.any += bool(contact.services)
+        self.asb += contact.asb
+        for service in contact.services:
+            self.services[service] = self.services.get(service, 0) + 1
+
+
+_NO_HOUSEHOLD = _Household()
+
+
 def _person_rows(
     graph: nx.Graph, services: Sequence[str], locality_of: dict[str, str]
 ) -> list[dict[str, object]]:
-    without_services = nx.subgraph_view(graph, filter_node=lambda node: node[0] != "service")
-    persons_in: dict[tuple[str, str], int] = {}
-    for component in nx.connected_components(without_services):
-        count = sum(1 for node in component if node[0] == "person")
-        persons_in.update(dict.fromkeys(component, count))
-
-    def contacted(person: tuple[str, str]) -> dict[str, dict[str, Any]]:
-        return {other[1]: data for other, data in graph[person].items() if data["kind"] == "contacted"}
-
+    """One row per person node. Household figures count the *other* members, so each
+    household is summed once and each member's own part taken off (linear in the
+    graph's size, where asking every member about every other member is quadratic)."""
+    people = [node for node, kind in graph.nodes(data="kind") if kind == "person"]
+    contacts = {person: _Contact.of(graph, person) for person in people}
+    households: dict[tuple[str, str], _Household] = {}
+    for node in graph:
+        if node[0] == "household":
+            households[node] = total = _Household()
+            for member in graph[node]:
+                total.add(contacts[member])
     rows = []
-    for node, kind in graph.nodes(data="kind"):
-        if kind != "person":
-            continue
+    for node in people:
         neighbours = graph[node]
         household = next((other for other, d in neighbours.items() if d["kind"] == "member_of"), None)
-        members = [m for m in graph[household] if m != node] if household is not None else []
-        member_contacts = [contacted(m) for m in members]
+        total = households[household] if household is not None else _NO_HOUSEHOLD
+        own = contacts[node]
+        in_household = household is not None
         row: dict[str, object] = {
             "person_id": node[1],
             "locality": locality_of.get(node[1], UNKNOWN_LOCALITY),
-            "household_size": len(members) + 1,
-            "household_contacts_any": sum(1 for c in member_contacts if c),
-            "household_asb_reporters": sum(
-                1 for c in member_contacts if any(d["asb_reports"] > 0 for d in c.values())
-            ),
+            "household_size": len(graph[household]) if in_household else 1,
+            "household_contacts_any": total.any - (in_household and bool(own.services)),
+            "household_asb_reporters": total.asb - (in_household and own.asb),
         }
         for service in services:
-            row[f"household_contacts_{service}"] = sum(1 for c in member_contacts if service in c)
+            mine = in_household and service in own.services
+            row[f"household_contacts_{service}"] = total.services.get(service, 0) - mine
         addresses = sum(1 for d in neighbours.values() if d["kind"] == "lives_at" and d["recent"])
         row["addresses_last_year"] = addresses
         row["moves_last_year"] = max(addresses - 1, 0)
-        row["component_persons"] = persons_in[node]
+        row["component_persons"] = graph.nodes[node]["component_persons"]
         rows.append(row)
     return rows
 
@@ -117,11 +148,19 @@ def build_graph_features(
     addresses = person_addresses(persons, people, events, gazetteer, as_of, window_days)
     contacts = person_contacts(persons, events, as_of, window_days)
     person_ids = persons["person_id"].unique()
-    locality_of = dict(addresses.filter(pl.col("current")).select("person_id", "locality").iter_rows())
     if by_partition:
         parts = partitions(person_ids, addresses)
     else:
         parts = pl.DataFrame({"person_id": person_ids, "partition": "all"})
+    return features_of_partitions(parts, addresses, contacts, services)
+
+
+def features_of_partitions(
+    parts: pl.DataFrame, addresses: pl.DataFrame, contacts: pl.DataFrame, services: Sequence[str]
+) -> pl.DataFrame:
+    """Graph features of the people in ``parts`` (``person_id``, ``partition``; each partition
+    whole person-address components), one graph per partition, sorted by ``person_id``."""
+    locality_of = dict(addresses.filter(pl.col("current")).select("person_id", "locality").iter_rows())
     rows: list[dict[str, object]] = []
     for _, graph in graphs_by_partition(parts, addresses, contacts):
         rows.extend(_person_rows(graph, services, locality_of))

@@ -32,6 +32,20 @@ ARREARS_CHANGE_DAYS: tuple[int, ...] = (90, 180)
 ARREARS_MAX_DAYS = 365
 CHANNEL_DAYS = 365
 
+
+def age_cuts() -> tuple[int, ...]:
+    """Every ``age_days <= cut`` comparison a feature makes, for incremental nights.
+
+    ``age >= d`` is ``not (age <= d - 1)`` and ``age > m`` is
+    ``not (age <= m)``. A new window must be added here; the test
+    comparing incremental and fresh features fails if one is missing.
+    """
+    repeat_lookback = max(REPEAT_WINDOWS) + REPEAT_CONTACT_DAYS
+    cuts = {*WINDOWS, *TYPE_WINDOWS, CHANNEL_DAYS, *REPEAT_WINDOWS, repeat_lookback, ARREARS_MAX_DAYS}
+    cuts |= {d - 1 for d in ARREARS_CHANGE_DAYS}
+    return tuple(sorted(cuts))
+
+
 #: The source whose events carry a topic (failure demand is read from it).
 CONTACT_SOURCE = "contact_centre"
 
@@ -144,6 +158,8 @@ SIGNAL_TREND = f"signal_trend_{RECENT_DAYS}d_vs_prior_{PRIOR_DAYS}d"
 DAYS_SINCE_FIRST_EVENT = "days_since_first_event"
 DAYS_SINCE_LAST_EVENT = "days_since_last_event"
 DAYS_SINCE_LAST_SIGNAL = "days_since_last_signal"
+#: Features that are a number of days before the night: they grow by the days between nights.
+DAYS_SINCE_FEATURES = (DAYS_SINCE_FIRST_EVENT, DAYS_SINCE_LAST_EVENT, DAYS_SINCE_LAST_SIGNAL)
 SOURCE_RECORDS = "source_records"
 SOURCE_SYSTEMS = "source_systems"
 

@@ -53,8 +53,10 @@ def queue_url(queue_kind: str, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-def run_night(extracts: Path, home: Path, as_of: str = AS_OF, *, queue: str) -> int:
-    """One night through the real command line, with the queue at ``queue``."""
+def run_night(
+    extracts: Path, home: Path, as_of: str = AS_OF, *, queue: str, options: tuple[str, ...] = ()
+) -> int:
+    """One night through the real command line, with the queue at ``queue`` (and any other ``options``)."""
     from early_warning.settings import get_settings
 
     previous = os.environ.get("EARLY_WARNING_DATABASE_URL")
@@ -62,7 +64,17 @@ def run_night(extracts: Path, home: Path, as_of: str = AS_OF, *, queue: str) -> 
     get_settings.cache_clear()
     try:
         return main(
-            ["nightly", "--extracts", str(extracts), "--as-of", as_of, "--home", str(home), "--quiet"]
+            [
+                "nightly",
+                "--extracts",
+                str(extracts),
+                "--as-of",
+                as_of,
+                "--home",
+                str(home),
+                "--quiet",
+                *options,
+            ]
         )
     finally:
         if previous is None:
