@@ -92,6 +92,8 @@ class NightlyOutcome:
             f"{route['held_back_cooldown']} held back by the cool-down.",
         ]
         lines += [f"  {locality}: {count} new" for locality, count in route["new_by_locality"].items()]
+        if route.get("case_files_deleted"):
+            lines.append(f"Case files deleted under the retention rule: {route['case_files_deleted']:,}.")
         lines += ["", self.ran_on, self.reused]
         timings = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in s["seconds_per_stage"].items())
         lines += ["", f"Time per stage: {timings}"]
@@ -122,6 +124,7 @@ def markdown_summary(outcome: NightlyOutcome) -> str:
 - Known to a service: {s["thresholds"]["known"]:,}; early-warning cohort: {s["thresholds"]["cohort"]:,}
 - Model: {s["score"]["model_description"]} (version `{s["score"]["model_version"]}`)
 - New review items: {s["route"]["new_items"]}; open items refreshed: {s["route"]["updated"]}
+- Case files deleted under the retention rule: {s["route"].get("case_files_deleted", 0):,}
 - Runner: {outcome.ran_on}
 - {outcome.reused}
 

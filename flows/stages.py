@@ -594,4 +594,5 @@ def route_stage(night: Night, model_version: str, case_files: pl.DataFrame | Non
         "merged": summary.merged,
         "case_files_built": case_files.height,
         "case_file_seconds": case_file_seconds,
+        "case_files_deleted": summary.case_files_deleted,
     }

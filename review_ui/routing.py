@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from early_warning.config import Config
 from review_ui.lineage import SOURCE, follow_lineage, lineage_moves, upsert_history
 from review_ui.store.audit import NIGHTLY_ACTOR, append_audit
-from review_ui.store.case_files import upsert_case_files
+from review_ui.store.case_files import delete_expired_case_files, upsert_case_files
 from review_ui.store.engine import is_sqlite, make_session_factory, write_transaction
 from review_ui.store.models import (
     OPEN_STATUSES,
@@ -96,6 +96,9 @@ class RouteSummary:
     held_back_cooldown: int = 0
     over_capacity: int = 0
     merged: int = 0
+    #: Case files deleted by the retention rule tonight. Not compared: a re-run
+    #: finds nothing left to delete, and is still the same night.
+    case_files_deleted: int = field(default=0, compare=False)
 
     @property
     def new_items(self) -> int:
@@ -146,7 +149,10 @@ def route_night(
         _write_plan(session, plan, as_of, model_version)
         if files is not None:
             _write_case_files(session, files, as_of)
-        summary = _summarise(session, as_of, model_version, frame.height, plan)
+        deleted = _apply_retention(session, as_of, config.routing.case_file_retention_days)
+        summary = replace(
+            _summarise(session, as_of, model_version, frame.height, plan), case_files_deleted=deleted
+        )
         _record_run(session, summary)
     return summary
 
@@ -423,6 +429,20 @@ def _write_case_files(session: Session, files: _CaseFiles, as_of: date) -> None:
             if person_id in open_people
         ),
     )
+
+
+def _apply_retention(session: Session, as_of: date, retention_days: int) -> int:
+    """Delete case files past the retention rule, and say how many in the audit log (no one is named)."""
+    deleted = delete_expired_case_files(session=session, as_of=as_of, retention_days=retention_days)
+    if deleted:
+        append_audit(
+            session=session,
+            actor=NIGHTLY_ACTOR,
+            action="case_files_deleted",
+            detail={"as_of": as_of.isoformat(), "deleted": deleted, "retention_days": retention_days},
+            source=SOURCE,
+        )
+    return deleted
 
 
 def _create_item(session: Session, row: dict[str, Any], as_of: date, model_version: str) -> ReviewItem:

@@ -221,6 +221,7 @@ class RoutingFile(_Strict):
     resurface_if_score_rises_by: float = Field(ge=0, le=1)
     resurface_if_new_service: bool = True
     min_reasons_to_surface: int = Field(default=2, ge=0, le=5)
+    case_file_retention_days: int = Field(default=365, ge=1)
 
 
 class Config(BaseModel):

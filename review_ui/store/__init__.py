@@ -13,7 +13,7 @@ Example:
 """
 
 from review_ui.store.audit import NIGHTLY_ACTOR, append_audit
-from review_ui.store.case_files import get_case_file, upsert_case_files
+from review_ui.store.case_files import delete_expired_case_files, get_case_file, upsert_case_files
 from review_ui.store.engine import (
     default_database_url,
     make_engine,
@@ -93,5 +93,6 @@ __all__ = [
     "release_item",
     "set_user_active",
     "upsert_case_files",
+    "delete_expired_case_files",
     "write_transaction",
 ]

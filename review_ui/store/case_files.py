@@ -5,21 +5,22 @@ A case file is one JSON document per person (built by
 Writing happens only in the nightly route stage, inside routing's own
 transaction, so :func:`upsert_case_files` does not commit: the caller's
 transaction does. A case file whose item has closed is simply not written
-again, so what a reviewer saw stays readable.
+again, so what a reviewer saw stays readable - until the retention rule
+deletes it (:func:`delete_expired_case_files`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Insert
+from sqlalchemy import Insert, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from review_ui.store.engine import is_sqlite
-from review_ui.store.models import CaseFile, utc_now
+from review_ui.store.models import OPEN_STATUSES, CaseFile, ReviewItem, utc_now
 
 #: Rows per INSERT statement (well under both databases' bound-parameter limits).
 _BATCH = 500
@@ -70,6 +71,27 @@ def _upsert(session: Session, batch: list[dict[str, Any]]) -> Insert:
         set_={name: pg.excluded[name] for name in _REPLACED},
         where=CaseFile.as_of <= pg.excluded.as_of,
     )
+
+
+def delete_expired_case_files(*, session: Session, as_of: date, retention_days: int) -> int:
+    """Delete the case files of people with no open item, last written over ``retention_days`` ago.
+
+    A case file is rewritten every night its person has an open item, so its
+    ``as_of`` is the last night anyone was asked to review them: counting
+    from there keeps a closed review readable for the retention period and
+    then removes the person's details. A person whose id linkage retired (a
+    merge) gets no more items under it, so their old file goes the same way.
+    Runs in the caller's transaction (nothing is committed here).
+
+    Returns:
+        How many case files were deleted.
+    """
+    open_people = select(ReviewItem.person_id).where(ReviewItem.status.in_(OPEN_STATUSES))
+    expired = delete(CaseFile).where(
+        CaseFile.as_of < as_of - timedelta(days=retention_days),
+        CaseFile.person_id.not_in(open_people),
+    )
+    return session.execute(expired).rowcount or 0  # type: ignore[attr-defined]
 
 
 def get_case_file(*, session: Session, person_id: str) -> CaseFile | None:

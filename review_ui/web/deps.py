@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from review_ui.store import Role
+from review_ui.store import Role, append_audit, write_transaction
 from review_ui.web.security import submitted_csrf_token, tokens_match
 from review_ui.web.sessions import COOKIE_NAME, SignedIn
 
@@ -59,10 +59,25 @@ def signed_in(request: Request, db: Db) -> SignedIn:
 
 
 def allow(*roles: Role) -> Callable[..., SignedIn]:
-    """A dependency that lets only these roles through (any other signed-in user gets 403)."""
+    """A dependency that lets only these roles through (any other signed-in user gets 403).
 
-    def check(who: Annotated[SignedIn, Depends(signed_in)]) -> SignedIn:
+    A refusal is written to the audit log (who, which page, from where), as
+    an item refused for its locality is: an administrator reading the log
+    should see someone trying pages their role does not give them.
+    """
+
+    def check(request: Request, db: Db, who: Annotated[SignedIn, Depends(signed_in)]) -> SignedIn:
         if who.user.role not in roles:
+            with write_transaction(db):
+                append_audit(
+                    session=db,
+                    actor=who.user.username,
+                    action="page_refused",
+                    item_id=None,
+                    person_id=None,
+                    detail={"method": request.method, "path": request.url.path},
+                    source=client_source(request),
+                )
             raise Forbidden
         return who
 

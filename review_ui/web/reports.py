@@ -4,7 +4,8 @@ Nothing here writes, and nothing reads a score: the audit log is read back
 as it was written, and the learning figures are counts of items and
 outcomes per locality and ISO week, never per person or per member of staff.
 Counts from 1 to 4 are suppressed ("fewer than 5") before they reach a page,
-so a small locality's figures cannot point at one person.
+and a total or median that could give one of them away is withheld ("not
+shown"), so a small locality's figures cannot point at one person.
 """
 
 from __future__ import annotations
@@ -141,12 +142,14 @@ ACTION_DESCRIPTIONS = {
     "person_viewed": "Opened the person page",
     "queue_viewed": "Opened the review list",
     "item_view_refused": "Tried to open an item they cannot see",
+    "page_refused": "Tried to use a page their role does not give them",
     "item_claimed": "Claimed",
     "item_released": "Released back to the list",
     "item_reassigned": "Reassigned",
     "outcome_recorded": "Recorded an outcome",
     "item_surfaced": "Sent for review",
     "night_routed": "Nightly routing ran",
+    "case_files_deleted": "Deleted case files past the retention period",
     "person_id_changed": "Person reference changed by record linkage",
     "item_merged": "Merged into another item for the same person",
     "user_created": "Added a user",
@@ -168,12 +171,16 @@ def describe(action: str, detail: Mapping[str, Any], usernames: Mapping[int, str
         return f"Reassigned to {usernames[to]}"
     if action in ("item_surfaced", "night_routed") and isinstance(night := detail.get("as_of"), str):
         return f"{ACTION_DESCRIPTIONS[action]} (night of {long_date(night)})"
+    if action == "case_files_deleted" and isinstance(count := detail.get("deleted"), int):
+        return f"Deleted {count:,} case file{'s' if count != 1 else ''} past the retention period ({detail.get('retention_days')} days)"
     if action == "item_merged" and isinstance(target := detail.get("merged_into_item_id"), int):
         return f"Merged into item {target} (the same person)"
     if action == "person_id_changed" and isinstance(was := detail.get("previous_person_id"), str):
         return f"Person reference changed by record linkage (was {was})"
     if action == "item_view_refused" and isinstance(wanted := detail.get("requested_item_id"), int):
         return f"Tried to open item {wanted}, which they cannot see"
+    if action == "page_refused" and isinstance(path := detail.get("path"), str):
+        return f"Tried to use {path}, which their role does not give them"
     username = detail.get("username")
     if action == "user_created" and isinstance(username, str):
         role = str(detail.get("role") or "user").replace("_", " ")
@@ -192,6 +199,10 @@ def describe(action: str, detail: Mapping[str, Any], usernames: Mapping[int, str
 SMALL_NUMBER = 4
 SUPPRESSED = "fewer than 5"
 WEEKS = 12
+
+
+#: What a week's reviewed count shows when showing it would give away a hidden count.
+WITHHELD = "not shown"
 
 
 def shown(count: int) -> str:
@@ -228,10 +239,38 @@ class WeekFigures:
         return self.outcomes[Outcome.HELP_OFFERED.value]
 
     @property
+    def hidden_outcomes(self) -> int:
+        """How many of this week's outcome counts are shown as "fewer than 5"."""
+        return sum(0 < count <= SMALL_NUMBER for count in self.outcomes.values())
+
+    @property
+    def reviewed_shown(self) -> str:
+        """The reviewed count, withheld whenever one of the week's outcome counts is hidden.
+
+        The reviewed count is the sum of the outcome counts, so beside them it
+        gives away the hidden ones: six reviewed, five "help offered" and one
+        "fewer than 5" declined means one declined. Withholding it only when
+        it would give one away is not enough either - the rule itself then
+        tells a reader something (two hidden counts and "not shown" would mean
+        both are 1 or both are 4) - so it is withheld whenever any outcome
+        count is hidden, which the reader can already see. (This includes
+        every week with 1 to 4 reviews.)
+        """
+        return WITHHELD if self.hidden_outcomes else shown(self.reviewed)
+
+    @property
     def median_days(self) -> str:
-        """The median wait, shown only when at least 5 items closed (else it could describe one person)."""
-        if len(self.days_to_outcome) <= SMALL_NUMBER:
-            return "not shown" if self.days_to_outcome else "none"
+        """The median wait, shown only when 5 or more of the week's reviews had the same outcome.
+
+        That many reviews keeps it from describing one person, and whether it
+        is shown then depends only on counts the page already shows: "shown
+        when 5 or more closed" would tell a reader whether hidden counts add
+        up to 5 (four hidden outcomes adding up to fewer than 5 are each 1).
+        """
+        if not self.days_to_outcome:
+            return "none"
+        if max(self.outcomes.values()) <= SMALL_NUMBER:
+            return WITHHELD
         median = statistics.median(self.days_to_outcome)
         return f"{median:g}"
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from early_warning.config import Config
 from review_ui.routing import route_night
 from review_ui.store import (
+    AuditEntry,
     CaseFile,
     ReviewItem,
     claim_item,
@@ -184,3 +185,66 @@ def test_upsert_inserts_then_replaces_by_person(session: Session) -> None:
     found = get_case_file(session=session, person_id="p7")
     assert found is not None
     assert (found.as_of, found.content) == (night(1), {"version": 1, "n": "again"})
+
+
+def test_the_retention_rule_deletes_case_files_no_open_item_needs_once_they_are_old_enough(
+    session_factory: sessionmaker[Session], session: Session, config: Config, make_user: MakeUser
+) -> None:
+    keep_for = 30
+    config = config.model_copy(
+        update={"routing": config.routing.model_copy(update={"case_file_retention_days": keep_for})}
+    )
+    frame = candidates(("a", 0.9, "Riverside"), ("b", 0.8, "Riverside"))
+    start = -(keep_for + 10)
+    route(
+        session_factory, config, start, frame, case_files=case_files(night(start), ("a", None), ("b", None))
+    )
+    # b's review closes; a's stays open (and a is a candidate again every night).
+    closed = session.scalar(select(ReviewItem).where(ReviewItem.person_id == "b"))
+    assert closed is not None
+    worker = make_user("cw", locality="Riverside")
+    claim_item(session=session, item_id=closed.id, user=worker)
+    record_outcome(session=session, item_id=closed.id, user=worker, outcome="help_offered")
+    # An old file of a person with no item at all (an id linkage has since retired).
+    with write_transaction(session):
+        upsert_case_files(
+            session=session, rows=[{"person_id": "retired", "as_of": night(start), "content": {}}]
+        )
+
+    only_a = candidates(("a", 0.9, "Riverside"))
+    # Exactly the retention period after b's file was written: still kept.
+    route(
+        session_factory,
+        config,
+        start + keep_for,
+        only_a,
+        case_files=case_files(night(start + keep_for), ("a", None)),
+    )
+    assert set(stored_nights(session)) == {"a", "b", "retired"}
+    # Later, b's and the retired id's files go; a's is as old, but a's item is still open.
+    summary = route_night(
+        session_factory=session_factory,
+        as_of=night(start + 2 * keep_for + 5),
+        candidates=only_a,
+        config=config,
+        model_version="rules-v1",
+    )
+    assert summary.case_files_deleted == 2
+    assert stored_nights(session) == {"a": night(start + keep_for)}
+    deleted = session.scalars(select(AuditEntry).where(AuditEntry.action == "case_files_deleted")).all()
+    assert [entry.detail for entry in deleted] == [
+        {"as_of": night(start + 2 * keep_for + 5).isoformat(), "deleted": 2, "retention_days": keep_for}
+    ]
+    assert deleted[0].person_id is None  # the log does not name whose details went
+    # The closed item, its outcome and its reasons are kept; only the personal details went.
+    session.expire_all()
+    kept = session.get(ReviewItem, closed.id)
+    assert kept is not None
+    assert (kept.status, kept.outcome) == ("closed", "help_offered")
+
+
+def stored_nights(session: Session) -> dict[str, date]:
+    """person_id -> the night their case file was last written."""
+    session.rollback()
+    session.expire_all()
+    return {f.person_id: f.as_of for f in session.scalars(select(CaseFile).order_by(CaseFile.person_id))}

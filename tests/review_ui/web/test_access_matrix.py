@@ -245,6 +245,17 @@ def _leaked_ids(web: Web, user: str, response: Any) -> set[int]:
     return shown - visible
 
 
+def _page_refusals(web: Web, user: str) -> list[tuple[str, str]]:
+    """(method, path) of every page this user was refused for their role, oldest first."""
+    with web.app.state.session_factory() as db:
+        entries = db.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.actor == user, AuditEntry.action == "page_refused")
+            .order_by(AuditEntry.id)
+        )
+        return [(entry.detail["method"], entry.detail["path"]) for entry in entries]
+
+
 @dataclass
 class Cell:
     user: str
@@ -265,11 +276,15 @@ def _check(web: Web, client: TestClient, route: Route, user: str, kind: str | No
     if item_id is not None:
         path = path.replace("{item_id}", str(item_id))
         _prepare(web, route, user, kind or "", item_id)
+    refusals_before = _page_refusals(web, user)
     response = _request(client, web, route, user, path)
     want = expected(route, user, kind)
     cell = Cell(user, kind, path, want, response.status_code)
     location = response.headers.get("location", "")
-    if want == 303 and user == ANONYMOUS and not location.startswith("/sign-in"):
+    if want == 403 and response.status_code == 403:
+        if _page_refusals(web, user)[len(refusals_before) :] != [(route.method, path.split("?")[0])]:
+            cell.note = "the refusal is not in the audit log"
+    elif want == 303 and user == ANONYMOUS and not location.startswith("/sign-in"):
         cell.note = f"redirected to {location!r}, not to sign in"
     elif want == 303 and user != ANONYMOUS and route.lands_on is not None:
         if location != route.lands_on:

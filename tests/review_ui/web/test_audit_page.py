@@ -37,6 +37,12 @@ def test_only_administrators_can_read_the_audit_log(web: Web) -> None:
         assert response.status_code == 403, username
         assert "You cannot see this page" in response.text
     assert web.anonymous().get("/audit", follow_redirects=False).headers["location"] == "/sign-in?next=/audit"
+    # Each refusal is in the log, in plain English, for the administrator to see.
+    rows = table_rows(web.sign_in("ada").get("/audit", params={"action": "page_refused"}).text)
+    assert [row[1:3] for row in rows] == [
+        [username, "Tried to use /audit, which their role does not give them"]
+        for username in ("ann", "tess", "casey")
+    ]
 
 
 def test_the_log_reads_newest_first_in_plain_english(web: Web) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import html
+import itertools
 import re
+from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
 from review_ui.store import ItemStatus, ReviewItem, write_transaction
-from review_ui.web.reports import learning_report, shown
+from review_ui.web.reports import WeekFigures, learning_report, shown
 from tests.review_ui.web.conftest import Web
 from tests.support.review_app import USERS
 
@@ -102,7 +104,8 @@ def test_figures_per_locality_and_week_with_small_numbers_suppressed(web: Web) -
 
     northgate = section(page, "Northgate")
     #            surfaced  reviewed  help offered  median days
-    assert row(northgate, "Week 29, 2026") == ["6", "6", "5", "3"]
+    # Six reviewed beside five "help offered" would give away the one declined.
+    assert row(northgate, "Week 29, 2026") == ["6", "not shown", "5", "3"]
     # The world's three open Northgate items were surfaced on 30 June 2026 (week 27).
     assert row(northgate, "Week 27, 2026") == ["fewer than 5", "0", "0", "none"]
     mix = northgate.split("what happened after review", 1)[1]
@@ -111,7 +114,7 @@ def test_figures_per_locality_and_week_with_small_numbers_suppressed(web: Web) -
 
     riverside = section(page, "Riverside")
     assert row(riverside, "Week 28, 2026") == ["fewer than 5", "0", "0", "none"]
-    assert row(riverside, "Week 29, 2026") == ["0", "fewer than 5", "fewer than 5", "not shown"]
+    assert row(riverside, "Week 29, 2026") == ["0", "not shown", "fewer than 5", "not shown"]
     assert '<h2 class="govuk-heading-m">No known address</h2>' in page
     checked = 0
     for table in re.findall(r"<table.*?</table>", page, re.S):
@@ -179,3 +182,60 @@ def test_merged_items_count_once_and_counts_are_suppressed_below_five(web: Web) 
         assert len(eastfield.weeks) == 12
         assert learning_report(db, [], ending=WEEK).localities == []
     assert [shown(n) for n in (0, 1, 4, 5, 1234)] == ["0", "fewer than 5", "fewer than 5", "5", "1,234"]
+
+
+def test_a_reviewed_count_is_withheld_when_an_outcome_count_is_hidden(web: Web) -> None:
+    add_reviewed(web, "Northgate", ["help_offered"] * 5 + ["declined"] * 5, surfaced_on=WEEK, closed_on=WEEK)
+    add_reviewed(
+        web,
+        "Riverside",
+        ["help_offered"] * 5 + ["declined"] * 2 + ["could_not_reach"] * 3,
+        surfaced_on=WEEK,
+        closed_on=WEEK,
+    )
+    add_reviewed(web, "unknown", ["declined"] * 3 + ["could_not_reach"] * 4, surfaced_on=WEEK, closed_on=WEEK)
+    page = web.sign_in("ann").get("/learning").text
+    #      surfaced  reviewed  help offered  median days
+    # Nothing hidden: the total and the median are shown.
+    assert row(section(page, "Northgate"), "Week 29, 2026") == ["10", "10", "5", "0"]
+    # Two hidden counts: the total would narrow them down, so it is withheld; five
+    # people share an outcome, so the median is shown.
+    assert row(section(page, "Riverside"), "Week 29, 2026") == ["10", "not shown", "5", "0"]
+    # Seven reviews, but no five with the same outcome: no median either.
+    assert row(section(page, "No known address"), "Week 29, 2026") == ["7", "not shown", "0", "not shown"]
+    assert "the reviewed count is “not shown” too" in page
+
+
+def displayed(outcomes: tuple[int, ...]) -> tuple[str, ...]:
+    """Everything the learning page shows that depends on one week's outcome counts.
+
+    The mix row, the reviewed count and the median (every review took the
+    same 3 days, so the median's value says nothing about how many there were).
+    """
+    week = WeekFigures(WEEK, reviewed=sum(outcomes), days_to_outcome=[3] * sum(outcomes))
+    week.outcomes = dict(zip(week.outcomes, outcomes, strict=True))
+    return (*(shown(count) for count in outcomes), week.reviewed_shown, week.median_days)
+
+
+def test_no_count_from_1_to_4_can_be_worked_out_from_what_a_week_shows() -> None:
+    """An attacker who knows the rules sees a week's figures and lists every week that looks the same.
+
+    Every week with up to 6 reviews for each of the five outcomes is tried;
+    for each hidden ("fewer than 5") cell, the weeks that look identical must
+    disagree about its value.
+    """
+    outcome_count = len(WeekFigures(WEEK).outcomes)
+    looks_like: dict[tuple[str, ...], list[tuple[int, ...]]] = defaultdict(list)
+    for outcomes in itertools.product(range(7), repeat=outcome_count):
+        looks_like[displayed(outcomes)].append(outcomes)
+    hidden_cells = 0
+    for seen, weeks in looks_like.items():
+        for cell, text in enumerate(seen[:outcome_count]):
+            if text == "fewer than 5":
+                hidden_cells += 1
+                values = {week[cell] for week in weeks}
+                assert len(values) > 1, f"{seen} gives away outcome {cell}: it can only be {values}"
+    assert hidden_cells > 1000  # the check looked at many hidden cells, not none
+    # With nothing hidden the total and the median are shown.
+    assert displayed((5, 5, 0, 0, 0))[-2:] == ("10", "3")
+    assert displayed((5, 1, 0, 0, 0))[-2:] == ("not shown", "3")

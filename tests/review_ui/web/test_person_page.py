@@ -102,6 +102,21 @@ def test_a_person_without_a_case_file_yet_says_so(web: Web) -> None:
     assert "Jamie Example" not in html
 
 
+def test_a_closed_review_whose_case_file_was_deleted_says_it_is_no_longer_kept(web: Web) -> None:
+    first = web.world.items["Northgate"][0]
+    casey = web.sign_in("casey")
+    claim(casey, first)
+    assert record(casey, first, outcome="declined").status_code == 303  # type: ignore[attr-defined]
+    with web.app.state.session_factory() as db:
+        db.execute(delete(CaseFile).where(CaseFile.person_id == "N-1"))  # as the retention rule does
+        db.commit()
+    html = casey.get(f"/items/{first}").text
+    assert "The details for this person are no longer kept." in html
+    assert "not been prepared yet" not in html
+    assert "Missed 2 council tax instalments since 3 May 2026." in html  # the reasons stay
+    assert "Jamie Example" not in html
+
+
 def test_an_item_of_another_locality_is_not_found_and_the_attempt_is_audited(web: Web) -> None:
     riverside = web.world.items["Riverside"][0]
     response = web.sign_in("casey").get(f"/items/{riverside}")
