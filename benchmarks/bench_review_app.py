@@ -14,7 +14,8 @@ afterwards, when ``EARLY_WARNING_TEST_POSTGRES_URL`` is set) it:
    household, match evidence) and two nights of history, and one reviewer
    account per virtual user (caseworkers and a few team leads);
 2. starts ``early-warning serve`` (exactly what the README's command runs:
-   one uvicorn process) in a subprocess on a free port;
+   one worker process per core unless ``--workers`` says otherwise) in a
+   subprocess on a free port;
 3. signs every virtual user in through the real form, then for ``--duration``
    seconds each user (a thread with its own httpx client) alternates between
    the list page (``/queue`` with a mix of pages, filters and sorts) and
@@ -59,10 +60,12 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, insert, make_url, text
 
+from early_warning.settings import Settings
 from review_ui.migrations import upgrade_to_head
 from review_ui.store import make_engine
 from review_ui.store.models import CaseFile, ItemHistory, ReviewItem, User
 from review_ui.web.passwords import hash_password
+from review_ui.web.server import worker_count
 
 RESULTS = Path(__file__).parent / "results" / "review_app.json"
 POSTGRES_ENV = "EARLY_WARNING_TEST_POSTGRES_URL"
@@ -393,11 +396,13 @@ finally:
 
 
 @contextmanager
-def served(url: str, home: Path, *, profile: Path | None) -> Iterator[str]:
+def served(url: str, home: Path, *, profile: Path | None, workers: int | None = None) -> Iterator[str]:
     """``early-warning serve`` on ``url`` in a subprocess (optionally under cProfile)."""
     port = free_port()
     command = str(Path(sys.executable).with_name("early-warning"))
     args = [command, "serve", "--home", str(home), "--port", str(port)]
+    if workers is not None:
+        args += ["--workers", str(workers)]
     if profile is not None:
         args = [sys.executable, "-c", PROFILED_SERVE, str(profile), *args[1:]]
     env = {
@@ -496,6 +501,10 @@ def run_user(
     try:
         while time.perf_counter() < start:  # warm up until everyone is signed in
             client.get("/queue")
+            if think:
+                # At the measured pace: a flat-out warm-up left every user firing their first
+                # measured request in the same instant, and the paced p95 measured that one burst.
+                time.sleep(rng.expovariate(1 / think))
         while (now := time.perf_counter()) < stop:
             if rng.random() < 0.5:
                 page, path = "list", list_path(rng, reviewer, world)
@@ -632,7 +641,16 @@ def main(argv: list[str] | None = None) -> int:
         "--profile", action="store_true", help="run the server under cProfile and print the top"
     )
     parser.add_argument("--no-save", action="store_true", help="do not append to the results file")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes for the server (default: what `early-warning serve` chooses, one per core)",
+    )
     args = parser.parse_args(argv)
+    if args.profile and args.workers is None:
+        args.workers = 1  # the profile is of one process
+    workers = worker_count(Settings(), args.workers)
 
     run: dict[str, Any] = {
         "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
@@ -642,7 +660,8 @@ def main(argv: list[str] | None = None) -> int:
         "items": args.items,
         "users": args.users,
         "duration_seconds": args.duration,
-        "server": "early-warning serve (one uvicorn process)",
+        "server": f"early-warning serve --workers {workers}",
+        "workers": workers,
         "target_p95_ms": TARGET_P95_MS,
         "databases": {},
     }
@@ -658,7 +677,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 profile = folder / "server.prof" if args.profile else None
                 load_before = os.getloadavg()[0]
-                with served(url, folder, profile=profile) as base:
+                with served(url, folder, profile=profile, workers=args.workers) as base:
                     result = measure(base, world, duration=args.duration, warm_up=args.warm_up)
                     if args.think:
                         paced = measure(

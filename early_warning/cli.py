@@ -266,11 +266,15 @@ def _web_settings(args: argparse.Namespace) -> Any:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from review_ui.web.server import serve
+    from review_ui.web.server import serve, worker_count
 
     settings = _web_settings(args)
-    print(f"Serving the review app at http://{args.host or settings.host}:{args.port or settings.port}/")
-    serve(settings, host=args.host, port=args.port)
+    workers = worker_count(settings, args.workers)
+    print(
+        f"Serving the review app at http://{args.host or settings.host}:{args.port or settings.port}/ "
+        f"with {workers} worker process{'es' if workers > 1 else ''}"
+    )
+    serve(settings, host=args.host, port=args.port, workers=workers)
     return EXIT_OK
 
 
@@ -499,6 +503,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port to listen on (default 8000)")
+    serve.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="worker processes (default EARLY_WARNING_WORKERS, else one per core, at most 4)",
+    )
     _add_common(serve)
     serve.set_defaults(handler=_cmd_serve)
 

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     service_name: str = "Early help review"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    #: Worker processes for ``serve``; unset means one per core, at most 4.
+    workers: int | None = Field(default=None, ge=1, le=64)
     #: Signs session cookies. Unset: a random key is made once and kept in
     #: ``<home>/web_secret_key`` (readable by its owner only).
     secret_key: SecretStr | None = None

@@ -162,11 +162,23 @@ class ReviewItem(Base):
             sqlite_where=text("status IN ('new', 'in_review')"),
             postgresql_where=text("status IN ('new', 'in_review')"),
         ),
-        Index("ix_review_items_queue", "locality", "status", "last_scored_on", "rank"),
+        # The review list reads one page's ids in any of its sorts and filters from this index
+        # alone (migration 0003); its first four columns also serve "claim the next item".
+        Index(
+            "ix_review_items_list",
+            "locality",
+            "status",
+            "last_scored_on",
+            "rank",
+            "first_surfaced_on",
+            "ward",
+            "assigned_to_id",
+        ),
         Index("ix_review_items_person_status", "person_id", "status"),
-        # The review list's counts and ward choices, and "earlier reviews" of merged items,
-        # are read on every page view: these keep them to index reads.
-        Index("ix_review_items_counts", "locality", "status", "assigned_to_id"),
+        # The review list's counts and ward choices (one tally per status, holder and ward),
+        # and "earlier reviews" of merged items, are read on every page view: these keep
+        # them to index reads.
+        Index("ix_review_items_counts", "locality", "status", "assigned_to_id", "ward"),
         Index("ix_review_items_wards", "locality", "status", "ward"),
         Index("ix_review_items_merged_into_id", "merged_into_id"),
     )

@@ -1,4 +1,4 @@
-"""What the review list and the person page show, read from the queue database.
+"""What the review list shows, read from the queue database, and the messages after an action.
 
 Routes stay thin: they parse the request, call one function here and render.
 Nothing here writes (the audit entries for views are written by the routes),
@@ -7,7 +7,7 @@ order (the latest night first, then the night's rank) and says so in words.
 
 The list shows no personal details, only item references, wards, reasons and
 services; names and contact details come from the case file, shown only on
-the person page, whose every view is audited.
+the person page (:mod:`review_ui.web.person_view`), whose every view is audited.
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ from urllib.parse import urlencode
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
-from review_ui.store import CaseFile, ItemHistory, ItemStatus, ReviewItem, ReviewOutcome, Role, User
+from review_ui.store import ItemStatus, ReviewItem, Role, User
 from review_ui.store.models import OPEN_STATUSES, UNKNOWN_LOCALITY
 from review_ui.web.access import visible_localities
-from review_ui.web.contact_chart import ContactChart, contact_chart
 
 STATUS_CHOICES = {"open": "New and in review", "new": "New", "in_review": "In review"}
 SORT_CHOICES = {"priority": "Priority", "waiting": "Longest waiting", "ward": "Ward"}
@@ -142,7 +141,8 @@ def reviewers_for(db: Session, *, locality: str, viewer: User) -> list[User]:
     return list(db.scalars(query))
 
 
-def _names(db: Session, ids: set[int | None]) -> dict[int, str]:
+def display_names(db: Session, ids: set[int | None]) -> dict[int, str]:
+    """The display names of these users (None ignored), in one query."""
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
@@ -167,24 +167,61 @@ def queue_row(item: ReviewItem, viewer: User, names: dict[int, str]) -> QueueRow
 
 
 def row_for(db: Session, *, item: ReviewItem, viewer: User) -> QueueRow:
-    return queue_row(item, viewer, _names(db, {item.assigned_to_id}))
+    return queue_row(item, viewer, display_names(db, {item.assigned_to_id}))
+
+
+@dataclass(frozen=True)
+class ListTally:
+    """A list's open items counted per status, who has them and ward, read in one query.
+
+    The counts at the top of the list, the ward choices of its filter and the
+    total for any filter all come from these few rows (a few hundred at most,
+    however long the list), read from ``ix_review_items_counts`` alone. Read
+    afresh for every page view, so they are never out of date after a night
+    or someone's action, and no cache has to be kept right.
+    """
+
+    #: (status, assigned_to_id, ward, how many)
+    groups: list[tuple[str, int | None, str | None, int]]
+
+    def counts(self, viewer: User) -> QueueCounts:
+        waiting = in_review = mine = 0
+        for status, assigned_to_id, _ward, count in self.groups:
+            if status == ItemStatus.NEW:
+                waiting += count
+            else:
+                in_review += count
+                mine += count if assigned_to_id == viewer.id else 0
+        return QueueCounts(waiting=waiting, in_review=in_review, mine=mine)
+
+    def wards(self) -> list[str]:
+        """The wards that have an open item on this list, A to Z."""
+        return sorted({ward for _status, _assigned, ward, _count in self.groups if ward})
+
+    def total(self, *, status: str, ward: str, assigned_to: int | None | str) -> int:
+        """How many items a filter shows: ``status`` "open" or one status, ``ward`` "" for all,
+        ``assigned_to`` "anyone", None for no one, or a user's id."""
+        return sum(
+            count
+            for item_status, assigned_to_id, item_ward, count in self.groups
+            if (status == "open" or item_status == status)
+            and (not ward or item_ward == ward)
+            and (assigned_to == "anyone" or assigned_to_id == assigned_to)
+        )
+
+
+def list_tally(db: Session, *, locality: str) -> ListTally:
+    query = (
+        select(ReviewItem.status, ReviewItem.assigned_to_id, ReviewItem.ward, func.count())
+        .where(ReviewItem.locality == locality, ReviewItem.status.in_(OPEN_STATUSES))
+        .group_by(ReviewItem.status, ReviewItem.assigned_to_id, ReviewItem.ward)
+    )
+    return ListTally(groups=[(status, user, ward, count) for status, user, ward, count in db.execute(query)])
 
 
 def queue_counts(db: Session, *, locality: str, viewer: User) -> QueueCounts:
     """How many are waiting (new), in review, and in review with the viewer, in one list."""
-    query = (
-        select(ReviewItem.status, ReviewItem.assigned_to_id, func.count())
-        .where(ReviewItem.locality == locality, ReviewItem.status.in_(OPEN_STATUSES))
-        .group_by(ReviewItem.status, ReviewItem.assigned_to_id)
-    )
-    waiting = in_review = mine = 0
-    for status, assigned_to_id, count in db.execute(query):
-        if status == ItemStatus.NEW:
-            waiting += count
-        else:
-            in_review += count
-            mine += count if assigned_to_id == viewer.id else 0
-    return QueueCounts(waiting=waiting, in_review=in_review, mine=mine)
+    return list_tally(db, locality=locality).counts(viewer)
 
 
 def _order(sort: str) -> list[Any]:
@@ -198,8 +235,8 @@ def _order(sort: str) -> list[Any]:
 
 def queue_page(db: Session, *, viewer: User, filters: ListFilters, page_size: int) -> QueuePage:
     """One page of a list with its counts and the choices its filters offer."""
-    in_list = [ReviewItem.locality == filters.locality, ReviewItem.status.in_(OPEN_STATUSES)]
-    wards = sorted(w for w in db.scalars(select(ReviewItem.ward).where(*in_list).distinct()) if w)
+    tally = list_tally(db, locality=filters.locality)
+    wards = tally.wards()
     reviewers = [(u.id, u.display_name) for u in reviewers_for(db, locality=filters.locality, viewer=viewer)]
     ward = filters.ward if filters.ward in wards else ""
     allowed = set(ASSIGNED_FIXED) | {str(user_id) for user_id, _ in reviewers}
@@ -207,19 +244,27 @@ def queue_page(db: Session, *, viewer: User, filters: ListFilters, page_size: in
     if assigned == str(viewer.id):
         assigned = "me"
 
-    conditions: list[ColumnElement[bool]] = list(in_list)
+    conditions: list[ColumnElement[bool]] = [
+        ReviewItem.locality == filters.locality,
+        ReviewItem.status.in_(OPEN_STATUSES),
+    ]
     if filters.status != "open":
         conditions.append(ReviewItem.status == filters.status)
     if ward:
         conditions.append(ReviewItem.ward == ward)
+    assigned_to: int | None | str = "anyone"
     if assigned == "me":
-        conditions.append(ReviewItem.assigned_to_id == viewer.id)
+        assigned_to = viewer.id
     elif assigned == "unassigned":
-        conditions.append(ReviewItem.assigned_to_id.is_(None))
+        assigned_to = None
     elif assigned != "anyone":
-        conditions.append(ReviewItem.assigned_to_id == int(assigned))
+        assigned_to = int(assigned)
+    if assigned_to is None:
+        conditions.append(ReviewItem.assigned_to_id.is_(None))
+    elif assigned_to != "anyone":
+        conditions.append(ReviewItem.assigned_to_id == assigned_to)
 
-    total = db.scalar(select(func.count()).select_from(ReviewItem).where(*conditions)) or 0
+    total = tally.total(status=filters.status, ward=ward, assigned_to=assigned_to)
     pages = max(1, -(-total // page_size))
     page = min(filters.page, pages)
     chosen = ListFilters(
@@ -230,22 +275,28 @@ def queue_page(db: Session, *, viewer: User, filters: ListFilters, page_size: in
         sort=filters.sort,
         page=page,
     )
+    # The page's ids come from ix_review_items_list alone; only those rows are then read
+    # (one statement, so one consistent view of the list).
+    page_ids = (
+        select(ReviewItem.id)
+        .where(*conditions)
+        .order_by(*_order(filters.sort))
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+        .subquery()
+    )
     items = list(
         db.scalars(
-            select(ReviewItem)
-            .where(*conditions)
-            .order_by(*_order(filters.sort))
-            .offset((page - 1) * page_size)
-            .limit(page_size)
+            select(ReviewItem).join(page_ids, ReviewItem.id == page_ids.c.id).order_by(*_order(filters.sort))
         )
     )
-    names = _names(db, {item.assigned_to_id for item in items})
+    names = display_names(db, {item.assigned_to_id for item in items})
     return QueuePage(
         filters=chosen,
         rows=[queue_row(item, viewer, names) for item in items],
         total=total,
         pages=pages,
-        counts=queue_counts(db, locality=filters.locality, viewer=viewer),
+        counts=tally.counts(viewer),
         wards=wards,
         reviewers=reviewers,
         pagination=pagination(chosen, pages),
@@ -275,153 +326,6 @@ def pagination(filters: ListFilters, pages: int) -> dict[str, Any]:
     return params
 
 
-# --- The person page ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EarlierReview:
-    """A closed or merged item of the same person, and what its reviewer recorded."""
-
-    item_id: int
-    status: str
-    outcome: str | None
-    note: str | None
-    by: str | None
-    at: Any
-    merged_into_id: int | None
-
-
-@dataclass
-class PersonPage:
-    item: ReviewItem
-    case_file: dict[str, Any] | None
-    assigned_to_name: str | None
-    history: list[ItemHistory]
-    earlier: list[EarlierReview]
-    chart: ContactChart | None
-    reviewers: list[tuple[int, str]]
-    mine: bool
-    records: list[dict[str, Any]] = field(default_factory=list)
-    evidence: list[dict[str, Any]] = field(default_factory=list)
-    timeline: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _earlier_reviews(db: Session, item: ReviewItem) -> list[EarlierReview]:
-    query = (
-        select(ReviewItem)
-        .where(
-            ReviewItem.id != item.id,
-            ReviewItem.status.in_([ItemStatus.CLOSED, ItemStatus.MERGED]),
-            or_(ReviewItem.person_id == item.person_id, ReviewItem.merged_into_id == item.id),
-        )
-        .order_by(ReviewItem.first_surfaced_on.desc(), ReviewItem.id.desc())
-    )
-    earlier = list(db.scalars(query))
-    outcomes: dict[int, ReviewOutcome] = {}
-    if earlier:
-        rows = db.scalars(
-            select(ReviewOutcome)
-            .where(ReviewOutcome.item_id.in_([e.id for e in earlier]))
-            .order_by(ReviewOutcome.at)
-        )
-        outcomes = {row.item_id: row for row in rows}
-    names = _names(db, {o.user_id for o in outcomes.values()})
-    reviews = []
-    for other in earlier:
-        outcome = outcomes.get(other.id)
-        reviews.append(
-            EarlierReview(
-                item_id=other.id,
-                status=other.status,
-                outcome=outcome.outcome if outcome else other.outcome,
-                note=outcome.note if outcome else None,
-                by=names.get(outcome.user_id) if outcome else None,
-                at=outcome.at if outcome else other.closed_at,
-                merged_into_id=other.merged_into_id,
-            )
-        )
-    return reviews
-
-
-def _record_label(text: Any) -> dict[str, str]:
-    """'council_tax CT-1' as a service and its reference."""
-    source, _, reference = str(text or "").partition(" ")
-    return {"source": source, "reference": reference}
-
-
-def person_page(db: Session, *, item: ReviewItem, viewer: User) -> PersonPage:
-    """Everything the person page shows for an item the viewer may see."""
-    found = db.get(CaseFile, item.person_id)
-    content = found.content if found is not None and isinstance(found.content, dict) else None
-    history = list(
-        db.scalars(
-            select(ItemHistory).where(ItemHistory.item_id == item.id).order_by(ItemHistory.as_of.desc())
-        )
-    )
-    chart = None
-    timeline: list[dict[str, Any]] = []
-    evidence: list[dict[str, Any]] = []
-    records: list[dict[str, Any]] = []
-    if content is not None:
-        as_of = _as_date(content.get("as_of")) or item.last_scored_on
-        chart = contact_chart(content.get("timeline") or [], as_of=as_of)
-        records = [r for r in content.get("records") or [] if isinstance(r, dict)]
-        timeline = _timeline(content.get("timeline") or [])
-        for pair in content.get("evidence") or []:
-            if isinstance(pair, dict):
-                evidence.append(
-                    {
-                        "left": _record_label(pair.get("left")),
-                        "right": _record_label(pair.get("right")),
-                        "probability": _number(pair.get("match_probability")),
-                        "reasons": [str(r) for r in pair.get("reasons") or []],
-                    }
-                )
-    reviewers: list[tuple[int, str]] = []
-    if viewer.role == Role.TEAM_LEAD and item.is_open:
-        reviewers = [(u.id, u.display_name) for u in reviewers_for(db, locality=item.locality, viewer=viewer)]
-    return PersonPage(
-        item=item,
-        case_file=content,
-        assigned_to_name=_names(db, {item.assigned_to_id}).get(item.assigned_to_id or 0),
-        history=history,
-        earlier=_earlier_reviews(db, item),
-        chart=chart,
-        reviewers=reviewers,
-        mine=item.assigned_to_id is not None and item.assigned_to_id == viewer.id,
-        records=records,
-        evidence=evidence,
-        timeline=timeline,
-    )
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _timeline(entries: list[Any]) -> list[dict[str, Any]]:
-    """The case file's contacts, most recent first, with dates read and amounts as numbers."""
-    shown = [
-        {
-            "date": _as_date(entry.get("date")),
-            "label": str(entry.get("label") or entry.get("event_type") or "Contact"),
-            "service": entry.get("service"),
-            "topic": str(entry.get("topic")).replace("_", " ") if entry.get("topic") else None,
-            "amount": _number(entry.get("amount")),
-        }
-        for entry in entries
-        if isinstance(entry, dict)
-    ]
-    return sorted(shown, key=lambda e: e["date"] or date.min, reverse=True)
-
-
-def _as_date(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
-
-
 # --- Messages after an action --------------------------------------------------
 
 #: Notices a redirect may ask a page to show (``?notice=…&item=…``). The words
@@ -445,7 +349,7 @@ def why_not(db: Session, *, item: ReviewItem, viewer: User, action: str) -> str:
         return f"Item {item.id} has already been closed."
     if item.status == ItemStatus.MERGED:
         return f"Item {item.id} was joined with item {item.merged_into_id}, because they are the same person."
-    holder = _names(db, {item.assigned_to_id}).get(item.assigned_to_id or 0, "someone else")
+    holder = display_names(db, {item.assigned_to_id}).get(item.assigned_to_id or 0, "someone else")
     if item.status == ItemStatus.IN_REVIEW and item.assigned_to_id != viewer.id:
         if action == "release":
             return f"{holder} is reviewing item {item.id}. Only they or a team lead can release it."
@@ -479,7 +383,7 @@ def notice_for(
     elif notice == "recorded" and item.status == ItemStatus.CLOSED and mine:
         text = f"Outcome recorded for item {item.id}"
     elif notice == "reassigned" and item.status == ItemStatus.IN_REVIEW:
-        holder = _names(db, {item.assigned_to_id}).get(item.assigned_to_id or 0, "someone else")
+        holder = display_names(db, {item.assigned_to_id}).get(item.assigned_to_id or 0, "someone else")
         text = f"Item {item.id} is now with {holder}."
     else:
         return None

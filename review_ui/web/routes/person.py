@@ -26,7 +26,8 @@ from review_ui.store import (
     write_transaction,
 )
 from review_ui.web.deps import Db, Posted, Reviewer, TeamLead, client_source
-from review_ui.web.queue_view import notice_for, person_page
+from review_ui.web.person_view import person_page
+from review_ui.web.queue_view import notice_for
 from review_ui.web.render import render
 from review_ui.web.routes.queue import item_for, with_notice
 from review_ui.web.templating import OUTCOME_LABELS

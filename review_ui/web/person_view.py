@@ -1,0 +1,172 @@
+"""What the person page shows, read from the queue database.
+
+Everything a reviewer needs to decide whether to offer help: the item and
+its history, the case file (who the person is, their contacts as a timeline
+and a monthly chart, the household, why the records were joined) and the
+same person's earlier reviews. Nothing here writes (the route audits the
+view), and nothing here reads or shows a score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select, union
+from sqlalchemy.orm import Session
+
+from review_ui.store import CaseFile, ItemHistory, ItemStatus, ReviewItem, ReviewOutcome, Role, User
+from review_ui.web.contact_chart import ContactChart, contact_chart
+from review_ui.web.queue_view import display_names, reviewers_for
+
+
+@dataclass(frozen=True)
+class EarlierReview:
+    """A closed or merged item of the same person, and what its reviewer recorded."""
+
+    item_id: int
+    status: str
+    outcome: str | None
+    note: str | None
+    by: str | None
+    at: Any
+    merged_into_id: int | None
+
+
+@dataclass
+class PersonPage:
+    item: ReviewItem
+    case_file: dict[str, Any] | None
+    assigned_to_name: str | None
+    history: list[ItemHistory]
+    earlier: list[EarlierReview]
+    chart: ContactChart | None
+    reviewers: list[tuple[int, str]]
+    mine: bool
+    records: list[dict[str, Any]] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _earlier_reviews(db: Session, item: ReviewItem) -> list[EarlierReview]:
+    # The same person's items, or items merged into this one, as a union of two index reads:
+    # written as one OR, SQLite's planner scanned the whole table for the merged side
+    # whenever few items are merged (19 ms of a 30 ms person page at 100,000 items).
+    related = union(
+        select(ReviewItem.id).where(ReviewItem.person_id == item.person_id),
+        select(ReviewItem.id).where(ReviewItem.merged_into_id == item.id),
+    )
+    query = (
+        select(ReviewItem)
+        .where(
+            ReviewItem.id != item.id,
+            ReviewItem.status.in_([ItemStatus.CLOSED, ItemStatus.MERGED]),
+            ReviewItem.id.in_(related),
+        )
+        .order_by(ReviewItem.first_surfaced_on.desc(), ReviewItem.id.desc())
+    )
+    earlier = list(db.scalars(query))
+    outcomes: dict[int, ReviewOutcome] = {}
+    if earlier:
+        rows = db.scalars(
+            select(ReviewOutcome)
+            .where(ReviewOutcome.item_id.in_([e.id for e in earlier]))
+            .order_by(ReviewOutcome.at)
+        )
+        outcomes = {row.item_id: row for row in rows}
+    names = display_names(db, {o.user_id for o in outcomes.values()})
+    reviews = []
+    for other in earlier:
+        outcome = outcomes.get(other.id)
+        reviews.append(
+            EarlierReview(
+                item_id=other.id,
+                status=other.status,
+                outcome=outcome.outcome if outcome else other.outcome,
+                note=outcome.note if outcome else None,
+                by=names.get(outcome.user_id) if outcome else None,
+                at=outcome.at if outcome else other.closed_at,
+                merged_into_id=other.merged_into_id,
+            )
+        )
+    return reviews
+
+
+def _record_label(text: Any) -> dict[str, str]:
+    """'council_tax CT-1' as a service and its reference."""
+    source, _, reference = str(text or "").partition(" ")
+    return {"source": source, "reference": reference}
+
+
+def person_page(db: Session, *, item: ReviewItem, viewer: User) -> PersonPage:
+    """Everything the person page shows for an item the viewer may see."""
+    found = db.get(CaseFile, item.person_id)
+    content = found.content if found is not None and isinstance(found.content, dict) else None
+    history = list(
+        db.scalars(
+            select(ItemHistory).where(ItemHistory.item_id == item.id).order_by(ItemHistory.as_of.desc())
+        )
+    )
+    chart = None
+    timeline: list[dict[str, Any]] = []
+    evidence: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
+    if content is not None:
+        as_of = _as_date(content.get("as_of")) or item.last_scored_on
+        chart = contact_chart(content.get("timeline") or [], as_of=as_of)
+        records = [r for r in content.get("records") or [] if isinstance(r, dict)]
+        timeline = _timeline(content.get("timeline") or [])
+        for pair in content.get("evidence") or []:
+            if isinstance(pair, dict):
+                evidence.append(
+                    {
+                        "left": _record_label(pair.get("left")),
+                        "right": _record_label(pair.get("right")),
+                        "probability": _number(pair.get("match_probability")),
+                        "reasons": [str(r) for r in pair.get("reasons") or []],
+                    }
+                )
+    reviewers: list[tuple[int, str]] = []
+    if viewer.role == Role.TEAM_LEAD and item.is_open:
+        reviewers = [(u.id, u.display_name) for u in reviewers_for(db, locality=item.locality, viewer=viewer)]
+    return PersonPage(
+        item=item,
+        case_file=content,
+        assigned_to_name=display_names(db, {item.assigned_to_id}).get(item.assigned_to_id or 0),
+        history=history,
+        earlier=_earlier_reviews(db, item),
+        chart=chart,
+        reviewers=reviewers,
+        mine=item.assigned_to_id is not None and item.assigned_to_id == viewer.id,
+        records=records,
+        evidence=evidence,
+        timeline=timeline,
+    )
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _timeline(entries: list[Any]) -> list[dict[str, Any]]:
+    """The case file's contacts, most recent first, with dates read and amounts as numbers."""
+    shown = [
+        {
+            "date": _as_date(entry.get("date")),
+            "label": str(entry.get("label") or entry.get("event_type") or "Contact"),
+            "service": entry.get("service"),
+            "topic": str(entry.get("topic")).replace("_", " ") if entry.get("topic") else None,
+            "amount": _number(entry.get("amount")),
+        }
+        for entry in entries
+        if isinstance(entry, dict)
+    ]
+    return sorted(shown, key=lambda e: e["date"] or date.min, reverse=True)
+
+
+def _as_date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
