@@ -115,6 +115,32 @@ def case_file(person_id: str, *, name: str = "Jamie Example", as_of: date = AS_O
     }
 
 
+def review_item(
+    person_id: str,
+    locality: str,
+    *,
+    surfaced_on: date = AS_OF,
+    services: tuple[str, ...] = ("council_tax",),
+    **fields: Any,
+) -> ReviewItem:
+    """A review item as routing stores it, surfaced and last scored on ``surfaced_on``;
+    ``fields`` give anything else a test cares about (status, outcome, ward, reasons...)."""
+    values: dict[str, Any] = {
+        "person_id": person_id,
+        "locality": locality,
+        "ward": None,
+        "score": 0.5,
+        "rank": 1,
+        "reasons": ["A reason."],
+        "services_at_surfacing": list(services),
+        "services_last_scored": list(services),
+        "model_version": "rules-score",
+        "first_surfaced_on": surfaced_on,
+        "last_scored_on": surfaced_on,
+    }
+    return ReviewItem(**(values | fields))
+
+
 @dataclass
 class ReviewWorld:
     users: dict[str, User] = field(default_factory=dict)
@@ -146,9 +172,10 @@ def build_world(
             ids = []
             for n in range(1, items_per_locality + 1):
                 person_id = f"{locality[0].upper()}-{n}"
-                item = ReviewItem(
-                    person_id=person_id,
-                    locality=locality,
+                item = review_item(
+                    person_id,
+                    locality,
+                    services=("council_tax", "contact_centre"),
                     ward="Central" if n % 2 else "Harbour",
                     score=round(0.9 - n * 0.05, 3),
                     rank=n,
@@ -156,11 +183,6 @@ def build_world(
                         "Missed 2 council tax instalments since 3 May 2026.",
                         "Contacted 3 council services in the last 90 days.",
                     ],
-                    services_at_surfacing=["council_tax", "contact_centre"],
-                    services_last_scored=["council_tax", "contact_centre"],
-                    model_version="rules-score",
-                    first_surfaced_on=AS_OF,
-                    last_scored_on=AS_OF,
                 )
                 db.add(item)
                 db.add(

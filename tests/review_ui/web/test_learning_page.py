@@ -8,10 +8,10 @@ import re
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
-from review_ui.store import ItemStatus, ReviewItem, write_transaction
+from review_ui.store import ItemStatus, write_transaction
 from review_ui.web.reports import WeekFigures, learning_report, shown
 from tests.review_ui.web.conftest import Web
-from tests.support.review_app import USERS
+from tests.support.review_app import USERS, review_item
 
 #: A Monday: the newest week in these tests (ISO week 29 of 2026).
 WEEK = date(2026, 7, 13)
@@ -30,19 +30,12 @@ def add_reviewed(
     with web.app.state.session_factory() as db, write_transaction(db):
         for n, outcome in enumerate(outcomes):
             db.add(
-                ReviewItem(
-                    person_id=f"{locality[:3]}-{surfaced_on}-{closed_on}-{n}",
-                    locality=locality,
-                    ward=None,
+                review_item(
+                    f"{locality[:3]}-{surfaced_on}-{closed_on}-{n}",
+                    locality,
+                    surfaced_on=surfaced_on,
                     status=status,
-                    score=0.5,
                     rank=n + 1,
-                    reasons=["A reason."],
-                    services_at_surfacing=["council_tax"],
-                    services_last_scored=["council_tax"],
-                    model_version="rules-score",
-                    first_surfaced_on=surfaced_on,
-                    last_scored_on=surfaced_on,
                     closed_at=datetime.combine(closed_on, datetime.min.time(), tzinfo=UTC)
                     + timedelta(hours=10),
                     outcome=outcome,
@@ -157,20 +150,14 @@ def test_merged_items_count_once_and_counts_are_suppressed_below_five(web: Web) 
     with web.app.state.session_factory() as db, write_transaction(db):
         # Linkage found that this person was already on the list: folded into another item.
         db.add(
-            ReviewItem(
-                person_id="Eas-merged",
-                locality="Eastfield",
-                ward=None,
+            review_item(
+                "Eas-merged",
+                "Eastfield",
+                surfaced_on=WEEK,
+                services=(),
                 status=ItemStatus.MERGED,
                 merged_into_id=web.world.items["Northgate"][0],
-                score=0.5,
                 rank=None,
-                reasons=["A reason."],
-                services_at_surfacing=[],
-                services_last_scored=[],
-                model_version="rules-score",
-                first_surfaced_on=WEEK,
-                last_scored_on=WEEK,
             )
         )
     with web.app.state.session_factory() as db:

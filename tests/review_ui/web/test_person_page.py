@@ -14,11 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, select
 
-from review_ui.store import CaseFile, ReviewItem, ReviewOutcome
+from review_ui.store import CaseFile, ReviewOutcome
 from review_ui.web import create_app
 from tests.review_ui.web.conftest import Web, csrf_from, web_settings
 from tests.review_ui.web.test_queue_page import assert_page_keeps_the_rules, audit, claim, item
-from tests.support.review_app import AS_OF, build_world
+from tests.support.review_app import AS_OF, build_world, review_item
 
 
 def record(client: TestClient, item_id: int, **form: str) -> object:
@@ -208,18 +208,13 @@ def test_earlier_reviews_of_the_same_person_are_shown(web: Web) -> None:
     claim(casey, first)
     record(casey, first, outcome="could_not_reach", note="No answer on two calls")
     with web.app.state.session_factory() as db:
-        again = ReviewItem(
-            person_id="N-1",
-            locality="Northgate",
+        again = review_item(
+            "N-1",
+            "Northgate",
+            surfaced_on=date(2026, 9, 30),
+            services=("housing_rent",),
             ward="Central",
-            score=0.5,
-            rank=1,
             reasons=["Missed 3 rent payments since 1 August 2026."],
-            services_at_surfacing=["housing_rent"],
-            services_last_scored=["housing_rent"],
-            model_version="rules-score",
-            first_surfaced_on=date(2026, 9, 30),
-            last_scored_on=date(2026, 9, 30),
         )
         db.add(again)
         db.commit()

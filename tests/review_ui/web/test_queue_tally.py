@@ -30,7 +30,7 @@ from tests.review_ui.conftest import candidates, with_rules
 from tests.review_ui.web.conftest import Web, web_settings
 from tests.review_ui.web.test_person_page import record
 from tests.review_ui.web.test_queue_page import claim, count, listed
-from tests.support.review_app import AS_OF, build_world, case_file, claim_as
+from tests.support.review_app import AS_OF, build_world, case_file, claim_as, review_item
 
 WARD_OPTION = re.compile(r'<option value="([^"]*)"[^>]*>')
 
@@ -179,18 +179,14 @@ def test_the_same_persons_earlier_items_and_items_merged_into_this_one_are_both_
 ) -> None:
     first, second, _ = web.world.items["Northgate"]
     with web.app.state.session_factory() as db:
-        older = ReviewItem(
-            person_id="N-1",
-            locality="Northgate",
+        older = review_item(
+            "N-1",
+            "Northgate",
+            surfaced_on=date(2025, 9, 30),
+            services=("housing_rent",),
             ward="Central",
-            score=0.5,
             rank=9,
             reasons=["Missed 3 rent payments since 1 August 2025."],
-            services_at_surfacing=["housing_rent"],
-            services_last_scored=["housing_rent"],
-            model_version="rules-score",
-            first_surfaced_on=date(2025, 9, 30),
-            last_scored_on=date(2025, 9, 30),
             status="closed",
             outcome="declined",
             closed_at=datetime(2025, 10, 2, 9, 30, tzinfo=UTC),
