@@ -17,9 +17,40 @@ Known limitations: there are only ~22,000 drama-range phone numbers, so in
 a big borough unrelated people share numbers; people do not die, leave the
 borough or change surname; children are counts, not people; an eviction does
 not move the household.
+
+Several named worlds (``worlds.py``: ``world_names()``,
+``world_settings(name)``, or ``generate_borough(..., world=name)``) change
+what a real council differs on, so the product is measured on more than the
+one world it was tuned on.
+
+``generate_borough`` is imported on first use, so the command line can list
+the worlds without loading numpy and polars.
 """
 
-from early_warning.synthetic.generate import generate_borough
-from early_warning.synthetic.settings import GenerationSummary, GeneratorSettings
+from __future__ import annotations
 
-__all__ = ["GenerationSummary", "GeneratorSettings", "generate_borough"]
+from typing import TYPE_CHECKING, Any
+
+from early_warning.synthetic.settings import GenerationSummary, GeneratorSettings
+from early_warning.synthetic.worlds import WORLDS, World, world_names, world_settings
+
+if TYPE_CHECKING:
+    from early_warning.synthetic.generate import generate_borough
+
+__all__ = [
+    "WORLDS",
+    "GenerationSummary",
+    "GeneratorSettings",
+    "World",
+    "generate_borough",
+    "world_names",
+    "world_settings",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "generate_borough":
+        from early_warning.synthetic.generate import generate_borough
+
+        return generate_borough
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

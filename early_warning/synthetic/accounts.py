@@ -52,8 +52,13 @@ def money_events(
     end: int,
     settings: GeneratorSettings,
     progress: bool = False,
+    shown: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, dict[int, int]]:
     """Write every council-tax and rent event to ``buf``.
+
+    ``shown`` (episode_id, source; ``footprints.visible_sources``) limits the
+    accounts an episode shows in while its need is emerging; ``None`` means
+    every account it can reach.
 
     Returns the account records (source, true_person_id, registered) and the
     actual day of each summons / notice-of-seeking-possession crisis by
@@ -71,7 +76,7 @@ def money_events(
         .drop("council")
         .sort("household_id", "start")
     )
-    disruptions = _disruptions(rng, adults, episodes, personas, start, end)
+    disruptions = _disruptions(rng, adults, episodes, personas, start, end, shown)
     crisis_days: dict[int, int] = {}
     for kind, acc_spells in ((CT, ct_spells), (RENT, rent_spells)):
         rows = due_rows(kind, acc_spells, addresses, start, end, settings.ct_instalments)
@@ -91,11 +96,20 @@ def _disruptions(
     personas: pl.DataFrame,
     start: int,
     end: int,
+    shown: pl.DataFrame | None = None,
 ) -> dict[str, dict[int, list[Disruption]]]:
-    """Disruptions per account kind, keyed by household id, in onset order."""
+    """Disruptions per account kind, keyed by household id, in onset order.
+
+    An account an episode does not show in (``shown``) misses nothing while
+    the need emerges; if it is where the crisis happens, the escalation to
+    that crisis still runs (the crisis itself is never hidden).
+    """
     info = adults.select("true_person_id", "household_id", "tenure_code")
     eps = episodes.join(info, on="true_person_id").sort("onset", "episode_id")
     out: dict[str, dict[int, list[Disruption]]] = {CT: {}, RENT: {}}
+    visible: set[tuple[int, str]] | None = None
+    if shown is not None:
+        visible = set(shown.select("episode_id", "source").iter_rows())
     for row in eps.iter_rows(named=True):
         base = _MISS[row["need_type"]] * (0.5 + row["severity"]) * (0.25 if row["quiet"] else 1.0)
         planned, resolved = row["planned_crisis"], row["resolved"]
@@ -105,12 +119,15 @@ def _disruptions(
             is_venue = row["crisis_kind"] == venue
             if base < 0.05 and not is_venue:
                 continue
+            hidden = visible is not None and (row["episode_id"], kind) not in visible
+            if hidden and not is_venue:
+                continue
             stop = planned if planned >= 0 else resolved
             out[kind].setdefault(row["household_id"], []).append(
                 Disruption(
                     start=row["onset"] + 15,
                     end=stop,
-                    p_miss=min(base, 0.9),
+                    p_miss=0.0 if hidden else min(base, 0.9),
                     crisis=planned if is_venue else -1,
                     resolved=resolved if (resolved >= 0 or is_venue) else stop + 120,
                     episode=row["episode_id"],

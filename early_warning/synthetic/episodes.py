@@ -72,6 +72,9 @@ _KIND_W = np.array(
 _CRISIS_FACTOR = np.array([1.0, 1.05, 1.1, 1.2, 0.6, 0.85, 0.9, 0.45, 2.2])
 _TENURE_MULT = np.array([2.0, 1.4, 0.55])
 _COMP_MULT = np.array([1.2, 0.8, 1.0, 1.6, 1.1, 0.8, 1.1])
+#: the shortest build-up in days, whatever ``buildup_scale`` says (a crisis
+#: on the day need begins would leave nothing to warn about, nor to test).
+_MIN_LAG = 7
 PERSONAS = (
     "steady",
     "high_contact_fine",
@@ -132,9 +135,14 @@ def build_episodes(
     no_kind = kw.sum(axis=1) == 0
     kw[no_kind, 2] = 1.0  # anyone can approach the council as homeless
     kind = _draw_rows(rng, kw)
-    lag = np.where(need == 8, rng.integers(20, 70, n), 45 + rng.gamma(2.0, 65.0, n)).astype(np.int64)
+    # How long need builds before a crisis, and how long an episode that
+    # resolves stays emerging, both stretch with buildup_scale (at 1.0 the
+    # product is exact: the scaled floats are the draws themselves).
+    scale = settings.buildup_scale
+    lag = np.where(need == 8, rng.integers(20, 70, n), 45 + rng.gamma(2.0, 65.0, n))
+    lag = np.maximum((lag * scale).astype(np.int64), _MIN_LAG)
     planned = np.where(crisis, onset + lag, -1)
-    resolve_gap = (60 + rng.gamma(2.0, 70.0, n)).astype(np.int64)
+    resolve_gap = np.maximum(((60 + rng.gamma(2.0, 70.0, n)) * scale).astype(np.int64), _MIN_LAG)
     later = (90 + rng.gamma(2.0, 120.0, n)).astype(np.int64)
     resolved = np.where(crisis, np.where(rng.random(n) < 0.5, planned + later, -1), onset + resolve_gap)
 

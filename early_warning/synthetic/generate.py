@@ -8,13 +8,18 @@ each person (``records``), then writing (``writer``, ``truth``).
 
 Every step draws from its own child of one ``numpy.random.SeedSequence``, so
 the same arguments give byte-identical files, and changing one step's
-draws does not reshuffle the others.
+draws does not reshuffle the others. The knobs that make a named world
+(``worlds.py``) draw from children of their own and only when switched on,
+so the default world is exactly the one the product was first built on, and
+a world differs from it only where its knobs act.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
+from dataclasses import asdict
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -25,12 +30,15 @@ from early_warning.config import Config, load_config
 from early_warning.synthetic.accounts import fill_marker_amounts, money_events
 from early_warning.synthetic.episodes import assign_personas, build_episodes
 from early_warning.synthetic.events import EventBuffer
+from early_warning.synthetic.footprints import visible_sources
 from early_warning.synthetic.geography import build_gazetteer, gazetteer_extract, ward_count
 from early_warning.synthetic.population import build_population
-from early_warning.synthetic.records import build_records, people_rows
+from early_warning.synthetic.records import HABITS, build_records, people_rows
 from early_warning.synthetic.settings import GenerationSummary, GeneratorSettings
 from early_warning.synthetic.signals import background_events, episode_events
+from early_warning.synthetic.sparse import apply_world, phone_overrides
 from early_warning.synthetic.truth import finalise_episodes, moves_table, residents_table
+from early_warning.synthetic.worlds import WORLDS, world_of, world_settings
 from early_warning.synthetic.writer import write_gazetteer, write_source, write_truth
 
 _EPOCH = date(1970, 1, 1)
@@ -59,6 +67,7 @@ def generate_borough(
     as_of: date,
     seed: int,
     settings: GeneratorSettings | None = None,
+    world: str | None = None,
     progress: bool = False,
     config: Config | None = None,
 ) -> GenerationSummary:
@@ -73,20 +82,37 @@ def generate_borough(
         as_of: the night the extracts are a snapshot of.
         seed: the same seed and arguments give byte-identical files.
         settings: rates and noise levels; defaults to ``GeneratorSettings()``.
+        world: the name of a world in ``worlds.WORLDS`` instead of
+            ``settings`` (giving both is an error). ``truth/world.json``
+            names the world and its settings either way (``custom`` for
+            settings that are no named world's).
         progress: show progress bars on the long steps.
         config: vocabulary, mappings and localities (defaults to
             ``load_config()``).
+
+    Truth beside the extracts (the product never reads it): ``person_records``
+    (which records are the same person; for records in the extract also
+    ``sparse``, ``phone_kind`` - own, shared_line, another_person - and
+    ``richness``, the classes in ``sparse.py``), ``residents``, ``episodes``,
+    ``events_all``, ``moves``, and ``world.json`` (the world's name,
+    description, the seed and every setting).
 
     Returns:
         rows written per file, total rows and seconds taken.
     """
     if residents < 10 or years < 1:
         raise ValueError("need at least 10 residents and 1 year")
+    if world is not None and settings is not None:
+        raise ValueError("give a world's name or settings, not both")
     t0 = time.perf_counter()
-    settings = settings or GeneratorSettings()
+    settings = world_settings(world) if world is not None else settings or GeneratorSettings()
     config = config or load_config()
     sources = list(config.sources)
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(10)]
+    unknown = sorted({s for s, _ in settings.record_sparsity} - set(sources))
+    if unknown:
+        raise ValueError(f"record_sparsity names sources that are not configured: {', '.join(unknown)}")
+    # children 10-12 feed only the world knobs, so the first ten are as they always were
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(13)]
     start = _day(as_of - timedelta(days=round(365.25 * years)))
     today = _day(as_of)
     end = today + settings.horizon_days + 1
@@ -106,11 +132,12 @@ def generate_borough(
     personas = assign_personas(rngs[3], adults, episodes, settings)
     steps.done("episodes")
 
+    shown = visible_sources(rngs[10], episodes, adults, settings.services_per_need)
     buf = EventBuffer()
     account_records, crisis_days = money_events(
-        rngs[4], buf, adults, pop.spells, addresses, episodes, personas, start, end, settings, progress
+        rngs[4], buf, adults, pop.spells, addresses, episodes, personas, start, end, settings, progress, shown
     )
-    episode_events(rngs[5], buf, episodes, adults, start, end)
+    episode_events(rngs[5], buf, episodes, adults, start, end, settings, shown)
     other_records = background_events(rngs[6], buf, adults, personas, start, end, settings)
     events = fill_marker_amounts(buf.frame())
     del buf
@@ -129,8 +156,12 @@ def generate_borough(
     extracts = out_dir / "extracts"
     write_gazetteer(extracts, gazetteer_extract(addresses), rows)
     in_extract = records.filter(pl.col("registered") <= today)
+    overrides = phone_overrides(rngs[11], in_extract, adults, settings)
+    record_info = []
     for source in sources:
         people = people_rows(rngs[8], source, in_extract, adults, pop.spells, addresses, today, settings)
+        people, info = apply_world(rngs[12], source, people, overrides, HABITS[source].phone_style, settings)
+        record_info.append(info.with_columns(source=pl.lit(source)))
         src_events = events.filter((pl.col("source") == source) & (pl.col("day") <= today))
         write_source(extracts, source, people.sort("source_person_id"), src_events, config, rows)
     steps.done("extracts")
@@ -146,7 +177,9 @@ def generate_borough(
             registered=pl.col("registered").cast(pl.Int32).cast(pl.Date),
             duplicate="duplicate",
             in_extract=pl.col("registered") <= today,
-        ).sort("source", "source_person_id"),
+        )
+        .join(pl.concat(record_info), on=["source", "source_person_id"], how="left")
+        .sort("source", "source_person_id"),
         rows,
     )
     write_truth(truth, "residents", residents_table(adults, personas, pop.spells, addresses, today), rows)
@@ -169,6 +202,7 @@ def generate_borough(
         rows,
     )
     write_truth(truth, "moves", moves_table(adults, pop.spells, addresses), rows)
+    _write_world(truth / "world.json", world or world_of(settings), seed, settings)
     steps.done("truth")
     steps.close()
     return GenerationSummary(
@@ -178,6 +212,18 @@ def generate_borough(
         residents=int(pop.households.select(pl.col("n_adults").sum() + pl.col("n_children").sum()).item()),
         adults=len(adults),
     )
+
+
+def _write_world(path: Path, name: str, seed: int, settings: GeneratorSettings) -> None:
+    """Say which world the truth beside it describes, so an evaluation can say what it measured."""
+    world = WORLDS.get(name)
+    payload = {
+        "world": name,
+        "description": world.description if world else "settings that are no named world's",
+        "seed": seed,
+        "settings": asdict(settings),
+    }
+    path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
 
 
 def _with_event_ids(events: pl.DataFrame) -> pl.DataFrame:

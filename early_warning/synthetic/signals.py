@@ -26,17 +26,11 @@ import numpy as np
 import polars as pl
 
 from early_warning.synthetic.events import EventBuffer, pick
+from early_warning.synthetic.footprints import ASB, ASC, BEN, CC, CS, CT, FOOTPRINTS, HL, footprint_pairs
 from early_warning.synthetic.settings import GeneratorSettings
 
-ASC, CS, HL, ASB, BEN, CC, CT = (
-    "adult_social_care",
-    "childrens_services",
-    "homelessness",
-    "asb",
-    "benefits",
-    "contact_centre",
-    "council_tax",
-)
+__all__ = ["CHANNELS", "FOOTPRINTS", "background_events", "episode_events"]
+
 #: channels each source records, with weights (None: the source records none).
 CHANNELS: dict[str, tuple[tuple[str, ...], tuple[float, ...]] | None] = {
     CC: (("phone", "web", "email", "face_to_face", "letter"), (0.5, 0.22, 0.16, 0.08, 0.04)),
@@ -45,85 +39,6 @@ CHANNELS: dict[str, tuple[tuple[str, ...], tuple[float, ...]] | None] = {
     HL: (("face_to_face", "phone", "web"), (0.45, 0.4, 0.15)),
     ASB: (("phone", "web", "email"), (0.5, 0.3, 0.2)),
     BEN: (("web", "phone", "letter", "face_to_face"), (0.55, 0.2, 0.2, 0.05)),
-}
-#: (source, event type, topic, monthly rate at severity 1 / one-off chance, one_off, needs)
-#: needs: "" anyone, "tenant" council tenant, "renter" any renter, "kids" children
-#: at home, "older" aged 60+, "ct" council-tax account holder.
-Footprint = tuple[str, str, str, float, bool, str]
-FOOTPRINTS: dict[str, tuple[Footprint, ...]] = {
-    "income_shock": (
-        (BEN, "claim_new", "", 0.7, True, ""),
-        (BEN, "change_of_circumstances", "", 0.25, False, ""),
-        (BEN, "dhp_application", "", 0.1, False, "renter"),
-        (BEN, "welfare_assistance_application", "", 0.08, False, ""),
-        (CT, "ctr_claim", "", 0.5, True, "ct"),
-        (CC, "enquiry", "council_tax", 0.3, False, ""),
-        (CC, "enquiry", "benefits", 0.35, False, ""),
-        (CC, "enquiry", "rent", 0.15, False, "renter"),
-        (CC, "enquiry", "housing_options", 0.05, False, "renter"),
-    ),
-    "mental_health": (
-        (CC, "complaint", "other", 0.15, False, ""),
-        (CC, "enquiry", "other", 0.2, False, ""),
-        (CC, "enquiry", "social_care", 0.05, False, ""),
-        (ASC, "contact", "", 0.08, False, ""),
-        (ASB, "noise_complaint", "", 0.04, False, ""),
-        (ASB, "report_as_alleged", "", 0.03, False, ""),
-        (BEN, "change_of_circumstances", "", 0.1, False, ""),
-    ),
-    "domestic_abuse": (
-        (ASB, "report_as_victim", "", 0.08, False, ""),
-        (CC, "enquiry", "housing_options", 0.15, False, ""),
-        (CC, "enquiry", "asb", 0.05, False, ""),
-        (CS, "early_help_contact", "", 0.1, False, "kids"),
-        (CS, "school_absence_concern", "", 0.1, False, "kids"),
-        (BEN, "claim_new", "", 0.4, True, ""),
-        (CT, "ctr_claim", "", 0.2, True, "ct"),
-    ),
-    "addiction": (
-        (ASB, "report_as_alleged", "", 0.06, False, ""),
-        (CC, "complaint", "other", 0.1, False, ""),
-        (CS, "school_absence_concern", "", 0.1, False, "kids"),
-        (BEN, "claim_suspended", "", 0.05, False, ""),
-        (BEN, "overpayment", "", 0.05, False, ""),
-        (CC, "enquiry", "benefits", 0.1, False, ""),
-    ),
-    "bereavement": (
-        (BEN, "change_of_circumstances", "", 0.6, True, ""),
-        (CC, "enquiry", "council_tax", 0.2, False, ""),
-        (CC, "enquiry", "benefits", 0.15, False, ""),
-        (ASC, "contact", "", 0.05, False, "older"),
-        (CT, "discount_removed", "", 0.15, True, "ct"),
-    ),
-    "illness": (
-        (ASC, "contact", "", 0.12, False, ""),
-        (ASC, "referral", "", 0.3, True, ""),
-        (BEN, "change_of_circumstances", "", 0.15, False, ""),
-        (BEN, "claim_new", "", 0.3, True, ""),
-        (CC, "enquiry", "social_care", 0.1, False, ""),
-        (CC, "enquiry", "benefits", 0.1, False, ""),
-    ),
-    "relationship_breakdown": (
-        (BEN, "claim_new", "", 0.5, True, ""),
-        (BEN, "change_of_circumstances", "", 0.15, False, ""),
-        (CT, "ctr_claim", "", 0.3, True, "ct"),
-        (CC, "enquiry", "housing_options", 0.2, False, ""),
-        (CC, "enquiry", "council_tax", 0.15, False, ""),
-        (CS, "early_help_contact", "", 0.05, False, "kids"),
-    ),
-    "housing_conditions": (
-        ("housing_rent", "repair_request", "", 0.4, False, "tenant"),
-        ("housing_rent", "damp_mould_report", "", 0.25, False, "tenant"),
-        (CC, "enquiry", "repairs", 0.2, False, "tenant"),
-        (CC, "enquiry", "housing_options", 0.1, False, "renter"),
-        (CC, "complaint", "repairs", 0.1, False, ""),
-        (ASC, "contact", "", 0.03, False, ""),
-        (CS, "early_help_contact", "", 0.03, False, "kids"),
-    ),
-    "housing_loss": (
-        (CC, "enquiry", "housing_options", 0.3, True, ""),
-        (BEN, "dhp_application", "", 0.2, True, ""),
-    ),
 }
 _ASB_SIGNALS = ("noise_complaint", "report_as_alleged", "report_as_victim")
 
@@ -135,35 +50,26 @@ def episode_events(
     adults: pl.DataFrame,
     start: int,
     end: int,
+    settings: GeneratorSettings | None = None,
+    shown: pl.DataFrame | None = None,
 ) -> None:
     """Signals of every episode, and the non-money crises and what follows.
 
     Vectorised over (episode, footprint entry) pairs: counts are Poisson
     (or a single chance for one-off events such as a new benefit claim) and
     dates uniform over the emerging phase, from onset to crisis or
-    resolution.
+    resolution. ``settings.signal_visibility`` scales every rate and chance
+    (chances capped at 0.95, counts at ``6 * visibility`` per entry, and the
+    months counted at ``9 * buildup_scale``); ``shown`` (episode_id, source,
+    from ``footprints.visible_sources``) keeps only those sources' entries.
+    The crises are never filtered.
     """
+    settings = settings or GeneratorSettings()
     info = adults.select("true_person_id", "arrival", "age", "member", "n_children", "tenure_code")
     eps = episodes.join(info, on="true_person_id").sort("episode_id")
-    table = pl.DataFrame(
-        [(need, *entry) for need, entries in FOOTPRINTS.items() for entry in entries],
-        schema=["need_type", "source", "event_type", "topic", "rate", "one_off", "needs"],
-        orient="row",
-    ).with_row_index("entry")
-    pairs = eps.join(table, on="need_type").sort("episode_id", "entry")
-    pairs = pairs.filter(
-        pl.when(pl.col("needs") == "tenant")
-        .then(pl.col("tenure_code") == 0)
-        .when(pl.col("needs") == "renter")
-        .then(pl.col("tenure_code") != 2)
-        .when(pl.col("needs") == "kids")
-        .then((pl.col("n_children") > 0) & (pl.col("member") <= 1))
-        .when(pl.col("needs") == "older")
-        .then(pl.col("age") >= 60)
-        .when(pl.col("needs") == "ct")
-        .then(pl.col("member") == 0)
-        .otherwise(True)
-    )
+    pairs = footprint_pairs(episodes, adults)
+    if shown is not None:
+        pairs = pairs.join(shown, on=["episode_id", "source"], how="semi").sort("episode_id", "entry")
     onset = pairs["onset"].to_numpy()
     stop = np.where(
         pairs["planned_crisis"].to_numpy() >= 0,
@@ -171,14 +77,16 @@ def episode_events(
         pairs["resolved"].to_numpy(),
     )
     quiet = pairs["quiet"].to_numpy()
-    rate = pairs["rate"].to_numpy()
+    # At visibility 1 and build-up 1 every product below is the draw itself.
+    visibility = settings.signal_visibility
+    rate = pairs["rate"].to_numpy() * visibility
     one_off = pairs["one_off"].to_numpy()
     factor = (0.4 + pairs["severity"].to_numpy()) * np.where(quiet, 0.15, 1.0)
-    months = np.clip((stop - onset) / 30.0, 0.0, 9.0)
+    months = np.clip((stop - onset) / 30.0, 0.0, 9.0 * settings.buildup_scale)
     count = np.where(
         one_off,
-        rng.random(len(pairs)) < rate * np.where(quiet, 0.3, 1.0),
-        np.minimum(rng.poisson(rate * factor * months), 6),
+        rng.random(len(pairs)) < np.minimum(rate * np.where(quiet, 0.3, 1.0), 0.95),
+        np.minimum(rng.poisson(rate * factor * months), max(6, round(6 * visibility))),
     ).astype(np.int64)
     idx = np.repeat(np.arange(len(pairs)), count)
     span = np.where(one_off, 42, np.maximum(1, stop - onset))[idx]
