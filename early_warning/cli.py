@@ -59,8 +59,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from early_warning.synthetic import generate_borough
 
     print(
-        f"Generating a synthetic borough: {args.residents:,} residents, {args.years} years "
-        f"to {args.as_of}, seed {args.seed} -> {args.out}"
+        f"Generating a synthetic borough ({args.world} world): {args.residents:,} residents, "
+        f"{args.years} years to {args.as_of}, seed {args.seed} -> {args.out}"
     )
     summary = generate_borough(
         args.out,
@@ -68,6 +68,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         years=args.years,
         as_of=args.as_of,
         seed=args.seed,
+        world=args.world,
         progress=not args.quiet,
     )
     for path, rows in summary.rows.items():
@@ -172,32 +173,65 @@ def _cmd_schedule(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _newest_persons(home: Path, as_of: date) -> Any:
+    """The newest night's persons on or before ``as_of`` (so training ids are the queue's), or None."""
+    import polars as pl
+
+    runs = home / "runs"
+    nights = sorted(
+        p for p in runs.glob("*") if p.name <= as_of.isoformat() and (p / "persons.parquet").exists()
+    )
+    return pl.read_parquet(nights[-1] / "persons.parquet") if nights else None
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from early_warning.config import load_config
     from early_warning.paths import resolve_home
+    from early_warning.progress import Progress
     from flows.runtime import configure_runtime
 
     home = resolve_home(args.home)
     configure_runtime(home)
-    from models.training import run_training
+    from models.training import TooFewLabels, run_training
+    from review_ui.store import queue_database_url
+    from review_ui.store.training_outcomes import read_review_outcomes
 
     config = load_config(args.config)
+    progress = Progress()
     print(f"Training on {args.extracts} as of {args.as_of} (MLflow under {home / 'mlflow'}) ...")
-    result = run_training(args.extracts, args.as_of, home, config, args.search, config_dir=args.config)
+    reviews = read_review_outcomes(queue_database_url(home))
+    progress(f"{reviews.height:,} review outcomes read from the review queue (read-only; no notes)")
+    try:
+        result = run_training(
+            args.extracts,
+            args.as_of,
+            home,
+            config,
+            args.search,
+            config_dir=args.config,
+            reviews=reviews,
+            previous_persons=_newest_persons(home, args.as_of),
+            progress=progress,
+        )
+    except TooFewLabels as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_ATTENTION
     report = result.report.get(result.chosen_model, {})
     print(f"Held-out report period: snapshots {result.split.report[0]} to {result.split.report[-1]}")
     print(
-        f"Chosen: {result.chosen_model}; precision at capacity "
+        f"Best learned model: {result.chosen_model}; precision at capacity "
         f"{report.get('precision_at_capacity', float('nan')):.3f}, recall at capacity "
         f"{report.get('recall_at_capacity', float('nan')):.3f}"
     )
-    if result.lift_over_best_baseline is not None:
-        print(f"Lift over the best naive baseline: {result.lift_over_best_baseline:.2f}x")
-    print(f"Registered version {result.version} as {result.alias}: {result.reason}")
+    print(result.reason)
+    print(f"Registered version {result.version} as {result.alias}.")
+    print(f"Open MLflow to compare runs: early-warning mlflow --home {home}")
     return EXIT_OK
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
+    import getpass
+
     from early_warning.paths import resolve_home
     from flows.runtime import configure_runtime
 
@@ -206,20 +240,25 @@ def _cmd_models(args: argparse.Namespace) -> int:
     from models.registry import list_models, promote_model
 
     if args.action == "promote":
-        if args.version is None:
-            print("Say which version to promote: early-warning models promote VERSION", file=sys.stderr)
+        if args.version is None or not (args.reason or "").strip():
+            print(
+                "Say which version to promote and why: early-warning models promote VERSION --reason TEXT",
+                file=sys.stderr,
+            )
             return EXIT_UNUSABLE
         try:
-            promote_model(home, args.version)
+            promote_model(home, args.version, reason=args.reason, by=args.by or getpass.getuser())
         except ValueError as exc:
             print(str(exc), file=sys.stderr)
             return EXIT_UNUSABLE
-        print(f"Version {args.version} is now the champion; tonight's run will use it.")
+        print(f"Version {args.version} is now the champion; tonight's run will use it. Reason recorded.")
         return EXIT_OK
     rows = list_models(home)
     if not rows:
         print("No model is registered; the nightly run uses the transparent rules score.")
         return EXIT_OK
+    if not any("champion" in row["aliases"] for row in rows):
+        print("No version is champion: the nightly run uses the transparent rules score.")
     for row in rows:
         metrics = ", ".join(f"{k} {v:.3f}" for k, v in row["metrics"].items())
         aliases = ",".join(row["aliases"]) or "-"
@@ -229,7 +268,36 @@ def _cmd_models(args: argparse.Namespace) -> int:
         )
         if row["reason"]:
             print(f"      {row['decision']}: {row['reason']}")
+        if row.get("promoted"):
+            print(f"      promoted {row['promoted']}")
     return EXIT_OK
+
+
+def _cmd_mlflow(args: argparse.Namespace) -> int:
+    """Serve MLflow's UI on the project's own store (loopback by default) until Ctrl-C."""
+    import os
+    import subprocess
+
+    from early_warning.paths import resolve_home
+    from flows.runtime import configure_runtime
+
+    home = resolve_home(args.home)
+    configure_runtime(home)
+    from models.registry import artifact_location, tracking_uri
+
+    (home / "mlflow" / "artifacts").mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable, "-m", "mlflow", "server",
+        "--backend-store-uri", tracking_uri(home),
+        "--default-artifact-root", artifact_location(home),
+        "--host", args.host, "--port", str(args.port), "--workers", "1",
+    ]  # fmt: skip
+    print(f"MLflow for {home / 'mlflow'}: http://{args.host}:{args.port}/ (Ctrl-C to stop)", flush=True)
+    env = os.environ | {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return EXIT_OK
 
 
 def _cmd_config_check(args: argparse.Namespace) -> int:
@@ -337,10 +405,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    import textwrap
+
+    from early_warning.synthetic.worlds import WORLDS  # light: no numpy or polars
+
     gen = commands.add_parser(
         "generate",
         help="write a synthetic borough's extracts and ground truth",
-        description="Write a synthetic borough: DIR/extracts in the data contract's shape and DIR/truth.",
+        description="Write a synthetic borough: DIR/extracts in the data contract's shape and DIR/truth "
+        "(truth/world.json names the world and its settings).",
+        epilog="worlds (--world NAME):\n\n"
+        + "\n\n".join(
+            textwrap.fill(
+                f"{w.name}: {w.description}", width=78, initial_indent="  ", subsequent_indent="    "
+            )
+            for w in WORLDS.values()
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     gen.add_argument(
         "--residents", type=_positive_int, default=20_000, help="number of residents (default 20000)"
@@ -354,6 +435,14 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=1, help="random seed; the same seed gives the same files")
     gen.add_argument("--out", type=Path, required=True, help="folder to write extracts/ and truth/ into")
     gen.add_argument("--quiet", action="store_true", help="no progress bars")
+    gen.add_argument(
+        "--world",
+        choices=list(WORLDS),
+        default="baseline",
+        metavar="NAME",
+        help=f"which kind of council to simulate, one of: {', '.join(WORLDS)} (default baseline; "
+        "described below)",
+    )
     gen.set_defaults(handler=_cmd_generate)
 
     nightly = commands.add_parser(
@@ -436,10 +525,13 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train and evaluate models on a night's extracts; register the best in MLflow",
         description=(
-            "Backtest on monthly snapshots, fit the rules score, a logistic regression and a calibrated "
-            "gradient-boosted model, report on the latest held-out period against naive baselines, log "
-            "everything to MLflow and register the model; 'champion' moves only if the new model is "
-            "better at capacity without widening the fairness gap."
+            "Backtest on monthly snapshots (labels: crisis; enforcement only with other signs of need; "
+            "caseworkers' outcomes from the review queue), fit the rules score, a logistic regression and "
+            "a calibrated gradient-boosted model, report on the latest held-out period against naive "
+            "baselines, log everything to MLflow and register the best learned model. It becomes "
+            "'champion' only if it beats the rules score and every naive baseline at capacity in at "
+            "least 90%% of bootstrap resamples, without widening a fairness gap; otherwise the rules "
+            "score stays in use and train says so."
         ),
     )
     train.add_argument("--extracts", type=Path, required=True, help="the folder of extracts to learn from")
@@ -463,8 +555,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     models.add_argument("action", choices=["list", "promote"], help="list versions, or promote VERSION")
     models.add_argument("version", nargs="?", help="the version to promote")
+    models.add_argument(
+        "--reason", help="promote: why this version should score tonight (kept in the registry)"
+    )
+    models.add_argument("--by", help="promote: who decided (default: your user name)")
     _add_common(models)
     models.set_defaults(handler=_cmd_models)
+
+    mlflow_ui = commands.add_parser(
+        "mlflow",
+        help="open the MLflow UI on this home's tracking store and registry",
+        description=(
+            "Serve MLflow's own UI (runs, metrics, plots, model cards, registered versions) on the "
+            "project's store under <home>/mlflow, on 127.0.0.1 by default, until Ctrl-C."
+        ),
+    )
+    mlflow_ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    mlflow_ui.add_argument("--port", type=int, default=5000, help="port (default 5000)")
+    _add_common(mlflow_ui)
+    mlflow_ui.set_defaults(handler=_cmd_mlflow)
 
     config = commands.add_parser(
         "config-check",

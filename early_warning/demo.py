@@ -40,15 +40,21 @@ def _train(home: Path, extracts: Path) -> None:
     from flows.runtime import configure_runtime
 
     configure_runtime(home)
-    from models.registry import load_champion
-    from models.training import run_training
+    from early_warning.progress import Progress
+    from models.registry import list_models
+    from models.training import TooFewLabels, run_training
 
-    if load_champion(home) is not None:
-        print("A champion model is already registered; not training again (see `early-warning models list`).")
+    if list_models(home):
+        print("A model is already registered; not training again (see `early-warning models list`).")
         return
     print("Training models on the borough's history and registering them in MLflow ...")
-    result = run_training(extracts, DEMO_AS_OF, home, load_config())
-    print(f"Registered version {result.version} ({result.chosen_model}) as {result.alias}: {result.reason}")
+    try:
+        result = run_training(extracts, DEMO_AS_OF, home, load_config(), progress=Progress())
+    except TooFewLabels as exc:
+        print(str(exc))
+        return
+    print(f"Registered version {result.version} ({result.chosen_model}) as {result.alias}.")
+    print(result.reason)
 
 
 def _serve(home: Path, *, serve: bool) -> None:

@@ -88,6 +88,7 @@ class NightlyOutcome:
             f"Linkage: {link['records']:,} source records resolved to {link['persons']:,} people.",
             f"Known to a service: {known['known']:,}; early-warning cohort (known to none): {known['cohort']:,}.",
             f"Scored with: {scored['model_description']}",
+            f"Scorer in use: {scored.get('scorer', '?')}, because {scored.get('scorer_why', '?')}.",
             f"Sent for review: {route['new_items']} new item(s); {route['updated']} open item(s) refreshed; "
             f"{route['held_back_cooldown']} held back by the cool-down.",
         ]
@@ -123,6 +124,7 @@ def markdown_summary(outcome: NightlyOutcome) -> str:
 - Source records resolved: {s["link"]["records"]:,} to {s["link"]["persons"]:,} people
 - Known to a service: {s["thresholds"]["known"]:,}; early-warning cohort: {s["thresholds"]["cohort"]:,}
 - Model: {s["score"]["model_description"]} (version `{s["score"]["model_version"]}`)
+- Scorer in use: {s["score"].get("scorer", "?")}, because {s["score"].get("scorer_why", "?")}
 - New review items: {s["route"]["new_items"]}; open items refreshed: {s["route"]["updated"]}
 - Case files deleted under the retention rule: {s["route"].get("case_files_deleted", 0):,}
 - Runner: {outcome.ran_on}

@@ -507,7 +507,12 @@ def write_candidates(night: Night, cohort_size: int, scored: ScoredCohort) -> di
         .select("person_id", "score", "locality", "reasons", "services")
     )
     candidates.write_parquet(night.output(CANDIDATES_FILE))
+    from models.registry import scorer_in_use
+
+    scorer, scorer_why = scorer_in_use(night.home)
     return {
+        "scorer": scorer,
+        "scorer_why": scorer_why,
         "cohort": cohort_size,
         "scored": scored.scores.height,
         "candidates": candidates.height,

@@ -91,7 +91,11 @@ def at_capacity(surfaced: pl.DataFrame) -> dict[str, float]:
     n_surfaced = int(surfaced["surfaced"].sum())
     positives = int(surfaced["label"].sum())
     low, high = wilson_interval(hits, n_surfaced)
-    return {
+    shown = {}
+    if "need_shown" in surfaced.columns:
+        found = int(surfaced.filter(pl.col("surfaced"))["need_shown"].sum())
+        shown["precision_need_shown_at_capacity"] = found / n_surfaced if n_surfaced else 0.0
+    return shown | {
         "precision_at_capacity": hits / n_surfaced if n_surfaced else 0.0,
         "precision_at_capacity_ci_low": low,
         "precision_at_capacity_ci_high": high,

@@ -82,6 +82,7 @@ def render_model_card(
     decision: str,
     reason: str,
     linkage: str,
+    labels: str = "",
 ) -> str:
     """Markdown model card: Tier 1 summary, then the Tier 2 sections.
 
@@ -116,9 +117,10 @@ Trained on the night of {as_of.isoformat()}. Registry decision: **{decision}** -
 ### 2. Description and rationale
 
 - **What the model does**: estimates the chance that a resident who is known to no service
-  today will have a crisis (homelessness approach, safeguarding concern, children's social care
-  referral or plan) or enforcement (summons, liability order, notice of seeking possession,
-  possession order, eviction) in the next {horizon_days} days.
+  today will be in need in the next {horizon_days} days, as the labels below define it: a crisis
+  (homelessness approach, safeguarding concern, children's social care referral or plan), an
+  enforcement action only where the person's own record shows need beyond that one service, and
+  what caseworkers found when they reviewed people.
 - **Why**: those events are where contact with the council too often begins; the signals that
   precede them are spread across services that each see only their own part.
 - **Alternatives considered**: a transparent rules score (points for services, missed payments,
@@ -133,10 +135,13 @@ Trained on the night of {as_of.isoformat()}. Registry decision: **{decision}** -
 - **Human decisions**: a caseworker decides whether to reach out and records the outcome
   (contacted, help offered, already supported, no help needed, could not reach). No letter,
   sanction or change in any council system follows from a score (UK GDPR Article 22).
-- **Model choice**: the data team compares models in MLflow; a new model becomes the nightly
-  champion only if it beats the current one on the same held-out period without widening the
-  fairness gap on sex, ethnicity or age band by more than the configured tolerance; otherwise
-  it waits as challenger, with the reason naming the attribute, until a person promotes it.
+- **Model choice**: a learned model becomes the nightly champion (the first one too) only if,
+  on the held-out period and at the review capacity, it is more precise than the transparent
+  rules score and every naive ranking in at least 90% of bootstrap resamples over people, is
+  more precise than the current champion, and widens no fairness gap on sex, ethnicity or age
+  band by more than the configured tolerance. Otherwise the rules score (or the current
+  champion) stays in use and the model waits as challenger with the reason; the data team can
+  still promote it, giving their name and reason, which the registry keeps.
 - **Appeals and review**: {TODO}
 
 ### 4. Data
@@ -144,9 +149,11 @@ Trained on the night of {as_of.isoformat()}. Registry decision: **{decision}** -
 - **Sources**: the council's own extracts - council tax, housing rent, benefits, contact centre,
   adult social care, children's services, homelessness, anti-social behaviour - and its address
   gazetteer. Records are linked into pseudonymous persons ({linkage}).
-- **Labels**: a crisis or enforcement event from any of the person's records within
-  {horizon_days} days after a monthly snapshot night; features use only events on or before that
-  night.
+- **Labels** (within {horizon_days} days after a monthly snapshot night, from any of the
+  person's records; features use only events on or before that night): {labels or "see training.yaml"}
+  Enforcement alone is not need: most people who fall behind can't pay, but some won't, and
+  both reach a summons; a label that counted every enforcement would teach the model to find
+  the ones who won't pay.
 - **Training split (by time)**: train {split.get("train_first", "?")} to {split.get("train_last", "?")};
   calibration and model choice {split.get("middle_first", "?")} to {split.get("middle_last", "?")};
   held-out report {split.get("report_first", "?")} to {split.get("report_last", "?")}.

@@ -96,6 +96,10 @@ def fit_gradient_boosting(
     x_train = select.fit_transform(train[0])
     booster = HistGradientBoostingClassifier(random_state=0, early_stopping=False, **params)
     booster.fit(x_train, train[1])
+    if len(np.unique(middle[1])) < 2:
+        # Nothing to calibrate against (a small borough's middle period can hold no positive):
+        # the booster's own probabilities, same ranking. The model card shows its calibration.
+        return Pipeline([("select", select), ("model", booster)])
     calibrated = CalibratedClassifierCV(FrozenEstimator(booster), method="sigmoid")
     calibrated.fit(select.transform(middle[0]), middle[1])
     return Pipeline([("select", select), ("model", calibrated)])

@@ -241,6 +241,11 @@ def list_models(home: str | Path, settings: TrainingSettings | None = None) -> l
                 "created": time.strftime("%Y-%m-%d %H:%M", time.gmtime(mv.creation_timestamp / 1000)),
                 "decision": mv.tags.get("decision"),
                 "reason": mv.tags.get("decision_reason"),
+                "promoted": (
+                    f"by {mv.tags['promoted_by']} on {mv.tags.get('promoted_at', '?')}: {mv.tags['promoted_reason']}"
+                    if mv.tags.get("promoted_reason")
+                    else None
+                ),
                 "run_id": mv.run_id,
                 "metrics": {k: metrics[k] for k in KEY_METRICS if k in metrics},
             }
@@ -248,12 +253,26 @@ def list_models(home: str | Path, settings: TrainingSettings | None = None) -> l
     return sorted(out, key=lambda row: int(row["version"]))
 
 
-def promote_model(home: str | Path, version: str | int, settings: TrainingSettings | None = None) -> None:
-    """Make ``version`` the champion (a person's decision, recorded on the version).
+def promote_model(
+    home: str | Path,
+    version: str | int,
+    settings: TrainingSettings | None = None,
+    *,
+    reason: str,
+    by: str,
+) -> None:
+    """Make ``version`` the champion: a person's decision, recorded with who, when and why.
+
+    The champion gate's own decision (``decision``, ``decision_reason``) stays on
+    the version as it was; the promotion is added beside it (``promoted_by``,
+    ``promoted_reason``, ``promoted_at``), so a reader sees both what the gate
+    said and why a person overruled or confirmed it.
 
     Raises:
-        ValueError: no such version.
+        ValueError: no such version, or no reason given.
     """
+    if not reason.strip():
+        raise ValueError("say why: a promotion needs a reason (--reason TEXT), which the registry keeps")
     settings = settings or load_training_settings()
     client = _client(home)
     name = settings.registered_model_name
@@ -268,7 +287,40 @@ def promote_model(home: str | Path, version: str | int, settings: TrainingSettin
     client.set_registered_model_alias(name, CHAMPION, version)
     if CHALLENGER in _aliases_by_version(client, name).get(version, []):
         client.delete_registered_model_alias(name, CHALLENGER)
-    client.set_model_version_tag(name, version, "decision", CHAMPION)
-    client.set_model_version_tag(
-        name, version, "decision_reason", f"promoted by the data team on {time.strftime('%Y-%m-%d %H:%M')}"
-    )
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+    client.set_model_version_tag(name, version, "promoted_by", by[:200])
+    client.set_model_version_tag(name, version, "promoted_reason", reason.strip()[:5000])
+    client.set_model_version_tag(name, version, "promoted_at", when)
+
+
+def scorer_in_use(home: str | Path, settings: TrainingSettings | None = None) -> tuple[str, str]:
+    """(what scores tonight, why) in plain words, for the night's summary and the Prefect artefact.
+
+    Cheap when nothing was ever trained (no MLflow import).
+    """
+    settings = settings or load_training_settings()
+    name = settings.registered_model_name
+    if not (Path(home) / "mlflow" / "mlflow.db").exists():
+        return "the transparent rules score", "no model has been trained"
+    client = _client(home)
+    if not _has_model(client, name):
+        return "the transparent rules score", "no model has been registered"
+    from mlflow.exceptions import MlflowException
+
+    try:
+        champion = client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        versions = client.search_model_versions(f"name='{name}'")
+        latest = max(versions, key=lambda mv: int(mv.version), default=None)
+        why = "no learned model has passed the champion gate"
+        if latest is not None and latest.tags.get("decision_reason"):
+            why += f" (latest, version {latest.version}: {latest.tags['decision_reason']})"
+        return "the transparent rules score", why
+    tags = champion.tags
+    what = f"model {name} version {champion.version} (run {champion.run_id})"
+    if tags.get("promoted_reason"):
+        return (
+            what,
+            f"promoted by {tags.get('promoted_by', '?')} on {tags.get('promoted_at', '?')}: {tags['promoted_reason']}",
+        )
+    return what, tags.get("decision_reason", "champion")

@@ -89,11 +89,16 @@ def _rounded(metrics: dict[str, float]) -> dict[str, float]:
 
 
 def choose(middle: dict[str, Evaluation]) -> str:
-    """The family with the best PR-AUC on the middle period (then precision at capacity)."""
-    return max(middle, key=lambda name: _rank_key(middle[name].metrics))
+    """The learned family with the best PR-AUC on the middle period (then precision at capacity).
+
+    The rules score is not a candidate: it is what stays in use when no learned model
+    passes the champion gate (``models.gate``).
+    """
+    learned = [name for name in middle if name != pipes.RULES] or list(middle)
+    return max(learned, key=lambda name: _rank_key(middle[name].metrics))
 
 
-def _widened(new: dict[str, float], champion: dict[str, float], tolerance: float) -> list[str]:
+def widened_gaps(new: dict[str, float], champion: dict[str, float], tolerance: float) -> list[str]:
     """Attributes whose recall gap grew by more than ``tolerance``, with the two values.
 
     Per attribute (``fairness_gap_<attribute>``) where both models have one; both
@@ -127,7 +132,7 @@ def promotion_decision(
     p_new, p_old = new["precision_at_capacity"], champion["precision_at_capacity"]
     g_new, g_old = new["fairness_gap"], champion["fairness_gap"]
     better = p_new > p_old
-    widened = _widened(new, champion, tolerance)
+    widened = widened_gaps(new, champion, tolerance)
     facts = (
         f"precision at capacity {p_new:.3f} vs champion {p_old:.3f}; "
         f"fairness gap {g_new:.3f} vs champion {g_old:.3f} (tolerance {tolerance})"

@@ -37,13 +37,16 @@ from early_warning.config import Config
 from features.person_features import feature_descriptions
 from models import pipelines as pipes
 from models.artefacts import input_example, write_artefacts
-from models.evaluation import Evaluation, evaluate
+from models.evaluation import Evaluation, evaluate, surface_at_capacity
+from models.gate import GateResult, champion_gate
 from models.labels import LABEL, Split
-from models.selection import choose, fit_candidates, importances, promotion_decision
-from models.training_data import TrainingData, prepare_training_data, score_rows
+from models.provenance import extracts_fingerprint, git_commit, package_version, settings_fingerprint
+from models.selection import choose, fit_candidates, importances, promotion_decision, widened_gaps
+from models.training_data import Progress, TrainingData, prepare_training_data, score_rows
 from models.training_settings import TrainingSettings, load_training_settings
 
 __all__ = [
+    "TooFewLabels",
     "TrainingResult",
     "list_models",
     "load_champion",
@@ -53,6 +56,12 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+#: Fewer positive training rows than this and nothing is learned (the rules score stays).
+MIN_TRAIN_POSITIVES = 5
+
+
+class TooFewLabels(ValueError):
+    """Too few people reached a label in the training period to learn anything."""
 
 
 def list_models(home: str | Path, settings: TrainingSettings | None = None) -> list[dict[str, Any]]:
@@ -62,11 +71,13 @@ def list_models(home: str | Path, settings: TrainingSettings | None = None) -> l
     return _list(home, settings)
 
 
-def promote_model(home: str | Path, version: str | int, settings: TrainingSettings | None = None) -> None:
-    """Make ``version`` the champion: the data team's decision (see ``models.registry``)."""
+def promote_model(
+    home: str | Path, version: str | int, settings: TrainingSettings | None = None, *, reason: str, by: str
+) -> None:
+    """Make ``version`` the champion: the data team's decision, with who and why (see ``models.registry``)."""
     from models.registry import promote_model as _promote
 
-    _promote(home, version, settings)
+    _promote(home, version, settings, reason=reason, by=by)
 
 
 def load_champion(home: str | Path, settings: TrainingSettings | None = None) -> tuple[Any, str] | None:
@@ -99,6 +110,11 @@ class TrainingResult:
     fairness: pl.DataFrame | None = None
     fairness_gaps: pl.DataFrame | None = None
     calibration: pl.DataFrame | None = None
+    gate: GateResult | None = None
+    data_fingerprint: str = ""
+    #: person_id, snapshot, locality, label and each scorer's score on the report period
+    #: (pseudonymous ids only; for the benchmark's truth comparison, never logged).
+    report_scores: pl.DataFrame | None = None
 
 
 def _champion_on_report(
@@ -123,6 +139,56 @@ def _champion_on_report(
     return {"version": version, "metrics": ev.metrics}
 
 
+def _need_shown(new: dict[str, float], in_use: dict[str, float]) -> tuple[float, float] | None:
+    key = "precision_need_shown_at_capacity"
+    return (new[key], in_use[key]) if key in new and key in in_use else None
+
+
+def _decide(
+    chosen: str,
+    scored: dict[str, pl.DataFrame],
+    report: dict[str, Evaluation],
+    champion_before: dict[str, Any] | None,
+    settings: TrainingSettings,
+    config: Config,
+) -> tuple[str, str, GateResult | None]:
+    """(alias, reason, gate): the champion gate, then the comparison with the champion in use."""
+    from models.registry import CHALLENGER, CHAMPION
+
+    if champion_before is not None and "error" in champion_before:
+        return (
+            CHALLENGER,
+            (
+                f"the current champion (version {champion_before['version']}) could not be re-scored on "
+                f"this period ({champion_before['error']}); a person must compare and promote"
+            ),
+            None,
+        )
+    new = report[chosen].metrics
+    in_use_metrics = champion_before["metrics"] if champion_before else report[pipes.RULES].metrics
+    # The candidate against what would stay in use (the rules score) and every naive ranking;
+    # the other learned family is not an opponent, and the champion is compared below.
+    opponents = [pipes.RULES, *pipes.NAIVE_BASELINES]
+    gate = champion_gate(
+        chosen,
+        {name: surface_at_capacity(scored[name], config) for name in [chosen, *opponents]},
+        widened=widened_gaps(new, in_use_metrics, settings.fairness_tolerance),
+        in_use=f"version {champion_before['version']}" if champion_before else "the rules score",
+        resamples=settings.gate.bootstrap_resamples,
+        min_win_share=settings.gate.min_win_share,
+        seed=settings.gate.seed,
+        need_shown=_need_shown(new, in_use_metrics),
+    )
+    if not gate.passed:
+        return CHALLENGER, gate.sentence, gate
+    if champion_before is None:
+        return CHAMPION, gate.sentence, gate
+    alias, reason = promotion_decision(new, champion_before["metrics"], settings.fairness_tolerance)
+    if alias == CHAMPION:
+        return alias, f"{gate.sentence} It also {reason}.", gate
+    return alias, f"{reason[0].upper()}{reason[1:]}; version {champion_before['version']} stays in use.", gate
+
+
 def run_training(
     extracts_dir: str | Path,
     as_of: date,
@@ -133,6 +199,9 @@ def run_training(
     settings: TrainingSettings | None = None,
     config_dir: str | Path | None = None,
     persons: pl.DataFrame | None = None,
+    reviews: pl.DataFrame | None = None,
+    previous_persons: pl.DataFrame | None = None,
+    progress: Progress | None = None,
 ) -> TrainingResult:
     """Train on a night's extracts, evaluate on the held-out period, log and register in MLflow.
 
@@ -146,16 +215,32 @@ def run_training(
         settings: training settings; default ``training.yaml`` from ``config_dir`` or the defaults.
         config_dir: a council's configuration folder (training and rules-score tables).
         persons: tests only - persons to use instead of running the real linkage.
+        reviews: the review queue's outcomes (``models.labels.OUTCOME_COLUMNS``: person id,
+            dates and outcome word, never the note), read by the caller.
+        previous_persons: the newest night's ``persons.parquet``, so training ids are the
+            queue's ids.
+        progress: told each stage as it starts (the command line prints it with times).
     """
     from models.model_card import render_model_card
-    from models.registry import CHALLENGER, start_training_run
+    from models.registry import start_training_run
     from models.rules_score import load_rules_table
 
     home = Path(home)
+    say = progress or (lambda message: None)
     settings = settings or load_training_settings(config_dir)
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    data = prepare_training_data(Path(extracts_dir), as_of, home, config, settings, persons)
+    data = prepare_training_data(
+        Path(extracts_dir),
+        as_of,
+        home,
+        config,
+        settings,
+        persons,
+        reviews=reviews,
+        previous_persons=previous_persons,
+        progress=say,
+    )
     timings["data_seconds"] = time.perf_counter() - started
     rules_table = load_rules_table(config_dir, config).model_dump()
     rows = {
@@ -164,56 +249,72 @@ def run_training(
         for frame in [data.period(name)]
         for what in ("rows", "positives")
     }
+    if rows["train_positives"] < MIN_TRAIN_POSITIVES:
+        raise TooFewLabels(
+            f"only {rows['train_positives']} cohort rows in the training period reached a label "
+            f"({settings.label_rules().describe()}): too few to learn from, so no model was trained "
+            "and the rules score stays in use. More history or a larger area is needed."
+        )
+    say("fingerprinting the extracts")
+    fingerprint = extracts_fingerprint(extracts_dir)
+    config_fingerprint = settings_fingerprint(settings.model_dump(), rules_table)
 
     with start_training_run(home, settings, run_name=f"train-{as_of.isoformat()}") as run:
         started = time.perf_counter()
+        say(f"fitting {len(pipes.MODEL_NAMES)} model families ({1 + search} settings each)")
         models, middle, trials = fit_candidates(data, config, settings, search, rules_table, run.log_trial)
         timings["fit_seconds"] = time.perf_counter() - started
         chosen = choose(middle)
 
         started = time.perf_counter()
+        say("evaluating every scorer and naive baseline on the held-out report period")
         report_rows = data.period("report")
+        scored: dict[str, pl.DataFrame] = {
+            name: score_rows(model, report_rows, data.features) for name, model in models.items()
+        }
+        for name, baseline in pipes.NAIVE_BASELINES.items():
+            scored[name] = report_rows.with_columns(
+                pl.Series("score", baseline(report_rows, config), dtype=pl.Float64)
+            )
         report: dict[str, Evaluation] = {
             name: evaluate(
                 name,
-                score_rows(model, report_rows, data.features),
+                rows_,
                 config,
                 fairness=settings.fairness_rules(),
+                probabilistic=name in models,
             )
-            for name, model in models.items()
+            for name, rows_ in scored.items()
         }
-        for name, baseline in pipes.NAIVE_BASELINES.items():
-            scored = report_rows.with_columns(
-                pl.Series("score", baseline(report_rows, config), dtype=pl.Float64)
-            )
-            report[name] = evaluate(
-                name, scored, config, fairness=settings.fairness_rules(), probabilistic=False
-            )
         best_baseline = max(report[b].metrics["precision_at_capacity"] for b in pipes.NAIVE_BASELINES)
         new = report[chosen].metrics
         lift = new["precision_at_capacity"] / best_baseline if best_baseline > 0 else None
         champion_before = _champion_on_report(home, settings, data, config)
-        if champion_before is not None and "error" in champion_before:
-            alias, reason = (
-                CHALLENGER,
-                (
-                    f"the current champion (version {champion_before['version']}) could not be re-scored on "
-                    f"this period ({champion_before['error']}); a person must compare and promote"
-                ),
-            )
-        else:
-            alias, reason = promotion_decision(
-                new, champion_before["metrics"] if champion_before else None, settings.fairness_tolerance
-            )
+        say("the champion gate: bootstrap over people against the rules score and naive baselines")
+        alias, reason, gate = _decide(chosen, scored, report, champion_before, settings, config)
         importance = importances(models[chosen], data, settings)
         timings["evaluate_seconds"] = time.perf_counter() - started
 
+        run.set_tags(
+            {
+                "data.fingerprint": fingerprint,
+                "config.fingerprint": config_fingerprint,
+                "code.version": package_version(),
+                **({"mlflow.source.git.commit": commit} if (commit := git_commit()) else {}),
+                "labels": settings.label_rules().describe()[:5000],
+            }
+        )
         run.log_params(
             {
                 "as_of": as_of.isoformat(),
                 "chosen_model": chosen,
                 "chosen_params": json.dumps(middle[chosen].extra.get("params", {})),
                 "horizon_days": settings.horizon_days,
+                "labels_enforcement": settings.labels.enforcement,
+                "labels_other_need_days": settings.labels.other_need_days,
+                "labels_use_review_outcomes": settings.labels.use_review_outcomes,
+                "gate_min_win_share": settings.gate.min_win_share,
+                "gate_bootstrap_resamples": settings.gate.bootstrap_resamples,
                 "linkage": data.linkage,
                 "features": len(data.features),
                 "search": search,
@@ -225,6 +326,7 @@ def run_training(
                 **data.split.describe(),
                 **{f"snapshots_{k}": len(getattr(data.split, k)) for k in ("train", "middle", "report")},
                 **rows,
+                **data.reviews,
             }
         )
         metrics = {f"report.{name}.{k}": v for name, ev in report.items() for k, v in ev.metrics.items()}
@@ -232,6 +334,8 @@ def run_training(
         metrics |= dict(new)
         if lift is not None:
             metrics["lift_over_best_baseline"] = lift
+        if gate is not None:
+            metrics |= {f"gate.win_share.{k}": v for k, v in gate.win_share.items()}
         if champion_before is not None and "metrics" in champion_before:
             metrics |= {f"report.champion_before.{k}": v for k, v in champion_before["metrics"].items()}
         run.log_metrics(metrics | timings)
@@ -249,6 +353,7 @@ def run_training(
             decision=alias,
             reason=reason,
             linkage=data.linkage,
+            labels=settings.label_rules().describe(),
         )
         with tempfile.TemporaryDirectory(prefix="early-warning-artefacts-") as tmp:
             write_artefacts(
@@ -263,6 +368,7 @@ def run_training(
                 card=card,
             )
             run.log_artifacts(Path(tmp))
+        say("registering the model in MLflow")
         version = run.register_model(
             models[chosen],
             input_example(data),
@@ -289,4 +395,14 @@ def run_training(
         fairness=report[chosen].published_fairness,
         fairness_gaps=report[chosen].gaps,
         calibration=report[chosen].calibration,
+        gate=gate,
+        data_fingerprint=fingerprint,
+        report_scores=_report_scores(scored),
     )
+
+
+def _report_scores(scored: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """One row per (person, report snapshot): locality, label and every scorer's score (no features)."""
+    names = list(scored)
+    base = scored[names[0]].select("person_id", "snapshot", "locality", LABEL)
+    return base.with_columns(*[scored[name]["score"].alias(name) for name in names])

@@ -8,7 +8,8 @@ fairness audit (``models.attributes``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ class TrainingData:
     features: list[str]
     split: Split
     linkage: str
+    reviews: dict[str, int] = field(default_factory=dict)
 
     def period(self, name: str) -> pl.DataFrame:
         return self.table.filter(pl.col("period") == name)
@@ -50,12 +52,26 @@ class TrainingData:
 # --- Data -----------------------------------------------------------------------------------
 
 
-def resolve_training_persons(people: pl.DataFrame, as_of: date, run: RunPaths) -> pl.DataFrame:
-    """Persons from the real linkage (Splink); no fallback to anything else."""
+Progress = Callable[[str], None]
+
+
+def _quiet(message: str) -> None:
+    return None
+
+
+def resolve_training_persons(
+    people: pl.DataFrame, as_of: date, run: RunPaths, previous: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Persons from the real linkage (Splink); no fallback to anything else.
+
+    ``previous`` is the newest night's ``persons.parquet``: with it the training
+    persons carry the night's ids, so review outcomes (kept by person id) find
+    their person.
+    """
     from features.linkage import resolve_persons, write_linkage_outputs
 
     result = resolve_persons(
-        people, previous=None, as_of=as_of, save_model_to=run.root / "linkage_model.json"
+        people, previous=previous, as_of=as_of, save_model_to=run.root / "linkage_model.json"
     )
     write_linkage_outputs(result, run.root)
     return result.persons
@@ -68,19 +84,30 @@ def prepare_training_data(
     config: Config,
     settings: TrainingSettings,
     persons: pl.DataFrame | None = None,
+    *,
+    reviews: pl.DataFrame | None = None,
+    previous_persons: pl.DataFrame | None = None,
+    progress: Progress = _quiet,
 ) -> TrainingData:
-    """Ingest, link and replay every snapshot. ``persons`` is for tests only (else: real linkage)."""
+    """Ingest, link and replay every snapshot. ``persons`` is for tests only (else: real linkage).
+
+    ``reviews`` are the review queue's outcomes (``models.labels.OUTCOME_COLUMNS``),
+    ``previous_persons`` the newest night's persons (so ids match the queue's);
+    ``progress`` is told what is happening, a line at a time.
+    """
     from features.ingest import ingest_extracts
 
     run = RunPaths(home / "training", as_of)
     run.root.mkdir(parents=True, exist_ok=True)
+    progress("reading and checking the extracts")
     ingest_extracts(Path(extracts_dir), as_of, run, config)
     events = pl.read_parquet(run.canonical_dir / EVENTS_FILE)
     people = pl.read_parquet(run.canonical_dir / PEOPLE_FILE)
     gazetteer = pl.read_parquet(run.canonical_dir / GAZETTEER_FILE)
     linkage = "supplied persons (tests)" if persons is not None else "Splink linkage (features.linkage)"
     if persons is None:
-        persons = resolve_training_persons(people, as_of, run)
+        progress(f"resolving {people.height:,} source records to persons (Splink)")
+        persons = resolve_training_persons(people, as_of, run, previous_persons)
     if events.is_empty():
         raise ValueError(f"{extracts_dir}: no accepted events to learn from")
     history_start = events["event_date"].min()
@@ -93,7 +120,17 @@ def prepare_training_data(
         middle_snapshots=settings.middle_snapshots,
     )
     used = [*split.train, *split.middle, *split.report]
-    table = build_snapshot_table(events, persons, used, config, settings.horizon_days)
+    review_counts = _review_counts(reviews, persons)
+    table = build_snapshot_table(
+        events,
+        persons,
+        used,
+        config,
+        settings.horizon_days,
+        settings.label_rules(),
+        reviews,
+        on_snapshot=lambda done, total: progress(f"snapshot {done} of {total} replayed"),
+    )
     attributes = person_attributes(persons, people, events, gazetteer, as_of)
     table = (
         table.join(attributes, on="person_id", how="left")
@@ -101,7 +138,20 @@ def prepare_training_data(
         .drop("dob")
     )
     table = assign_periods(table, split, settings.middle_person_share)
-    return TrainingData(table=table, features=feature_columns(config), split=split, linkage=linkage)
+    return TrainingData(
+        table=table, features=feature_columns(config), split=split, linkage=linkage, reviews=review_counts
+    )
+
+
+def _review_counts(reviews: pl.DataFrame | None, persons: pl.DataFrame) -> dict[str, int]:
+    """Review outcomes by outcome word, and how many name a person this linkage does not know."""
+    if reviews is None or reviews.is_empty():
+        return {}
+    counts = {
+        f"reviews_{o}": int(n) for o, n in reviews.group_by("outcome").len().sort("outcome").iter_rows()
+    }
+    unknown = reviews.join(persons.select("person_id").unique(), on="person_id", how="anti").height
+    return counts | {"reviews_person_not_found": unknown}
 
 
 def xy(frame: pl.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, np.ndarray]:

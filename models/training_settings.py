@@ -8,7 +8,7 @@ mistake names the file and the key.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -17,6 +17,7 @@ from early_warning.config import DEFAULTS_DIR, ConfigError
 
 if TYPE_CHECKING:
     from models.evaluation import FairnessRules
+    from models.labels import LabelRules
 
 TRAINING_FILE = "training.yaml"
 
@@ -35,6 +36,23 @@ class SearchSpace(_Strict):
 class ModelDefaults(_Strict):
     gradient_boosting: dict[str, Any] = {}
     logistic_regression: dict[str, Any] = {}
+
+
+class LabelSettings(_Strict):
+    """What counts as need in training (``models.labels``)."""
+
+    enforcement: Literal["never", "with_other_need", "always"] = "with_other_need"
+    other_need_days: int = Field(default=180, gt=0)
+    use_review_outcomes: bool = True
+    services_taking_on: bool = False
+
+
+class GateSettings(_Strict):
+    """The champion gate (``models.gate``): what a learned model must beat, and how surely."""
+
+    bootstrap_resamples: int = Field(default=1000, ge=100)
+    min_win_share: float = Field(default=0.9, gt=0.5, le=1.0)
+    seed: int = 0
 
 
 class TrainingSettings(_Strict):
@@ -57,6 +75,19 @@ class TrainingSettings(_Strict):
     search_seed: int = 0
     search: SearchSpace = SearchSpace()
     defaults: ModelDefaults = ModelDefaults()
+    labels: LabelSettings = LabelSettings()
+    gate: GateSettings = GateSettings()
+
+    def label_rules(self) -> LabelRules:
+        """The label rules (``models.labels.LabelRules``) these settings say."""
+        from models.labels import LabelRules
+
+        return LabelRules(
+            enforcement=self.labels.enforcement,
+            other_need_days=self.labels.other_need_days,
+            use_review_outcomes=self.labels.use_review_outcomes,
+            services_taking_on=self.labels.services_taking_on,
+        )
 
     def fairness_rules(self) -> FairnessRules:
         """The fairness audit's group sizes, smoothing and suppression (``models.evaluation``)."""

@@ -139,6 +139,8 @@ def test_a_night_writes_the_contracts_outputs(first_night: FirstNight) -> None:
     assert surfaced["person_id"].n_unique() == surfaced.height
     assert all(2 <= len(reasons) <= 5 for reasons in surfaced["reasons"].to_list())
     summary = json.loads((run / "run_summary.json").read_text())
+    assert summary["score"]["scorer"] == "the transparent rules score"
+    assert summary["score"]["scorer_why"] == "no model has been trained"
     assert set(summary["seconds_per_stage"]) == {
         "ingest",
         "link",
@@ -337,6 +339,8 @@ def test_the_night_leaves_a_markdown_summary_in_prefect(first_night: FirstNight)
     assert "| council_tax | ingested |" in markdown
     assert "early-warning cohort" in markdown
     assert "| route |" in markdown
+    # Nothing was trained in this home: the artefact says what scored and why.
+    assert "- Scorer in use: the transparent rules score, because no model has been trained" in markdown
 
 
 def _identifiers(content: dict[str, object]) -> set[str]:

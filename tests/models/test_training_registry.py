@@ -45,18 +45,33 @@ def test_load_champion_is_none_when_nothing_is_registered(tmp_path: Path) -> Non
     assert list_models(tmp_path) == []
 
 
-def test_first_model_becomes_champion_and_loads_for_the_nightly_run(trained: tuple) -> None:
+def test_the_first_model_is_champion_only_if_the_gate_lets_it_through(trained: tuple) -> None:
     home, first, _ = trained
-    assert (first.version, first.alias) == ("1", "champion")
-    assert "first model" in first.reason
-    assert (home / "mlflow" / "mlflow.db").exists()
+    assert first.version == "1"
+    assert first.gate is not None
+    assert first.alias == ("champion" if first.gate.passed else "challenger")
+    assert first.reason.startswith(first.gate.sentence)
     loaded = load_champion(home, SETTINGS)
-    assert loaded is not None
-    model, version = loaded
-    assert version == "1"
-    # The nightly table has person_id and maybe graph columns: the pipeline picks its own.
-    from features.person_features import build_person_features
+    assert (loaded is not None) == first.gate.passed
+    from models.registry import scorer_in_use
 
+    what, why = scorer_in_use(home, SETTINGS)
+    if first.gate.passed:
+        assert what.startswith("model early-warning version 1 (run ")
+    else:
+        assert "stays in use" in first.reason
+        assert what == "the transparent rules score"
+        assert why.startswith(
+            "no learned model has passed the champion gate (latest, version 2: The learned model"
+        )
+    # Whatever the gate said, the registered pipeline scores the nightly table (it picks its own columns).
+    import mlflow
+
+    from features.person_features import build_person_features
+    from models.registry import tracking_uri
+
+    mlflow.set_tracking_uri(tracking_uri(home))
+    model = mlflow.sklearn.load_model("models:/early-warning/1")
     run = home / "training" / "runs" / AS_OF.isoformat()
     features = build_person_features(
         pl.scan_parquet(run / "canonical" / "events.parquet"),
@@ -87,13 +102,16 @@ def test_every_metric_is_reported_for_models_and_naive_baselines_on_the_report_p
 def test_a_model_that_is_not_better_becomes_challenger_with_the_reason(trained: tuple) -> None:
     home, first, second = trained
     assert (second.version, second.alias) == ("2", "challenger")
-    assert "not more precise at capacity" in second.reason
-    assert second.champion_before is not None
-    assert second.champion_before["version"] == "1"
     versions = {row["version"]: row for row in list_models(home, SETTINGS)}
-    assert versions["1"]["aliases"] == ["champion"]
     assert versions["2"]["aliases"] == ["challenger"]
-    assert "not more precise" in versions["2"]["reason"]
+    if first.alias == "champion":
+        # The same model again cannot be more precise than itself.
+        assert "not more precise at capacity" in second.reason
+        assert second.champion_before is not None
+        assert second.champion_before["version"] == "1"
+        assert versions["1"]["aliases"] == ["champion"]
+    else:
+        assert second.reason.endswith("the rules score stays in use.")
     assert versions["2"]["metrics"]["precision_at_capacity"] == pytest.approx(
         first.report[first.chosen_model]["precision_at_capacity"]
     )
@@ -161,8 +179,10 @@ def test_nothing_personal_is_logged(trained: tuple, borough: Path) -> None:
 def test_promote_moves_the_champion_alias(trained: tuple) -> None:
     home, _, _ = trained
     with pytest.raises(ValueError, match="no version 9"):
-        promote_model(home, 9, SETTINGS)
-    promote_model(home, "2", SETTINGS)
+        promote_model(home, 9, SETTINGS, reason="test", by="tester")
+    with pytest.raises(ValueError, match="needs a reason"):
+        promote_model(home, "2", SETTINGS, reason="  ", by="tester")
+    promote_model(home, "2", SETTINGS, reason="compared in MLflow", by="tester")
     versions = {row["version"]: row for row in list_models(home, SETTINGS)}
     assert versions["2"]["aliases"] == ["champion"]
     assert versions["1"]["aliases"] == []
