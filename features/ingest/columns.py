@@ -10,6 +10,7 @@ output.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,15 @@ class ColumnPlan:
     def file_name(self, contract_column: str) -> str:
         """The name to show a person: the file's own, as they will look for it."""
         return self.found.get(contract_column, contract_column)
+
+
+def shown(names: Mapping[str, str], column: str) -> str:
+    """A contract column as a reason names it: the file's own name first when it differs.
+
+    E.g. ``date_of_birth (dob)``, so a data officer finds the column they know.
+    """
+    file_name = names.get(column, column)
+    return column if file_name == column else f"{file_name} ({column})"
 
 
 def plan_columns(

@@ -11,6 +11,12 @@ Decisions (DATA_CONTRACT.md section 4):
   choosing one.
 - Extra columns are carried into quarantine files and listed in the report,
   never into the canonical output.
+- A bad optional value (date of birth, NI or NHS number, phone, email,
+  postcode, UPRN, amount, topic, channel) is blanked and its row kept; each
+  source's ``quarantine/<source>/people_fields.csv`` and ``events_fields.csv``
+  list them (file, row and line, the row's id, field, reason, original
+  value), written spreadsheet-safe. They are written, header only, even when
+  empty, so "nothing was blanked" is visible rather than a missing file.
 - The gazetteer is checked like a file of a source; if it cannot be read the
   run goes on with an empty canonical gazetteer and the report says so.
 """
@@ -44,7 +50,7 @@ from features.ingest.validate import (
     check_people,
     with_malformed,
 )
-from features.ingest.writing import write_folder, write_parquet, write_text
+from features.ingest.writing import spreadsheet_safe, write_folder, write_parquet, write_text
 from features.schema import (
     EVENTS_FILE,
     EVENTS_SCHEMA,
@@ -80,6 +86,7 @@ class _Loaded:
             accepted=checked.accepted.height,
             quarantined=checked.quarantined.height,
             quarantined_by_reason=checked.quarantined_by_reason(),
+            fields_blanked=checked.fields_blanked(),
             columns_renamed=self.plan.renamed,
             extra_columns=list(self.plan.extra),
             missing_optional_columns=list(self.plan.missing_optional),
@@ -197,6 +204,11 @@ def _ingest_gazetteer(extracts_dir: Path) -> tuple[FileReport, Checked | None]:
     return loaded.report("gazetteer", checked), checked
 
 
+def _field_quarantine(label: str, checked: Checked) -> pl.DataFrame:
+    """The blanked values of one file, headed by the file they came from, safe to open in a spreadsheet."""
+    return spreadsheet_safe(checked.blanked.select(pl.lit(label, dtype=pl.String).alias("file"), pl.all()))
+
+
 def _concat(frames: list[pl.DataFrame], schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=schema)
 
@@ -242,6 +254,9 @@ def ingest_extracts(extracts_dir: Path, as_of: date, run: RunPaths, config: Conf
             events.append(events_checked.accepted)
             quarantine[f"{name}/people.csv"] = people_checked.quarantined
             quarantine[f"{name}/events.csv"] = events_checked.quarantined
+            for kind, checked in (("people", people_checked), ("events", events_checked)):
+                label = f"{name}/{Path(source_report.files[kind].path).name}"
+                quarantine[f"{name}/{kind}_fields.csv"] = _field_quarantine(label, checked)
     for folder in sorted(p for p in extracts_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if folder.name not in config.sources:
             message = f"folder {folder} is not a configured source, so it was not read"

@@ -3,7 +3,10 @@
 :class:`IngestReport` is written as ``ingest_report.json`` and printed by the
 CLI through :meth:`IngestReport.summary`. Every file that was read satisfies
 ``rows_read == accepted + quarantined``; :meth:`IngestReport.check_balanced`
-proves it before anything is written.
+proves it before anything is written. Optional values blanked in accepted
+rows (``fields_blanked``, by field and reason) do not change those counts:
+the row was accepted. The report holds counts and reasons only, never a
+value from an extract; values stay in the quarantine folder.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any, Literal
 
-from features.ingest.reasons import DESCRIPTIONS
+from features.ingest.reasons import DESCRIPTIONS, blanked_sentence
 
 SourceStatus = Literal["ingested", "skipped", "missing", "not_configured"]
 
@@ -34,6 +38,8 @@ class FileReport:
     accepted: int | None = None
     quarantined: int | None = None
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+    #: optional values blanked in accepted rows: field -> reason code -> count.
+    fields_blanked: dict[str, dict[str, int]] = field(default_factory=dict)
     skipped: bool = False
     message: str | None = None
     columns_renamed: dict[str, str] = field(default_factory=dict)
@@ -48,6 +54,14 @@ class FileReport:
         if self.skipped:
             return True
         return self.rows_read is not None and self.rows_read == (self.accepted or 0) + (self.quarantined or 0)
+
+    def blanked_lines(self, label: str) -> list[str]:
+        """E.g. "benefits/people.csv: 3 dates of birth blanked (after the run date)", one per field and reason."""
+        return [
+            f"{label}: {blanked_sentence(name, code, n)}"
+            for name, by_code in self.fields_blanked.items()
+            for code, n in by_code.items()
+        ]
 
 
 @dataclass
@@ -94,15 +108,22 @@ class IngestReport:
     def totals(self) -> dict[str, Any]:
         used = [f for f in self.files() if not f.skipped]
         by_reason: dict[str, int] = {}
+        blanked: dict[str, dict[str, int]] = {}
         for f in used:
             for code, n in f.quarantined_by_reason.items():
                 by_reason[code] = by_reason.get(code, 0) + n
+            for name, by_code in f.fields_blanked.items():
+                into = blanked.setdefault(name, {})
+                for code, n in by_code.items():
+                    into[code] = into.get(code, 0) + n
         return {
             "files_read": len(used),
             "rows_read": sum(f.rows_read or 0 for f in used),
             "accepted": sum(f.accepted or 0 for f in used),
             "quarantined": sum(f.quarantined or 0 for f in used),
             "quarantined_by_reason": dict(sorted(by_reason.items())),
+            "fields_blanked": {name: dict(sorted(c.items())) for name, c in sorted(blanked.items())},
+            "fields_blanked_total": sum(n for c in blanked.values() for n in c.values()),
             "sources_ingested": [n for n, s in self.sources.items() if s.status == "ingested"],
             "sources_skipped": [n for n, s in self.sources.items() if s.status in ("skipped", "missing")],
             "sources_not_configured": [n for n, s in self.sources.items() if s.status == "not_configured"],
@@ -118,6 +139,8 @@ class IngestReport:
             if src.status == "ingested":
                 parts = [_file_line(kind, f) for kind, f in src.files.items()]
                 lines.append(f"  {name}: ingested; " + "; ".join(parts))
+                for f in src.files.values():
+                    lines += ["    " + line for line in f.blanked_lines(f"{name}/{Path(f.path).name}")]
             elif src.status == "not_configured":
                 lines.append(f"  {name}: ignored, not a configured source")
             else:
@@ -127,6 +150,11 @@ class IngestReport:
             f"Total: {totals['rows_read']:,} rows read, {totals['accepted']:,} accepted, "
             f"{totals['quarantined']:,} quarantined."
         )
+        if totals["fields_blanked_total"]:
+            lines.append(
+                f"Optional values blanked (their rows kept): {totals['fields_blanked_total']:,}; "
+                "each is listed in quarantine/<source>/people_fields.csv or events_fields.csv."
+            )
         if totals["quarantined_by_reason"]:
             top = sorted(totals["quarantined_by_reason"].items(), key=lambda kv: (-kv[1], kv[0]))
             lines.append(

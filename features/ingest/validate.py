@@ -3,8 +3,12 @@
 Each ``check_*`` function takes a source's rows as text with the contract's
 column names (any extra columns ride along), applies DATA_CONTRACT.md
 section 4, and returns a :class:`Checked`: the accepted rows in the canonical
-schema (``features.schema``) and the quarantined rows exactly as read, with
-every reason that applies. No file is touched here.
+schema (``features.schema``), the quarantined rows exactly as read, with
+every reason that applies, and the optional values blanked in accepted rows
+(:mod:`features.ingest.fields`). A row is quarantined only for a *required*
+value (an id, an event's date or type, an event date after the run, an
+unknown event type, an unknown person, a duplicate id); a bad optional value
+costs only that field. No file is touched here.
 
 Duplicates (decided here, applied to people ids, event ids and UPRNs): rows
 that share an id but differ in any column are *all* quarantined, because we
@@ -18,22 +22,38 @@ Example:
     >>> checked = check_people(people, source="benefits", as_of=date(2026, 1, 1))
     >>> checked.accepted.height, checked.quarantined["reason"].to_list()
     (1, ['source_person_id is blank (a value is required)'])
+    >>> people = pl.DataFrame({"source_person_id": ["P1"], "first_name": ["Ann"], "last_name": ["Lee"],
+    ...                        "dob": ["4949-10-13"]})
+    >>> checked = check_people(people, source="benefits", as_of=date(2026, 1, 1))
+    >>> checked.accepted["dob"].to_list(), checked.fields_blanked()
+    ([None], {'dob': {'date_after_run': 1}})
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import polars as pl
 
 from early_warning.config import EVENT_COLUMNS, EVENT_REQUIRED, GAZETTEER_COLUMNS, PEOPLE_COLUMNS, Config
 from features.ingest import reasons
+from features.ingest.columns import shown
+from features.ingest.fields import (
+    PEOPLE_PREPARED,
+    FieldRule,
+    blank_flagged,
+    blanked_rows,
+    blanked_schema,
+    count_blanked,
+    event_field_rules,
+    flag_columns,
+    people_field_rules,
+)
 from features.ingest.tables import LINE, ROW
 from features.ingest.values import (
     ISO_FORMAT,
-    amount_ok,
     blank,
     date_format_counts,
     expected_dates,
@@ -48,11 +68,16 @@ QUARANTINE_EXTRA = ("row_number", "line_number", "raw_line", "reason", "reason_c
 
 @dataclass(frozen=True)
 class Checked:
-    """One file's outcome. ``accepted.height + quarantined.height`` is the rows read."""
+    """One file's outcome. ``accepted.height + quarantined.height`` is the rows read.
+
+    ``blanked`` lists the optional values nulled in accepted rows (one row per
+    value, with the original); it does not change the rows read.
+    """
 
     accepted: pl.DataFrame
     quarantined: pl.DataFrame
     date_formats: dict[str, dict[str, int]]
+    blanked: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=blanked_schema(())))
 
     @property
     def rows_read(self) -> int:
@@ -69,6 +94,10 @@ class Checked:
             .sort("code")
         )
         return {str(code): int(n) for code, n in counts.iter_rows()}
+
+    def fields_blanked(self) -> dict[str, dict[str, int]]:
+        """Blanked optional values per field and reason code (counts, never values)."""
+        return count_blanked(self.blanked)
 
 
 @dataclass(frozen=True)
@@ -104,11 +133,6 @@ def quarantine_name(file_column: str) -> str:
     return f"{file_column} (from file)" if file_column in QUARANTINE_EXTRA else file_column
 
 
-def _shown(names: Mapping[str, str], column: str) -> str:
-    file_name = names.get(column, column)
-    return column if file_name == column else f"{file_name} ({column})"
-
-
 def _prepare(frame: pl.DataFrame, contract: Sequence[str]) -> tuple[pl.DataFrame, list[str]]:
     """Add missing contract columns as null and a row number if absent; remember the input columns."""
     given = [c for c in frame.columns if c not in (ROW, LINE)]
@@ -122,7 +146,7 @@ def _prepare(frame: pl.DataFrame, contract: Sequence[str]) -> tuple[pl.DataFrame
 
 def _required_rules(columns: Sequence[str], names: Mapping[str, str]) -> list[_Rule]:
     return [
-        _Rule(reasons.BLANK_REQUIRED, blank(c), pl.lit(f"{_shown(names, c)} is blank (a value is required)"))
+        _Rule(reasons.BLANK_REQUIRED, blank(c), pl.lit(f"{shown(names, c)} is blank (a value is required)"))
         for c in columns
     ]
 
@@ -130,19 +154,19 @@ def _required_rules(columns: Sequence[str], names: Mapping[str, str]) -> list[_R
 def _date_rules(
     column: str, parsed: str, date_format: str, as_of: date, names: Mapping[str, str]
 ) -> list[_Rule]:
-    shown = _shown(names, column)
+    label = shown(names, column)
     return [
         _Rule(
             reasons.BAD_DATE,
             ~blank(column) & pl.col(parsed).is_null(),
             pl.format(
-                f"{shown} '{{}}' is not a date (expected {expected_dates(date_format)})", pl.col(column)
+                f"{label} '{{}}' is not a date (expected {expected_dates(date_format)})", pl.col(column)
             ),
         ),
         _Rule(
             reasons.DATE_AFTER_RUN,
             pl.col(parsed) > pl.lit(as_of),
-            pl.format(f"{shown} '{{}}' is after the run's date ({as_of.isoformat()})", pl.col(column)),
+            pl.format(f"{label} '{{}}' is after the run's date ({as_of.isoformat()})", pl.col(column)),
         ),
     ]
 
@@ -164,14 +188,14 @@ def _duplicate_rules(
         )
     )
     marked = frame.join(groups, on=key, how="left", nulls_equal=False, maintain_order="left")
-    shown = _shown(names, key)
+    label = shown(names, key)
     more = pl.when(pl.col("_n") > 5).then(pl.format(" and {} more", pl.col("_n") - 5)).otherwise(pl.lit(""))
     rules = [
         _Rule(
             reasons.CONFLICTING_DUPLICATE,
             pl.col("_distinct") > 1,
             pl.format(
-                f"{shown} '{{}}' is shared by {{}} rows that differ (rows {{}}{{}}); we cannot tell which is right",
+                f"{label} '{{}}' is shared by {{}} rows that differ (rows {{}}{{}}); we cannot tell which is right",
                 pl.col(key),
                 pl.col("_n"),
                 pl.col("_rows"),
@@ -187,19 +211,33 @@ def _duplicate_rules(
     return marked, rules
 
 
+@dataclass(frozen=True)
+class _Split:
+    accepted: pl.DataFrame
+    quarantined: pl.DataFrame
+    blanked: pl.DataFrame
+
+
 def _split(
     frame: pl.DataFrame,
     rules: list[_Rule],
     given: list[str],
     accepted_exprs: list[pl.Expr],
     names: Mapping[str, str],
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+    field_rules: Sequence[FieldRule] = (),
+    ids: Sequence[str] = (),
+) -> _Split:
+    """Rows with a row problem to quarantine; the rest accepted, with their bad optional fields blanked."""
     flags = [f"_flag{i}" for i in range(len(rules))]
+    field_flags = flag_columns(field_rules)
     flagged = frame.with_columns(
-        rule.flag.fill_null(False).alias(name) for rule, name in zip(rules, flags, strict=True)
+        *[rule.flag.fill_null(False).alias(name) for rule, name in zip(rules, flags, strict=True)],
+        **field_flags,
     )
     bad = pl.any_horizontal(flags) if flags else pl.lit(False)
-    accepted = flagged.filter(~bad).select(accepted_exprs)
+    kept = flagged.filter(~bad)
+    accepted = blank_flagged(kept.select(*accepted_exprs, *field_flags), field_rules, list(field_flags))
+    blanked = blanked_rows(kept, field_rules, list(field_flags), ids, names)
     codes = pl.concat_list(
         [pl.when(pl.col(f)).then(pl.lit(r.code)) for r, f in zip(rules, flags, strict=True)]
     )
@@ -215,7 +253,7 @@ def _split(
         ).alias("reason"),
         codes.list.unique(maintain_order=True).list.join("; ").alias("reason_codes"),
     )
-    return accepted, quarantined
+    return _Split(accepted, quarantined, blanked)
 
 
 def check_people(
@@ -233,21 +271,25 @@ def check_people(
     """
     names = names or {}
     df, given = _prepare(frame, PEOPLE_COLUMNS)
-    df = df.with_columns(parse_date("dob", date_format).alias("_dob"))
+    df = df.with_columns(parse_date("dob", date_format).alias("_dob"), **PEOPLE_PREPARED)
     df, dup_rules = _duplicate_rules(df, "source_person_id", given, names)
-    rules = [
-        *_required_rules(["source_person_id"], names),
-        *_date_rules("dob", "_dob", date_format, as_of, names),
-        *dup_rules,
-    ]
+    rules = [*_required_rules(["source_person_id"], names), *dup_rules]
     accepted_exprs = [
         pl.lit(source, dtype=pl.String).alias("source"),
         *[pl.col("_dob").alias("dob") if c == "dob" else pl.col(c) for c in PEOPLE_COLUMNS],
         pl.col(ROW).alias("row_number"),
     ]
-    accepted, quarantined = _split(df, rules, given, accepted_exprs, names)
+    out = _split(
+        df,
+        rules,
+        given,
+        accepted_exprs,
+        names,
+        people_field_rules("_dob", as_of, date_format, names),
+        ("source_person_id",),
+    )
     formats = {"dob": date_format_counts(df, "dob", "_dob", date_format)} if "dob" in given else {}
-    return Checked(accepted.cast(PEOPLE_SCHEMA), quarantined, formats)  # type: ignore[arg-type]
+    return Checked(out.accepted.cast(PEOPLE_SCHEMA), out.quarantined, formats, out.blanked)  # type: ignore[arg-type]
 
 
 def check_events(
@@ -277,11 +319,10 @@ def check_events(
         pl.col("source_person_id").is_in(people.quarantined.implode()).alias("_person_quarantined"),
     )
     df, dup_rules = _duplicate_rules(df, "event_id", given, names)
-    spid = _shown(names, "source_person_id")
+    spid = shown(names, "source_person_id")
     not_in_people = f"{spid} '{{}}' is not in this source's {people.file_label} file"
     if people.unreadable_lines:
         not_in_people += f" ({people.unreadable_lines} line(s) of the {people.file_label} file could not be read and may hold it)"
-    topics = ", ".join(src.topics) if src.topics else "none"
     rules = [
         *_required_rules(EVENT_REQUIRED, names),
         *_date_rules("event_date", "_event_date", date_format, as_of, names),
@@ -289,32 +330,7 @@ def check_events(
             reasons.UNKNOWN_EVENT_TYPE,
             ~blank("event_type") & pl.col("_role").is_null(),
             pl.format(
-                f"{_shown(names, 'event_type')} '{{}}' is not an event type of {source}", pl.col("event_type")
-            ),
-        ),
-        _Rule(
-            reasons.UNKNOWN_TOPIC,
-            pl.col("topic").is_not_null() & ~pl.col("topic").is_in(list(src.topics)),
-            pl.format(
-                f"{_shown(names, 'topic')} '{{}}' is not a topic of {source} (its topics: {topics})",
-                pl.col("topic"),
-            ),
-        ),
-        _Rule(
-            reasons.UNKNOWN_CHANNEL,
-            pl.col("channel").is_not_null() & ~pl.col("channel").is_in(list(config.channels)),
-            pl.format(
-                f"{_shown(names, 'channel')} '{{}}' is not a known channel (expected one of {', '.join(config.channels)})",
-                pl.col("channel"),
-            ),
-        ),
-        _Rule(
-            reasons.BAD_AMOUNT,
-            pl.col("amount").is_not_null() & ~amount_ok("amount"),
-            pl.format(
-                f"{_shown(names, 'amount')} '{{}}' is not a number (expected plain digits such as 1234.56, "
-                "without a currency sign or commas)",
-                pl.col("amount"),
+                f"{shown(names, 'event_type')} '{{}}' is not an event type of {source}", pl.col("event_type")
             ),
         ),
         _Rule(
@@ -343,13 +359,21 @@ def check_events(
         *[pl.col(renamed.get(c, c)).alias(c) for c in ("amount", "topic", "channel")],
         pl.col(ROW).alias("row_number"),
     ]
-    accepted, quarantined = _split(df, rules, given, accepted_exprs, names)
+    out = _split(
+        df,
+        rules,
+        given,
+        accepted_exprs,
+        names,
+        event_field_rules(source, src.topics, config.channels, names),
+        ("event_id", "source_person_id"),
+    )
     formats = (
         {"event_date": date_format_counts(df, "event_date", "_event_date", date_format)}
         if "event_date" in given
         else {}
     )
-    return Checked(accepted.cast(EVENTS_SCHEMA), quarantined, formats)  # type: ignore[arg-type]
+    return Checked(out.accepted.cast(EVENTS_SCHEMA), out.quarantined, formats, out.blanked)  # type: ignore[arg-type]
 
 
 def check_gazetteer(frame: pl.DataFrame, *, names: Mapping[str, str] | None = None) -> Checked:
@@ -359,8 +383,8 @@ def check_gazetteer(frame: pl.DataFrame, *, names: Mapping[str, str] | None = No
     df, dup_rules = _duplicate_rules(df, "uprn", given, names)
     rules = [*_required_rules(GAZETTEER_COLUMNS, names), *dup_rules]
     accepted_exprs = [*[pl.col(c) for c in GAZETTEER_COLUMNS], pl.col(ROW).alias("row_number")]
-    accepted, quarantined = _split(df, rules, given, accepted_exprs, names)
-    return Checked(accepted.cast(GAZETTEER_SCHEMA), quarantined, {})  # type: ignore[arg-type]
+    out = _split(df, rules, given, accepted_exprs, names)
+    return Checked(out.accepted.cast(GAZETTEER_SCHEMA), out.quarantined, {})  # type: ignore[arg-type]
 
 
 def with_malformed(checked: Checked, malformed: pl.DataFrame) -> Checked:
@@ -377,4 +401,4 @@ def with_malformed(checked: Checked, malformed: pl.DataFrame) -> Checked:
         pl.col("reason_code").alias("reason_codes"),
     )
     combined = pl.concat([q, lines], how="vertical").sort("row_number", maintain_order=True)
-    return Checked(checked.accepted, combined, checked.date_formats)
+    return Checked(checked.accepted, combined, checked.date_formats, checked.blanked)

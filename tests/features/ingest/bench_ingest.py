@@ -1,10 +1,13 @@
 """Time ingest on a large generated extract (not a test; run by hand).
 
-    .venv/bin/python tests/features/ingest/bench_ingest.py --events 10000000 --people 300000 [--bad-lines 100]
+    .venv/bin/python tests/features/ingest/bench_ingest.py --events 10000000 --people 300000 [--bad-lines 100] [--all-fields]
 
 Writes ``council_tax`` people and events CSVs (ISO dates, amounts, some
 blanks) to a temporary folder, optionally with ragged lines mixed in, runs
-``ingest_extracts`` once and prints rows per second.
+``ingest_extracts`` once and prints rows per second. ``--all-fields`` also
+fills every optional identifier of people (NI and NHS numbers, phone, email,
+UPRN) and mistypes the year of birth of 0.2% of them, so the optional-field
+checks and the field-quarantine file are timed too.
 """
 
 from __future__ import annotations
@@ -22,17 +25,28 @@ from early_warning.paths import RunPaths
 from features.ingest import ingest_extracts
 
 
-def generate(folder: Path, n_people: int, n_events: int, bad_lines: int) -> None:
+def generate(folder: Path, n_people: int, n_events: int, bad_lines: int, all_fields: bool = False) -> None:
     folder.mkdir(parents=True)
+    i = pl.col("i")
     people = pl.DataFrame({"i": pl.int_range(0, n_people, eager=True)}).select(
-        pl.format("P{}", pl.col("i")).alias("source_person_id"),
-        pl.format("First{}", pl.col("i") % 5000).alias("first_name"),
-        pl.format("Last{}", pl.col("i") % 7000).alias("last_name"),
-        (pl.lit(date(1940, 1, 1)) + pl.duration(days=pl.col("i") % 25000)).cast(pl.String).alias("dob"),
-        pl.format("{} High Street, Town", pl.col("i") % 900).alias("address"),
+        i,
+        pl.format("P{}", i).alias("source_person_id"),
+        pl.format("First{}", i % 5000).alias("first_name"),
+        pl.format("Last{}", i % 7000).alias("last_name"),
+        (pl.lit(date(1940, 1, 1)) + pl.duration(days=i % 25000)).cast(pl.String).alias("dob"),
+        pl.format("{} High Street, Town", i % 900).alias("address"),
         pl.lit("AB1 2CD").alias("postcode"),
     )
-    people.write_csv(folder / "people.csv")
+    if all_fields:
+        people = people.with_columns(
+            pl.when(i % 500 == 7).then(pl.lit("4949-10-13")).otherwise(pl.col("dob")).alias("dob"),
+            pl.format("AB{}C", (i % 1_000_000).cast(pl.String).str.zfill(6)).alias("ni_number"),
+            pl.lit("943 476 5919").alias("nhs_number"),
+            pl.format("07700 9{}", (i % 100_000).cast(pl.String).str.zfill(5)).alias("phone"),
+            pl.format("person{}@example.org", i).alias("email"),
+            (i + 100_000_000_000).cast(pl.String).alias("uprn"),
+        )
+    people.drop("i").write_csv(folder / "people.csv")
     types = ["bill_issued", "payment", "missed_instalment", "reminder", "final_notice", "summons"]
     events = pl.DataFrame({"i": pl.int_range(0, n_events, eager=True)}).select(
         pl.format("E{}", pl.col("i")).alias("event_id"),
@@ -55,11 +69,12 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=300_000)
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--bad-lines", type=int, default=0)
+    parser.add_argument("--all-fields", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         start = time.perf_counter()
-        generate(root / "extracts" / "council_tax", args.people, args.events, args.bad_lines)
+        generate(root / "extracts" / "council_tax", args.people, args.events, args.bad_lines, args.all_fields)
         (root / "extracts" / "gazetteer.csv").write_text("uprn,address,postcode,ward,locality\n1,a,b,c,d\n")
         size = (root / "extracts" / "council_tax" / "events.csv").stat().st_size
         print(f"generated in {time.perf_counter() - start:.1f}s (events.csv {size / 1e6:.0f} MB)")

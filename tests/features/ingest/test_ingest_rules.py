@@ -75,12 +75,14 @@ def test_names_may_be_empty_but_person_id_may_not() -> None:
 
 
 @pytest.mark.parametrize("dob", ["1980-13-01", "1980-2-30", "29/02/1980", " 1980-01-01", "yesterday"])
-def test_unparseable_dob_is_quarantined_with_the_value_and_expected_format(dob: str) -> None:
+def test_unparseable_dob_is_blanked_with_the_value_and_expected_format(dob: str) -> None:
+    # Was: the whole row quarantined. A date of birth is optional (DATA_CONTRACT.md section 4).
     out = check_people(people(dob=[dob]), source="benefits", as_of=AS_OF)
-    assert out.quarantined.get_column("reason").to_list() == [
-        f"dob '{dob}' is not a date (expected YYYY-MM-DD)"
-    ]
-    assert out.quarantined.get_column("reason_codes").to_list() == ["bad_date"]
+    assert out.quarantined.height == 0
+    assert out.accepted.get_column("dob").to_list() == [None]
+    blanked = out.blanked.row(0, named=True)
+    assert blanked["reason"] == "dob is not a date (expected YYYY-MM-DD)"
+    assert (blanked["field"], blanked["reason_code"], blanked["value"]) == ("dob", "bad_date", dob)
 
 
 def test_declared_date_format_and_iso_are_both_accepted_and_counted() -> None:
@@ -93,9 +95,9 @@ def test_declared_date_format_and_iso_are_both_accepted_and_counted() -> None:
         as_of=AS_OF,
         date_format="dd/mm/yyyy",
     )
-    assert out.accepted.get_column("dob").to_list() == [date(1980, 1, 5)] * 3
-    assert out.quarantined.get_column("reason").to_list() == [
-        "dob '1980/01/05' is not a date (expected dd/mm/yyyy or YYYY-MM-DD)"
+    assert out.accepted.get_column("dob").to_list() == [date(1980, 1, 5)] * 3 + [None]
+    assert out.blanked.get_column("reason").to_list() == [
+        "dob is not a date (expected dd/mm/yyyy or YYYY-MM-DD)"
     ]
     assert out.date_formats == {"dob": {"YYYY-MM-DD": 1, "dd/mm/yyyy": 2, "not a date": 1}}
 
@@ -130,7 +132,8 @@ def test_role_comes_from_the_configuration() -> None:
     assert acc.schema == pl.Schema(EVENTS_SCHEMA)
 
 
-def test_unknown_topic_and_channel_are_quarantined() -> None:
+def test_unknown_topic_and_channel_are_blanked_and_the_events_kept() -> None:
+    # Was: both events quarantined. Topic and channel are optional (DATA_CONTRACT.md section 4).
     frame = events(
         "contact_centre",
         event_id=["E1", "E2", "E3"],
@@ -138,19 +141,33 @@ def test_unknown_topic_and_channel_are_quarantined() -> None:
         topic=["rent", "weather", None],
         channel=["web", "web", "pigeon"],
     )
-    acc, q = check(frame, source="contact_centre")
-    assert acc.get_column("event_id").to_list() == ["E1"]
-    assert q.get_column("reason_codes").to_list() == ["unknown_topic", "unknown_channel"]
-    assert "topic 'weather' is not a topic of contact_centre" in q.get_column("reason")[0]
-    assert "channel 'pigeon' is not a known channel" in q.get_column("reason")[1]
+    out = check_events(frame, source="contact_centre", config=CONFIG, as_of=AS_OF, people=KNOWN)
+    assert out.quarantined.height == 0
+    assert out.accepted.select("event_id", "topic", "channel").rows() == [
+        ("E1", "rent", "web"),
+        ("E2", None, "web"),
+        ("E3", None, None),
+    ]
+    assert out.blanked.select("event_id", "field", "reason_code", "value").rows() == [
+        ("E2", "topic", "unknown_topic", "weather"),
+        ("E3", "channel", "unknown_channel", "pigeon"),
+    ]
+    assert out.blanked.get_column("reason")[0].startswith("topic is not a topic of contact_centre")
+    assert out.blanked.get_column("reason")[1].startswith("channel is not a known channel")
 
 
 @pytest.mark.parametrize("amount", ["£12", "1,200.00", "12.5.1", "1e3", "nan", "inf", " 12", "twelve"])
-def test_non_numeric_amount_is_quarantined(amount: str) -> None:
-    _, q = check(events("council_tax", amount=[amount]), source="council_tax")
-    assert q.get_column("reason").item() == (
-        f"amount '{amount}' is not a number (expected plain digits such as 1234.56, without a currency sign or commas)"
+def test_non_numeric_amount_is_blanked_and_the_event_kept(amount: str) -> None:
+    # Was: the event quarantined. An amount is optional (DATA_CONTRACT.md section 4).
+    out = check_events(
+        events("council_tax", amount=[amount]), source="council_tax", config=CONFIG, as_of=AS_OF, people=KNOWN
     )
+    assert out.quarantined.height == 0
+    assert out.accepted.get_column("amount").to_list() == [None]
+    assert out.blanked.get_column("reason").item() == (
+        "amount is not a number (expected plain digits such as 1234.56, without a currency sign or commas)"
+    )
+    assert out.blanked.get_column("value").item() == amount
 
 
 def test_plain_amounts_become_floats() -> None:
