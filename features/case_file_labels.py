@@ -87,3 +87,15 @@ TOPIC_WORDS: dict[str, str | None] = {
     "housing_options": "housing options",
     "other": None,
 }
+
+#: How a case file says where a person's address was taken from, after
+#: "Address from <service>, last contact <date>", by how it was placed on the
+#: gazetteer (:data:`features.graph.best_record.ADDRESS_QUALITY`): a caseworker
+#: should know when an address was matched without a postcode, or not at all.
+ADDRESS_MATCH_WORDS: dict[str, str] = {
+    "gazetteer": "",
+    "postcode": " (not matched to one property on the council's address list)",
+    "street": " (matched to the council's address list by street and number: the record holds no postcode)",
+    "as_held": " (not found on the council's address list)",
+    "postcode_only": " (only a postcode: no address to visit)",
+}

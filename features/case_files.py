@@ -6,7 +6,8 @@ who else lives at the address, and why the records were joined. This module
 builds that, as a JSON document per person (``CASE_FILE_VERSION``)::
 
     {"version": 1, "as_of": "2026-06-30",
-     "person": {"names", "age", "address", "postcode", "ward", "phones", "emails"},
+     "person": {"names", "age", "address", "postcode", "ward", "phones", "emails",
+                "name", "locality", "name_from", "address_from"},
      "records": [{"source", "source_person_id", "name", "address", "last_event"}],
      "timeline": [{"date", "service", "event_type", "label", "amount", "topic", "role"}],
      "household": {"address", "members": [{"description", "services"}]},
@@ -15,14 +16,25 @@ builds that, as a JSON document per person (``CASE_FILE_VERSION``)::
 What a caller can rely on:
 
 * A record's *last event* is its latest event on or before the night; records
-  (and the names, phones and emails taken from them) are listed most
-  recently active first, ties by source and id.
-* Addresses are keyed as :mod:`features.graph.addresses` keys them. The
-  current address is the one on the person's most recently active record
-  that holds an address (a UPRN, or words beyond the postcode; only when no
-  record does, a postcode alone). Its line, postcode and ward come from the
-  gazetteer when the address has a UPRN there, else as that record holds
-  them (and the ward is then unknown).
+  (and the phones and emails taken from them) are listed most recently
+  active first, ties by source and id.
+* ``name`` is taken from the person's most reliable record, not the latest
+  (:func:`features.graph.best_record.best_name`); ``names`` starts with it,
+  then the other names, most recently active first.
+* Addresses are keyed and placed on the gazetteer as
+  :mod:`features.graph.addresses` does it, and the current address is the
+  one the graph uses (:func:`features.graph.best_record.best_address`: best
+  placed, then most reliable source, then most recent), so the case file and
+  the review queue's locality agree. Its line, postcode and ward come from
+  the gazetteer when the address has a UPRN there, else as that record holds
+  them (and the ward is then unknown). ``locality`` is that address's, or
+  "unknown" when no record places the person.
+* ``name_from`` and ``address_from`` say which record those came from:
+  ``source``, ``service`` (its label), ``source_person_id``, ``last_event``,
+  for the address ``match`` (how it was placed on the gazetteer,
+  :data:`features.graph.best_record.ADDRESS_QUALITY`), and ``text``, the
+  sentence a caseworker reads ("Address from council tax, last contact 3
+  March 2026"). Null when no record holds one.
 * ``age`` is whole years at the night from the date of birth most of the
   person's records hold (ties: the most recently active record's); the date
   of birth itself is never in the document.
@@ -64,6 +76,9 @@ Example:
     >>> content = json.loads(frame["content"][0])
     >>> content["person"]["names"], content["person"]["age"]
     (['Ann Example'], 45)
+    >>> content["person"]["name_from"]["text"]
+    'Name from council tax, last contact 1 June 2026'
+
     >>> content["timeline"][0]["label"]
     'Missed a council tax instalment'
 """
@@ -77,8 +92,16 @@ from datetime import date, timedelta
 import polars as pl
 
 from early_warning.config import ROLES, Config
-from features.case_file_labels import EVENT_LABELS, TOPIC_WORDS
-from features.graph.addresses import record_addresses
+from features.case_file_labels import ADDRESS_MATCH_WORDS, EVENT_LABELS, TOPIC_WORDS
+from features.graph.addresses import UNKNOWN_LOCALITY, record_addresses
+from features.graph.best_record import (
+    ADDRESS_QUALITY,
+    PLACED_QUALITY,
+    best_address,
+    best_name,
+    source_reliability,
+)
+from features.graph.gazetteer_match import gazetteer_entries, uprn_key
 from features.linkage.prep import postcode_expr
 from features.schema import EVENTS_SCHEMA, PEOPLE_SCHEMA
 
@@ -111,6 +134,16 @@ _RECORD_ENTRY = pl.Struct(
     }
 )
 _MEMBER_ENTRY = pl.Struct({"description": pl.String, "services": pl.List(pl.String)})
+_SOURCE_ENTRY = pl.Struct(
+    {
+        "source": pl.String,
+        "service": pl.String,
+        "source_person_id": pl.String,
+        "last_event": pl.String,
+        "text": pl.String,
+    }
+)
+_ADDRESS_SOURCE_ENTRY = pl.Struct({**_SOURCE_ENTRY.to_schema(), "match": pl.String})
 _EVIDENCE_ENTRY = pl.Struct(
     {"left": pl.String, "right": pl.String, "match_probability": pl.Float64, "reasons": pl.List(pl.String)}
 )
@@ -141,7 +174,7 @@ def build_case_files(
             ``people`` and ``events`` may be lazy scans.
         evidence: ``match_evidence.parquet`` (``features.linkage.evidence``), or None.
         as_of: the night; nothing after it is read.
-        config: event roles and service labels.
+        config: event roles, service labels and each source's reliability.
 
     Returns:
         ``person_id``, ``ward`` (of the current address, or null) and ``content``
@@ -156,12 +189,14 @@ def build_case_files(
     )
     if ids.is_empty():
         return pl.DataFrame(schema=CASE_FILES_SCHEMA)
-    gazetteer = gazetteer.with_columns(_uprn_key(pl.col("uprn").str.strip_chars()).alias("_uprn"))
+    gazetteer = gazetteer.with_columns(uprn_key(pl.col("uprn")).alias("_uprn"))
+    reliability = source_reliability(config)
     all_persons = persons.lazy().select("person_id", "source", "source_person_id")
     people = _people_columns(people)
     subject_records = all_persons.join(ids.lazy(), on="person_id", how="semi").collect()
     subject_people = _people_of(people, subject_records)
-    neighbours = _possible_co_residents(all_persons, people, subject_people, gazetteer, ids)
+    entries = gazetteer_entries(gazetteer)
+    neighbours = _possible_co_residents(all_persons, people, subject_people, gazetteer, entries, ids)
     records = pl.concat([subject_records, neighbours])
     held = pl.concat([subject_people, _people_of(people, neighbours)], how="diagonal_relaxed")
     night_events = (
@@ -170,13 +205,13 @@ def build_case_files(
         .join(records.lazy().select(_RECORD), on=_RECORD, how="semi")
         .collect()
     )
-    table = _record_table(records, held, night_events, gazetteer)
-    current = _current_addresses(table, gazetteer)
+    table = _record_table(records, held, night_events, gazetteer, entries)
+    current = _current_addresses(table, gazetteer, reliability)
     ages = _ages(table, as_of)
 
     subject_table = table.join(ids, on="person_id", how="semi")
     parts = [
-        _person_section(subject_table, current, ages),
+        _person_section(subject_table, current, ages, reliability, config),
         _records_section(subject_table),
         _timeline_section(
             subject_records, night_events, as_of, config, months=timeline_months, limit=timeline_limit
@@ -195,6 +230,10 @@ def build_case_files(
         pl.col("ward"),
         pl.col("phones").fill_null(pl.lit([], dtype=pl.List(pl.String))),
         pl.col("emails").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        pl.col("display_name").alias("name"),
+        pl.col("locality").fill_null(UNKNOWN_LOCALITY),
+        pl.col("name_from").cast(_SOURCE_ENTRY),
+        pl.col("address_from").cast(_ADDRESS_SOURCE_ENTRY),
     )
     household = pl.struct(
         pl.col("household_address").alias("address"),
@@ -245,11 +284,6 @@ def age_description(age: pl.Expr) -> pl.Expr:
 # --- reading only what is needed ---------------------------------------------
 
 
-def _uprn_key(uprn: pl.Expr) -> pl.Expr:
-    """A UPRN as ``features.graph.addresses`` keys it (digits, no leading zeros)."""
-    return uprn.str.replace_all(r"[^0-9]", "").str.strip_chars_start("0")
-
-
 def _people_columns(people: Frame) -> pl.LazyFrame:
     """The canonical people columns (those a frame lacks as nulls), without ``row_number``."""
     frame = people.lazy()
@@ -270,15 +304,18 @@ def _possible_co_residents(
     people: pl.LazyFrame,
     subject_people: pl.DataFrame,
     gazetteer: pl.DataFrame,
+    entries: pl.DataFrame,
     ids: pl.DataFrame,
 ) -> pl.DataFrame:
     """Every record of everyone (not asked for) who could share an address with someone asked for.
 
     An address key is a UPRN (held, or found from the postcode and house
     number) or the postcode and words, so anyone at the same address holds
-    the same UPRN or the same postcode on at least one record.
+    the same UPRN or the same postcode on at least one record - or holds no
+    postcode and a line the gazetteer places on the same UPRN by its street
+    (:mod:`features.graph.gazetteer_match`), which only those lines are read for.
     """
-    keys = record_addresses(subject_people, gazetteer)["address_key"].drop_nulls()
+    keys = record_addresses(subject_people, gazetteer, entries=entries)["address_key"].drop_nulls()
     uprns = keys.filter(keys.str.starts_with("U:")).str.slice(2).unique()
     postcodes = pl.concat(
         [
@@ -288,10 +325,21 @@ def _possible_co_residents(
             .to_series(),
         ]
     ).drop_nulls()
-    near = people.filter(
-        _uprn_key(pl.col("uprn")).is_in(uprns.implode())
+    held_near = people.filter(
+        uprn_key(pl.col("uprn")).is_in(uprns.implode())
         | postcode_expr("postcode").is_in(postcodes.unique().implode())
     ).select(_RECORD)
+    lines_without_postcode = people.filter(
+        postcode_expr("postcode").is_null()
+        & pl.col("address").is_not_null()
+        & uprn_key(pl.col("uprn")).is_null()
+    ).collect()
+    placed_near = (
+        record_addresses(lines_without_postcode, gazetteer, entries=entries)
+        .filter(pl.col("address_key").is_in(("U:" + uprns).implode()))
+        .select(_RECORD)
+    )
+    near = pl.concat([held_near, placed_near.lazy()])
     who = (
         all_persons.join(near, on=_RECORD, how="semi")
         .select("person_id")
@@ -315,7 +363,11 @@ def _address_line(address: pl.Expr, postcode: pl.Expr) -> pl.Expr:
 
 
 def _record_table(
-    records: pl.DataFrame, held: pl.DataFrame, night_events: pl.DataFrame, gazetteer: pl.DataFrame
+    records: pl.DataFrame,
+    held: pl.DataFrame,
+    night_events: pl.DataFrame,
+    gazetteer: pl.DataFrame,
+    entries: pl.DataFrame,
 ) -> pl.DataFrame:
     """One row per record with what it holds, most recently active first within each person."""
     last_event = night_events.group_by(_RECORD).agg(pl.col("event_date").max().alias("last_event"))
@@ -329,8 +381,14 @@ def _record_table(
         "dob",
         _text("phone").alias("phone"),
         _text("email").alias("email"),
+        # as held, for choosing the record a name is taken from (best_record.best_name)
+        "first_name",
+        "last_name",
+        "ni_number",
+        "nhs_number",
+        "uprn",
     )
-    keys = record_addresses(held, gazetteer)
+    keys = record_addresses(held, gazetteer, entries=entries)
     return (
         records.join(shown, on=_RECORD, how="left")
         .join(keys.unique(_RECORD, keep="first"), on=_RECORD, how="left")
@@ -344,12 +402,16 @@ def _record_table(
     )
 
 
-def _current_addresses(table: pl.DataFrame, gazetteer: pl.DataFrame) -> pl.DataFrame:
-    """``person_id``, ``address_key``, ``address``, ``postcode``, ``ward``, ``dwelling``: per person.
+def _current_addresses(
+    table: pl.DataFrame, gazetteer: pl.DataFrame, reliability: dict[str, int]
+) -> pl.DataFrame:
+    """Per person: ``address_key``, ``address``, ``postcode``, ``ward``, ``locality``,
+    ``dwelling`` and the record it came from (``source``, ``source_person_id``,
+    ``last_event``, ``address_quality``).
 
-    The most recently active record holding an address (a UPRN, or words
-    beyond the postcode) wins over a more recent record holding a postcode
-    alone: a caseworker needs the door to knock on.
+    The address is the graph's current address (:func:`best_address`): a
+    caseworker needs the door to knock on, and the locality team that sees
+    the person must be the one the address is in.
     """
     places = gazetteer.select(
         (pl.lit("U:") + pl.col("_uprn")).alias("address_key"),
@@ -357,13 +419,8 @@ def _current_addresses(table: pl.DataFrame, gazetteer: pl.DataFrame) -> pl.DataF
         postcode_expr("postcode").alias("_gaz_postcode"),
         pl.col("ward"),
     ).unique("address_key", keep="first")
-    key = pl.col("address_key")
     return (
-        table.filter(key.is_not_null())
-        .with_columns((key.str.starts_with("U:") | ~key.str.ends_with("|")).alias("dwelling"))
-        .sort(["person_id", "dwelling", "_order"], descending=[False, True, False])
-        .group_by("person_id", maintain_order=True)
-        .first()
+        best_address(table, reliability)
         .join(places, on="address_key", how="left")
         .select(
             "person_id",
@@ -374,7 +431,15 @@ def _current_addresses(table: pl.DataFrame, gazetteer: pl.DataFrame) -> pl.DataF
             .otherwise(postcode_expr("postcode"))
             .alias("postcode"),
             "ward",
-            "dwelling",
+            pl.when(pl.col("address_quality") >= PLACED_QUALITY)
+            .then(pl.col("locality"))
+            .otherwise(pl.lit(UNKNOWN_LOCALITY))
+            .alias("locality"),
+            (pl.col("address_quality") >= 1).alias("dwelling"),
+            "source",
+            "source_person_id",
+            "last_event",
+            "address_quality",
         )
     )
 
@@ -402,17 +467,77 @@ def _distinct_by(column: str, key: pl.Expr) -> pl.Expr:
     return pl.col(column).filter(key.is_not_null() & key.is_first_distinct())
 
 
-def _person_section(table: pl.DataFrame, current: pl.DataFrame, ages: pl.DataFrame) -> pl.DataFrame:
+def _from_record(what: str, config: Config) -> pl.Expr:
+    """``source``, ``service``, ``source_person_id``, ``last_event`` and ``text``
+    ("<What> from <service>, last contact <date>") of the record a detail was taken from."""
+    labels = {name: spec.label for name, spec in config.sources.items()}
+    service = pl.col("source").replace_strict(
+        labels, default=pl.col("source").str.replace_all("_", " "), return_dtype=pl.String
+    )
+    when = pl.col("last_event").dt.strftime("%-d %B %Y")
+    text = pl.concat_str(
+        [pl.lit(f"{what} from "), service, pl.lit(", last contact ") + when], ignore_nulls=True
+    )
+    return pl.struct(
+        "source",
+        service.alias("service"),
+        "source_person_id",
+        pl.col("last_event").dt.to_string("%Y-%m-%d").alias("last_event"),
+        text.alias("text"),
+    )
+
+
+def _address_from(current: pl.DataFrame, config: Config) -> pl.DataFrame:
+    """``person_id``, ``address_from``: where the current address came from, and how it was placed."""
+    match = pl.col("address_quality").cast(pl.Int64).replace_strict(ADDRESS_QUALITY, return_dtype=pl.String)
+    base = _from_record("Address", config)
+    postcode_only = _from_record("Postcode", config)
+    return current.with_columns(match.alias("match")).select(
+        "person_id",
+        pl.when(pl.col("match") == "postcode_only")
+        .then(postcode_only)
+        .otherwise(base)
+        .struct.with_fields(
+            pl.field("text") + pl.col("match").replace_strict(ADDRESS_MATCH_WORDS, return_dtype=pl.String),
+            pl.col("match"),
+        )
+        .alias("address_from"),
+    )
+
+
+def _person_section(
+    table: pl.DataFrame,
+    current: pl.DataFrame,
+    ages: pl.DataFrame,
+    reliability: dict[str, int],
+    config: Config,
+) -> pl.DataFrame:
     phone_key = pl.col("phone").str.replace_all(r"[^0-9+]", "").replace("", None)
     email_key = pl.col("email").str.to_lowercase()
+    display = best_name(table.filter(pl.col("name").is_not_null()), reliability).select(
+        "person_id",
+        pl.col("name").alias("display_name"),
+        _from_record("Name", config).alias("name_from"),
+    )
+    other_name = pl.when(pl.col("name") != pl.col("display_name")).then(pl.col("name"))
     return (
-        table.group_by("person_id", maintain_order=True)
+        table.join(display, on="person_id", how="left", maintain_order="left")
+        .group_by("person_id", maintain_order=True)
         .agg(
-            _distinct_by("name", pl.col("name")).alias("names"),
+            pl.col("display_name").first(),
+            pl.col("name_from").first(),
+            _distinct_by("name", other_name).alias("_other_names"),
             _distinct_by("phone", phone_key).alias("phones"),
             _distinct_by("email", email_key).alias("emails"),
         )
-        .join(current.select("person_id", "address", "postcode", "ward"), on="person_id", how="left")
+        .with_columns(pl.concat_list(pl.col("display_name"), "_other_names").list.drop_nulls().alias("names"))
+        .drop("_other_names")
+        .join(
+            current.select("person_id", "address", "postcode", "ward", "locality"),
+            on="person_id",
+            how="left",
+        )
+        .join(_address_from(current, config), on="person_id", how="left")
         .join(ages, on="person_id", how="left")
     )
 

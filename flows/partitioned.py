@@ -89,8 +89,16 @@ def partition_stage(night: Night) -> dict[str, Any]:
     people = night.canonical(PEOPLE_FILE)
     events = night.canonical(EVENTS_FILE)
     shutil.rmtree(parts_dir(night), ignore_errors=True)
+    from features.graph.best_record import source_reliability
+
     addresses = person_addresses(
-        persons, people, events, night.canonical(GAZETTEER_FILE), night.as_of, stages.GRAPH_WINDOW_DAYS
+        persons,
+        people,
+        events,
+        night.canonical(GAZETTEER_FILE),
+        night.as_of,
+        stages.GRAPH_WINDOW_DAYS,
+        reliability=source_reliability(night.config),
     )
     parts = stages.write_partitions(night, persons, addresses)
     # Slices keep the night's row order, so nothing downstream can tell a slice from the whole.
@@ -118,6 +126,7 @@ def partition_stage(night: Night) -> dict[str, Any]:
 def graph_part(night: Night, partition: str) -> dict[str, Any]:
     """The graph features of one partition's people."""
     from features.graph import build_graph_features
+    from features.graph.best_record import source_reliability
     from features.schema import GAZETTEER_FILE, PEOPLE_FILE
 
     # Column names follow the borough's services, not the partition's.
@@ -130,6 +139,7 @@ def graph_part(night: Night, partition: str) -> dict[str, Any]:
         night.as_of,
         services=sorted(sources["source"].to_list()),
         window_days=stages.GRAPH_WINDOW_DAYS,
+        reliability=source_reliability(night.config),
     )
     _write(graph, part_file(night, "graph", partition))
     return {"partition": partition, "persons": graph.height}

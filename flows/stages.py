@@ -176,8 +176,13 @@ def graph_stage(night: Night) -> dict[str, Any]:
         same_gazetteer = pl.read_parquet(before.root / "canonical" / GAZETTEER_FILE).equals(gazetteer)
         if not same_gazetteer or earlier.columns != list(_graph_schema(services)):
             before = None
+    from features.graph.best_record import source_reliability
+
+    reliability = source_reliability(night.config)
     if before is None:
-        result = graph_night(persons, people, events, gazetteer, night.as_of, services=services)
+        result = graph_night(
+            persons, people, events, gazetteer, night.as_of, services=services, reliability=reliability
+        )
     else:
         changes = night_changes(
             fingerprints=fingerprints,
@@ -201,6 +206,7 @@ def graph_stage(night: Night) -> dict[str, Any]:
             previous_addresses=before.read(GRAPH_ADDRESSES_FILE),
             changed_now=changes.now,
             changed_before=changes.before,
+            reliability=reliability,
         )
     result.addresses.select("person_id", "address_key").write_parquet(night.output(GRAPH_ADDRESSES_FILE))
     write_partitions(night, persons, result.addresses)
@@ -480,27 +486,58 @@ def write_candidates(night: Night, cohort_size: int, scored: ScoredCohort) -> di
         {"locality": localities, "capacity": [night.config.capacity_of(name) for name in localities]},
         schema={"locality": pl.String, "capacity": pl.Int64},
     )
+
     # Reasons are written only for a shortlist: each locality's best-ranked
     # fresh people (a few times its capacity, as some will lack the evidence
-    # floor) plus everyone the queue already holds.
-    shortlist = _best_per_locality(ranked.filter(~in_queue), capacities, times=SHORTLIST_FACTOR)
-    pool = pl.concat([shortlist, ranked.filter(in_queue)]).sort(
+    # floor) plus everyone the queue already holds. A locality the shortlist
+    # does not fill reads further down the ranking (twice as deep each round)
+    # until it is filled or nobody is left, so who is chosen never depends on
+    # how deep the first shortlist happened to reach (re-running a night gives
+    # the same list).
+    def with_reasons(frame: pl.DataFrame) -> pl.DataFrame:
+        found = reasons_for(
+            frame["person_id"],
+            pl.scan_parquet(night.run.canonical_dir / EVENTS_FILE),
+            persons,
+            night.as_of,
+            night.config,
+            drivers=scored.drivers,
+        )
+        return frame.join(found, on="person_id", how="left").with_columns(
+            pl.col("reasons").fill_null(pl.lit([], dtype=pl.List(pl.String)))
+        )
+
+    enough = pl.col("reasons").list.len() >= night.config.routing.min_reasons_to_surface
+    fresh_ranked = ranked.filter(~in_queue)
+    explained = with_reasons(ranked.filter(in_queue))
+    depth = SHORTLIST_FACTOR
+    while True:
+        shortlist = _best_per_locality(fresh_ranked, capacities, times=depth)
+        todo = shortlist.join(explained, on="person_id", how="anti")
+        if not todo.is_empty():
+            explained = pl.concat([explained, with_reasons(todo)])
+        fresh_pool = explained.filter(~in_queue)
+        fresh = _best_per_locality(
+            fresh_pool.filter(enough).sort(["score", "person_id"], descending=[True, False]),
+            capacities,
+            times=1,
+        )
+        filled = fresh.group_by("locality").len().rename({"len": "chosen"})
+        reached = shortlist.group_by("locality").len().rename({"len": "reached"})
+        available = fresh_ranked.group_by("locality").len().rename({"len": "available"})
+        short = (
+            capacities.join(filled, on="locality", how="left")
+            .join(reached, on="locality", how="left")
+            .join(available, on="locality", how="left")
+            .fill_null(0)
+            .filter((pl.col("chosen") < pl.col("capacity")) & (pl.col("reached") < pl.col("available")))
+        )
+        if short.is_empty():
+            break
+        depth *= 2
+    pool = pl.concat([fresh, explained.filter(in_queue)]).sort(
         ["score", "person_id"], descending=[True, False]
     )
-    reasons = reasons_for(
-        pool["person_id"],
-        pl.scan_parquet(night.run.canonical_dir / EVENTS_FILE),
-        persons,
-        night.as_of,
-        night.config,
-        drivers=scored.drivers,
-    )
-    pool = pool.join(reasons, on="person_id", how="left").with_columns(
-        pl.col("reasons").fill_null(pl.lit([], dtype=pl.List(pl.String)))
-    )
-    enough = pl.col("reasons").list.len() >= night.config.routing.min_reasons_to_surface
-    fresh = _best_per_locality(pool.filter(~in_queue & enough), capacities, times=1)
-    pool = pl.concat([fresh, pool.filter(in_queue)]).sort(["score", "person_id"], descending=[True, False])
     candidates = (
         pool.join(_services_in_contact(night, pool["person_id"]), on="person_id", how="left")
         .with_columns(pl.col("services").fill_null(pl.lit([], dtype=pl.List(pl.String))))

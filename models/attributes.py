@@ -16,6 +16,7 @@ selects feature columns by name).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -56,9 +57,14 @@ def person_attributes(
     events: pl.DataFrame,
     gazetteer: pl.DataFrame,
     as_of: date,
+    reliability: Mapping[str, int] | None = None,
 ) -> pl.DataFrame:
-    """``person_id, locality, sex, ethnicity, dob`` for every person (one row each)."""
-    addresses = person_addresses(persons, people, events, gazetteer, as_of, 365)
+    """``person_id, locality, sex, ethnicity, dob`` for every person (one row each).
+
+    ``reliability`` ranks sources for choosing a person's address (the council's
+    ``sources.yaml``; None: the defaults), as the night does.
+    """
+    addresses = person_addresses(persons, people, events, gazetteer, as_of, 365, reliability=reliability)
     locality = addresses.filter(pl.col("current")).select("person_id", "locality").unique("person_id")
     equality = (
         persons.join(

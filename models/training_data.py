@@ -131,7 +131,9 @@ def prepare_training_data(
         reviews,
         on_snapshot=lambda done, total: progress(f"snapshot {done} of {total} replayed"),
     )
-    attributes = person_attributes(persons, people, events, gazetteer, as_of)
+    from features.graph.best_record import source_reliability
+
+    attributes = person_attributes(persons, people, events, gazetteer, as_of, source_reliability(config))
     table = (
         table.join(attributes, on="person_id", how="left")
         .with_columns(age_band_expr("dob", SNAPSHOT).alias("age_band"))

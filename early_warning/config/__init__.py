@@ -84,6 +84,9 @@ class Source(_Strict):
     events: SourceEvents
     holds_arrears: bool = False
     topics: list[str] = []
+    #: How far its records are trusted for a person's name and address (higher: more);
+    #: 0, the least, when a council's file leaves it out. See features.graph.best_record.
+    reliability: int = Field(default=0, ge=0)
 
     @model_validator(mode="after")
     def _each_event_type_has_one_role(self) -> Source:

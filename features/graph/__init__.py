@@ -8,7 +8,9 @@ A flow needs only::
 The graph is built per locality partition so a borough of a million people
 fits in memory; see ``build`` for how partitions keep results identical to a
 whole-borough build, ``addresses`` for what "current address" and "moves"
-can and cannot mean, and ``features`` for each column.
+can and cannot mean, ``gazetteer_match`` for how a record's address is
+placed on the gazetteer, ``best_record`` for which record a person's address
+(and, on a case file, name) is taken from, and ``features`` for each column.
 """
 
 from features.graph.build import build_graph

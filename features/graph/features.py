@@ -2,7 +2,9 @@
 
 For each person (``person_id``; no other identifier):
 
-- ``locality``: of the current address, or "unknown";
+- ``locality``: of the current address (taken from the person's most reliable
+  record, :mod:`features.graph.best_record`), or "unknown" when no record
+  places them;
 - ``household_size``: people whose current address is the person's (1 when
   the person has no known address);
 - ``household_contacts_<service>``: *other* household members with events
@@ -19,7 +21,7 @@ For each person (``person_id``; no other identifier):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -128,6 +130,7 @@ def build_graph_features(
     services: Sequence[str] | None = None,
     window_days: int = 365,
     by_partition: bool = True,
+    reliability: Mapping[str, int] | None = None,
 ) -> pl.DataFrame:
     """Graph features for every person, one row each, sorted by ``person_id``.
 
@@ -140,12 +143,17 @@ def build_graph_features(
         window_days: how far back "in contact" and "recent" look.
         by_partition: build one graph per locality partition (the default) or
             one graph for the whole borough; the features are the same.
+        reliability: each source's reliability rank, which decides the current
+            address (:mod:`features.graph.best_record`); default: the default
+            configuration's ``sources.yaml``.
 
     Example:
         >>> build_graph_features(persons, people, events, gazetteer, date(2026, 11, 22))  # doctest: +SKIP
     """
     services = sorted(people["source"].unique().to_list()) if services is None else list(services)
-    addresses = person_addresses(persons, people, events, gazetteer, as_of, window_days)
+    addresses = person_addresses(
+        persons, people, events, gazetteer, as_of, window_days, reliability=reliability
+    )
     contacts = person_contacts(persons, events, as_of, window_days)
     person_ids = persons["person_id"].unique()
     if by_partition:

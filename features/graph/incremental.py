@@ -11,7 +11,7 @@ components are whole, so their features are exactly a full build's.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -54,6 +54,7 @@ def graph_night(
     previous_addresses: pl.DataFrame | None = None,
     changed_now: pl.Series | None = None,
     changed_before: pl.Series | None = None,
+    reliability: Mapping[str, int] | None = None,
 ) -> GraphNight:
     """Graph features for every person: all built afresh, or, given last night's
     features and addresses and the people who changed, only the affected components.
@@ -61,8 +62,11 @@ def graph_night(
     Args:
         changed_now: tonight's person ids whose records, grouping or window changed.
         changed_before: last night's person ids that held any changed record.
+        reliability: each source's reliability rank (:func:`person_addresses`).
     """
-    addresses = person_addresses(persons, people, events, gazetteer, as_of, window_days)
+    addresses = person_addresses(
+        persons, people, events, gazetteer, as_of, window_days, reliability=reliability
+    )
     contacts = person_contacts(persons, events, as_of, window_days)
     person_ids = persons["person_id"].unique()
     if previous is None or previous_addresses is None or changed_now is None or changed_before is None:

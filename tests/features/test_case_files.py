@@ -212,10 +212,12 @@ def test_the_person_section_shows_names_contacts_address_and_age_but_never_the_d
     content = case_file("p1")
     person = content["person"]
     assert content["as_of"] == AS_OF.isoformat()
-    # most recently active record first: contact centre, council tax, benefits
-    assert person["names"] == ["ANN EXAMPLE", "Ann Example", "Ann Exampel"]
+    # the most reliable record's name first (council tax: as reliable as benefits and more
+    # complete), then the others most recently active first: contact centre, benefits
+    assert person["names"] == ["Ann Example", "ANN EXAMPLE", "Ann Exampel"]
+    assert person["name"] == "Ann Example"
     assert person["age"] == 44  # most records say 15 June 1980; no birthday yet by 31 March 2025
-    # the latest record holds a postcode only: the address comes from the latest that holds one
+    # the latest record holds a postcode only: the address comes from the most reliable record
     assert (person["address"], person["postcode"], person["ward"]) == (
         "12 High Street, Townsville",
         "ZZ1 1AA",
@@ -364,6 +366,10 @@ def test_a_person_with_no_records_gets_an_empty_case_file() -> None:
         "ward": None,
         "phones": [],
         "emails": [],
+        "name": None,
+        "locality": "unknown",
+        "name_from": None,
+        "address_from": None,
     }
     assert content["records"] == content["timeline"] == content["evidence"] == []
     assert content["household"] == {"address": None, "members": []}
@@ -399,3 +405,113 @@ def test_a_postcode_alone_is_not_a_household() -> None:
 )
 def test_months_before_stays_on_a_real_day(day: date, months: int, expected: date) -> None:
     assert months_before(day, months) == expected
+
+
+def _joyce() -> dict[str, Any]:
+    """The demo's case: three systems hold Joyce's address; her latest call is typed and has no postcode."""
+    people = _frame(
+        [
+            _person("council_tax", "CT7", "JOYCE", "JOHNSON", address="14 HIGH ST", postcode="ZZ11AA"),
+            _person(
+                "benefits", "B7", "Joyce", "Johnson", dob=date(1970, 2, 2), ni_number="QQ123456C", uprn="200"
+            ),
+            _person("contact_centre", "CC7", "Joyce", "Joohn", address="flat 6 39 pine dr"),
+        ],
+        PEOPLE_SCHEMA,
+    )
+    frame = build_case_files(
+        ["p7"],
+        persons=people.select(pl.lit("p7").alias("person_id"), "source", "source_person_id"),
+        people=people,
+        events=events_frame(
+            [
+                event("council_tax", "CT7", 28, "missed_instalment"),  # 3 March 2025
+                event("benefits", "B7", 100, "claim_new"),
+                event("contact_centre", "CC7", 1, "enquiry"),
+            ]
+        ),
+        gazetteer=GAZETTEER,
+        evidence=None,
+        as_of=AS_OF,
+        config=CONFIG,
+    )
+    assert frame["ward"].to_list() == ["Central"]
+    content: dict[str, Any] = json.loads(frame["content"][0])
+    return content
+
+
+def test_the_name_and_address_come_from_the_most_reliable_records_not_the_latest() -> None:
+    person = _joyce()["person"]
+    assert (
+        person["name"] == person["names"][0] == "Joyce Johnson"
+    )  # benefits: more identity details than council tax
+    assert person["names"] == ["Joyce Johnson", "Joyce Joohn", "JOYCE JOHNSON"]
+    assert (person["address"], person["postcode"], person["ward"], person["locality"]) == (
+        "14 High Street, Townsville",
+        "ZZ1 1AA",
+        "Central",
+        "Northgate",
+    )
+    assert person["name_from"] == {
+        "source": "benefits",
+        "service": "benefits",
+        "source_person_id": "B7",
+        "last_event": (AS_OF - timedelta(days=100)).isoformat(),
+        "text": "Name from benefits, last contact 21 December 2024",
+    }
+    assert person["address_from"] == {
+        "source": "council_tax",
+        "service": "council tax",
+        "source_person_id": "CT7",
+        "last_event": "2025-03-03",
+        "text": "Address from council tax, last contact 3 March 2025",
+        "match": "gazetteer",
+    }
+
+
+def test_where_an_address_was_not_placed_the_case_file_says_so() -> None:
+    people = PEOPLE.filter(pl.col("source_person_id") == "CC1")
+    frame = build_case_files(
+        ["p1"],
+        persons=PERSONS.filter(pl.col("source_person_id") == "CC1"),
+        people=people,
+        events=events_frame(EVENTS),
+        gazetteer=GAZETTEER,
+        evidence=None,
+        as_of=AS_OF,
+        config=CONFIG,
+    )
+    person = json.loads(frame["content"][0])["person"]
+    assert person["locality"] == "unknown"
+    assert person["address_from"]["match"] == "postcode_only"
+    assert person["address_from"]["text"] == (
+        "Postcode from contact centre, last contact 28 March 2025 (only a postcode: no address to visit)"
+    )
+
+
+def test_a_co_resident_known_only_by_a_line_without_a_postcode_is_in_the_household() -> None:
+    """Gus's one record is a call giving "12 high st" and no postcode: the gazetteer places it at Ann's."""
+    gus = _frame(
+        [_person("contact_centre", "CC8", "Gus", "Lodger", dob=date(1990, 1, 1), address="12 high st")],
+        PEOPLE_SCHEMA,
+    )
+    frame = build_case_files(
+        ["p1"],
+        persons=pl.concat(
+            [
+                PERSONS,
+                pl.DataFrame(
+                    {"person_id": ["p8"], "source": ["contact_centre"], "source_person_id": ["CC8"]}
+                ),
+            ]
+        ),
+        people=pl.concat([PEOPLE, gus]).lazy(),
+        events=events_frame([*EVENTS, event("contact_centre", "CC8", 2, "enquiry")]),
+        gazetteer=GAZETTEER,
+        evidence=None,
+        as_of=AS_OF,
+        config=CONFIG,
+    )
+    members = json.loads(frame["content"][0])["household"]["members"]
+    assert {"description": "Adult aged 30 to 39", "services": ["contact_centre"]} in members
+    assert len(members) == 4
