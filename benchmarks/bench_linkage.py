@@ -2,11 +2,17 @@
 
 Prints records resolved per minute, time per phase and peak memory, exact
 comparison counts per blocking rule, and pairwise precision/recall/F1
-against the borough's truth; appends the figures as one JSON line to
+against the borough's truth, overall and per record richness class (a pair
+counts in the class of its poorer record: see
+``features.linkage.evaluation``); appends the figures as one JSON line to
 ``benchmarks/results/linkage.json``. Nothing is asserted.
 
     .venv/bin/python benchmarks/bench_linkage.py --residents 300000
     .venv/bin/python benchmarks/bench_linkage.py --residents 1000000 --skip-graph
+    .venv/bin/python benchmarks/bench_linkage.py --residents 5000 --world sparse_crm --seed 21
+
+``--world`` names a synthetic world (``early_warning.synthetic.worlds``);
+report linkage on more than ``baseline``, whose records are the richest.
 
 Splink's headline is "a million records on a laptop in about a minute".
 """
@@ -28,13 +34,17 @@ import polars as pl
 from early_warning.config import load_config
 from early_warning.paths import RunPaths
 from early_warning.synthetic import generate_borough
+from early_warning.synthetic.sparse import RICHNESS
+from early_warning.synthetic.worlds import world_names
 from features.graph import build_graph_features
 from features.ingest import ingest_extracts
 from features.linkage import (
     count_blocked_comparisons,
+    format_class_table,
     load_linkage_settings,
     pairwise_scores,
     resolve_persons,
+    scores_by_class,
 )
 from features.linkage.prep import prepare_people
 from features.schema import EVENTS_FILE, GAZETTEER_FILE, PEOPLE_FILE
@@ -54,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--residents", type=int, default=300_000)
     parser.add_argument("--years", type=int, default=2)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--world", default="baseline", choices=world_names(), help="the synthetic world to generate"
+    )
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/early-warning-bench"))
     parser.add_argument(
         "--config",
@@ -68,17 +81,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-graph", action="store_true", help="do not build graph features")
     args = parser.parse_args(argv)
 
-    out = args.workdir / f"borough_{args.residents}_{args.seed}"
+    name = f"borough_{args.residents}_{args.seed}"
+    out = args.workdir / (name if args.world == "baseline" else f"{args.world}_{name}")
     run = RunPaths(home=out / "home", as_of=AS_OF)
     if not (run.canonical_dir / PEOPLE_FILE).exists():
         started = time.perf_counter()
-        generate_borough(out, residents=args.residents, years=args.years, as_of=AS_OF, seed=args.seed)
+        generate_borough(
+            out, residents=args.residents, years=args.years, as_of=AS_OF, seed=args.seed, world=args.world
+        )
         ingest_extracts(out / "extracts", AS_OF, run, load_config())
         print(f"generated and ingested the borough in {time.perf_counter() - started:.0f} s")
     people = pl.read_parquet(run.canonical_dir / PEOPLE_FILE)
     truth = pl.read_parquet(out / "truth" / "person_records.parquet")
     settings = load_linkage_settings(args.config)
-    print(f"{people.height:,} source person records from {args.residents:,} residents")
+    print(f"{people.height:,} source person records from {args.residents:,} residents ({args.world} world)")
 
     counts = None
     if not args.skip_counts:
@@ -95,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     linkage_s = time.perf_counter() - started
     linkage_cpu_s = time.process_time() - cpu_started
     scores = pairwise_scores(result.persons, truth)
+    by_class = scores_by_class(result.persons, truth, class_column="richness", classes=RICHNESS)
     per_minute = people.height / linkage_s * 60
     print(
         f"\nlinkage: {linkage_s:.1f} s, {per_minute:,.0f} records per minute, peak RSS {_peak_rss_mb():,.0f} MB"
@@ -105,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("phases (s):", {k: round(v, 1) for k, v in result.timings.items()})
     print(f"pairwise precision {scores.precision:.4f} recall {scores.recall:.4f} F1 {scores.f1:.4f}")
+    print("\nby record richness (a pair counts in the class of its poorer record):")
+    print(format_class_table(scores, by_class))
     print("stats:", result.stats)
 
     graph_s = None
@@ -124,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "residents": args.residents,
         "seed": args.seed,
+        "world": args.world,
         "config": None if args.config is None else str(args.config),
         "records": people.height,
         "persons": result.stats.get("persons"),
@@ -138,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         "precision": round(scores.precision, 4),
         "recall": round(scores.recall, 4),
         "f1": round(scores.f1, 4),
+        "by_richness": {name: s.as_dict() for name, s in by_class.items()},
         "blocking_comparisons": None if counts is None else counts.to_dicts(),
         "stats": result.stats,
     }

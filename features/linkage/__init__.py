@@ -14,14 +14,16 @@ blocking rules as data), ``scoring`` (training and scoring with Splink),
 ``engines`` (DuckDB or Spark, as ``linkage.yaml`` says; ``spark_backend``
 and ``spark_sql`` for Spark), ``trained`` (scoring with an earlier night's
 model), ``clustering`` (household and chaining guards), ``ids``,
-``evidence``.
+``evidence``, ``contacts`` (how many people hold a phone number or e-mail),
+``evaluation`` (pairwise accuracy, overall and by record richness).
 """
 
-from features.linkage.evaluation import PairwiseScores, pairwise_scores
+from features.linkage.evaluation import PairwiseScores, format_class_table, pairwise_scores, scores_by_class
 from features.linkage.pipeline import (
     EVIDENCE_FILE,
     LINEAGE_FILE,
     PERSONS_FILE,
+    SUMMARY_FILE,
     LinkageResult,
     resolve_persons,
     write_linkage_outputs,
@@ -38,9 +40,12 @@ __all__ = [
     "LinkageResult",
     "LinkageSettings",
     "PairwiseScores",
+    "SUMMARY_FILE",
     "count_blocked_comparisons",
+    "format_class_table",
     "load_linkage_settings",
     "pairwise_scores",
     "resolve_persons",
+    "scores_by_class",
     "write_linkage_outputs",
 ]

@@ -5,7 +5,9 @@ council data, and each gets an explicit, documented guard:
 
 1. **Households** (same surname and address, different person). A pair is
    never joined when the first names are *different* (not a typo, nickname,
-   initial or swap), or the dates of birth are *different* (not a typo, a
+   initial or swap; a similar name with another first letter, Karen and
+   Darren, is different: measured on six tuning boroughs, no such pair above
+   the threshold was one person and twelve were two), or the dates of birth are *different* (not a typo, a
    day/month swap or within a year), unless the two records share an NI or
    NHS number exactly. The model's weights already push such pairs down; this rule
    makes sure a shared phone, e-mail and address cannot outvote them.
@@ -126,7 +128,9 @@ WHERE (
                 AND length(l.first_name_std) > 1 AND length(r.first_name_std) > 1
                 AND l.first_name_std <> coalesce(r.last_name_std, '')
                 AND r.first_name_std <> coalesce(l.last_name_std, '')
-                AND jaro_winkler_similarity(l.first_name_std, r.first_name_std) < 0.80)
+                AND (jaro_winkler_similarity(l.first_name_std, r.first_name_std) < 0.80
+                     OR (l.first_initial <> r.first_initial
+                         AND jaro_winkler_similarity(l.first_name_std, r.first_name_std) < 0.92)))
         )
     )
 )
@@ -142,6 +146,7 @@ _CONFLICT_COLUMNS = (
     "dob_d",
     "first_name_std",
     "first_name_canon",
+    "first_initial",
     "last_name_std",
 )
 

@@ -12,7 +12,10 @@ Why these comparisons (see NOTES.md, "the household trap"):
 
 - first name has levels for nicknames and initials, and a *fixed* low m
   probability on "different", because EM cannot tell household members from
-  one person and would otherwise learn that first names often disagree;
+  one person and would otherwise learn that first names often disagree. A
+  "similar" first name must keep its first letter: Karen and Darren
+  Chapman at one address are two people (typos rarely change the first
+  letter; no such pair above the threshold was one person);
 - surname exact matches are term-frequency adjusted, so "Smith" counts for
   less than "Okonkwo-Reyes";
 - there is ONE address comparison (UPRN > postcode and same address words >
@@ -23,9 +26,26 @@ Why these comparisons (see NOTES.md, "the household trap"):
   data (a contact centre often takes only a postcode), the second is a
   neighbour's evidence against a match, and one level for both undervalued
   the first and overvalued the second;
-- e-mail, phone, NI and NHS numbers are compared exactly (with a one-character
-  typo level for NI and NHS numbers): fuzzy e-mail matching joins different
-  people with numbered addresses.
+- when a house number is missing (a caller gives "Acacia Road", or the
+  postcode alone), the street still counts, as its own levels of that one
+  address comparison: same postcode and street, then same street with no
+  postcode to contradict it. Weaker than the same house, stronger than the
+  same postcode sector;
+- NI and NHS numbers are compared exactly, with a one-character typo level;
+- e-mail and phone are compared exactly (fuzzy e-mail matching joins
+  different people with numbered addresses), on a phone number normalised
+  to UK national form, and term-frequency adjusted by how many *different
+  people* hold the value (:mod:`features.linkage.contacts`): a hostel's
+  landline that thirty residents give counts for little, a personal mobile
+  for a lot. An exact match is split by whether the names agree (the same
+  surname and initial, or the same first name written out on both; see
+  :data:`NAMES_AGREE`): with agreeing names it is the strongest evidence a
+  sparse contact-centre record can have ("J Okafor" and "Joy Okafor" on the
+  same mobile); with names that differ or are missing it is much weaker (a
+  relative's or a wrong number), so a record holding only someone else's
+  number does not join them;
+- the m probability of an agreeing initial is computed from the night's
+  records, not learned (:func:`initial_only_m_probability`).
 
 The SQL is DuckDB's. For the Spark backend the same comparisons are given
 Spark SQL that computes the same values (:func:`comparisons` with
@@ -37,8 +57,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
 from splink import SettingsCreator, block_on
 
+from features.linkage.contacts import EXACT_NAMES_AGREE
 from features.linkage.settings import Backend, BlockingRuleSpec, LinkageSettings
 from features.linkage.spark_sql import to_spark_sql
 from features.linkage.trained import with_trained_probabilities
@@ -71,7 +93,31 @@ _ELSE = "ELSE"
 _NAMES_SWAPPED = "first_name_std_l = last_name_std_r AND last_name_std_l = first_name_std_r"
 
 
-def first_name_comparison(else_m_probability: float) -> dict[str, Any]:
+#: Smallest m probability given to "initial only, agrees" (a night with no
+#: initials at all never uses the level; Splink rejects an m of 0).
+_MIN_INITIAL_ONLY_M = 0.001
+
+
+def initial_only_m_probability(prepared: pl.DataFrame) -> float:
+    """m of "first name: initial only, agrees", from the night's records rather than EM.
+
+    EM cannot learn it: records that hold only an initial ("J Okafor" on a
+    council-tax bill, a contact-centre note) carry no date of birth, so they
+    are in neither training block (on the name block the first-name
+    comparison is not estimated at all). Learned, it came out between 0.007
+    and 0.025 on the boroughs measured, depending on how many *full* records
+    happened to hold an initial: up to four bits too little for "M
+    Thrandlewick" against "Marisol Thrandlewick". If a share ``p`` of the night's
+    first names are a single letter, and systems record initials
+    independently of each other, two records of one person have exactly one
+    initial with probability ``2p(1 - p)``.
+    """
+    names = prepared["first_name_std"].drop_nulls()
+    p = int((names.str.len_chars() == 1).sum()) / names.len() if names.len() else 0.0
+    return max(2 * p * (1 - p), _MIN_INITIAL_ONLY_M)
+
+
+def first_name_comparison(else_m_probability: float, initial_only_m: float | None = None) -> dict[str, Any]:
     return {
         "output_column_name": "first_name",
         "comparison_description": DESCRIPTIONS["first_name"],
@@ -86,11 +132,20 @@ def first_name_comparison(else_m_probability: float) -> dict[str, Any]:
             _level(_NAMES_SWAPPED, "first and last names swapped"),
             _level("first_name_canon_l = first_name_canon_r", "same name, nickname used"),
             _level("jaro_winkler_similarity(first_name_std_l, first_name_std_r) >= 0.92", "small typo"),
-            _level("jaro_winkler_similarity(first_name_std_l, first_name_std_r) >= 0.80", "similar"),
+            _level(
+                "jaro_winkler_similarity(first_name_std_l, first_name_std_r) >= 0.80 "
+                "AND first_initial_l = first_initial_r",
+                "similar",
+            ),
             _level(
                 "(length(first_name_std_l) = 1 OR length(first_name_std_r) = 1) "
                 "AND first_initial_l = first_initial_r",
                 "initial only, agrees",
+                **(
+                    {}
+                    if initial_only_m is None
+                    else {"m_probability": initial_only_m, "fix_m_probability": True}
+                ),
             ),
             _level(_ELSE, "different", m_probability=else_m_probability, fix_m_probability=True),
         ],
@@ -157,6 +212,12 @@ def _jaccard(a: str, b: str, backend: Backend) -> str:
     return f"(len(list_intersect({a}, {b}))::DOUBLE / len(list_distinct(list_concat({a}, {b}))))"
 
 
+#: The same street, and a house number on at most one side (a caller's
+#: "Acacia Road" against "12 Acacia Road"). Two different house numbers on
+#: one street are neighbours, not a missing number.
+_SAME_STREET = "street_std_l = street_std_r AND (addr_numbers_l IS NULL OR addr_numbers_r IS NULL)"
+
+
 def address_comparison(else_m_probability: float | None, backend: Backend = "duckdb") -> dict[str, Any]:
     """One comparison for all address evidence, strongest first.
 
@@ -189,13 +250,73 @@ def address_comparison(else_m_probability: float | None, backend: Backend = "duc
                 "same address, postcode differs or missing",
             ),
             _level(
+                f"postcode_std_l = postcode_std_r AND {_SAME_STREET}",
+                "same postcode and street, house number missing",
+            ),
+            _level(
                 "postcode_std_l = postcode_std_r AND (addr_tokens_l IS NULL OR addr_tokens_r IS NULL)",
                 "same postcode, no address line to compare",
+            ),
+            _level(
+                f"(postcode_std_l IS NULL OR postcode_std_r IS NULL) AND {_SAME_STREET}",
+                "same street, house number and postcode missing",
             ),
             _level("postcode_std_l = postcode_std_r", "same postcode, different address"),
             _level("postcode_sector_l = postcode_sector_r", "same postcode sector"),
             _level("postcode_district_l = postcode_district_r", "same postcode district"),
             different,
+        ],
+    }
+
+
+#: The names of two records agree as far as both go: the same surname (or a
+#: typo of it: one letter wrong, missing or swapped, or as similar as the
+#: surname comparison's "similar" level) and no conflicting first initial; or
+#: the same first name, written out on both (in full, a nickname of it, or a
+#: typo of it), whatever the surname (missing, misspelt or changed on
+#: marriage). "J Okafor" and "Joy Okafor" agree; "Joy" and "Joy Okafor"
+#: agree; a record with no name agrees with nobody.
+NAMES_AGREE = (
+    "(coalesce(last_name_std_l = last_name_std_r"
+    " OR damerau_levenshtein(last_name_std_l, last_name_std_r) <= 1"
+    " OR jaro_winkler_similarity(last_name_std_l, last_name_std_r) >= 0.80, false)"
+    " AND (first_initial_l IS NULL OR first_initial_r IS NULL OR first_initial_l = first_initial_r"
+    " OR coalesce(first_name_canon_l = first_name_canon_r, false)))"
+    " OR (length(first_name_std_l) > 1 AND length(first_name_std_r) > 1"
+    " AND coalesce(first_name_std_l = first_name_std_r OR first_name_canon_l = first_name_canon_r"
+    " OR damerau_levenshtein(first_name_std_l, first_name_std_r) <= 1"
+    " OR jaro_winkler_similarity(first_name_std_l, first_name_std_r) >= 0.92, false))"
+)
+
+
+def contact_comparison(column: str, name: str) -> dict[str, Any]:
+    """Exact phone or e-mail agreement, split by whether the names agree.
+
+    Both exact levels are term-frequency adjusted on ``column`` with their
+    own u (``disable_tf_exact_match_detection``), so a level's weight for a
+    value is log2(m / tf): the split by names changes m (how often one
+    person's records agree on the value with agreeing names, or without),
+    and tf is the trained u of agreeing names times the number of different
+    people who hold the value
+    (:func:`features.linkage.contacts.contact_frequencies`).
+
+    Because its levels read the name columns, Splink leaves this comparison
+    out of EM on the name block; its m probabilities are learned on the
+    date-of-birth block, where names do not decide which pairs are compared.
+    """
+    tf = {
+        "tf_adjustment_column": column,
+        "tf_adjustment_weight": 1.0,
+        "disable_tf_exact_match_detection": True,
+    }
+    return {
+        "output_column_name": name,
+        "comparison_description": DESCRIPTIONS[name],
+        "comparison_levels": [
+            _null(column),
+            _level(f"{column}_l = {column}_r AND ({NAMES_AGREE})", EXACT_NAMES_AGREE, **tf),
+            _level(f"{column}_l = {column}_r", "exact match, names differ or missing", **tf),
+            _level(_ELSE, "different"),
         ],
     }
 
@@ -212,21 +333,25 @@ def _identifier_comparison(column: str, name: str, typo_level: bool) -> dict[str
     }
 
 
-def comparisons(settings: LinkageSettings, backend: Backend = "duckdb") -> list[dict[str, Any]]:
+def comparisons(
+    settings: LinkageSettings, backend: Backend = "duckdb", initial_only_m: float | None = None
+) -> list[dict[str, Any]]:
     """All comparisons, in the order the evidence lists them when weights tie.
 
     ``backend`` chooses the SQL the levels are written in; the levels and
-    their labels are the same for both.
+    their labels are the same for both. ``initial_only_m`` fixes the m of
+    "first name: initial only, agrees" (:func:`initial_only_m_probability`);
+    None leaves it to EM.
     """
     built = [
-        first_name_comparison(settings.first_name_else_m_probability),
+        first_name_comparison(settings.first_name_else_m_probability, initial_only_m),
         last_name_comparison(),
         dob_comparison(),
         address_comparison(settings.address_else_m_probability, backend),
         _identifier_comparison("ni_std", "ni_number", typo_level=True),
         _identifier_comparison("nhs_std", "nhs_number", typo_level=True),
-        _identifier_comparison("email_std", "email", typo_level=False),
-        _identifier_comparison("phone_std", "phone", typo_level=False),
+        contact_comparison("email_std", "email"),
+        contact_comparison("phone_std", "phone"),
     ]
     if backend == "duckdb":
         return built
@@ -257,6 +382,7 @@ def splink_settings(
     settings: LinkageSettings,
     backend: Backend = "duckdb",
     trained_model: dict[str, Any] | None = None,
+    initial_only_m: float | None = None,
 ) -> SettingsCreator:
     """The model for one night: untrained, or carrying an earlier night's probabilities.
 
@@ -271,7 +397,7 @@ def splink_settings(
     just ids, levels and weights out of the engine, so no names or dates
     leave it.
     """
-    levels = comparisons(settings, backend)
+    levels = comparisons(settings, backend, initial_only_m)
     prior: dict[str, Any] = {}
     if trained_model is not None:
         levels = with_trained_probabilities(levels, trained_model)

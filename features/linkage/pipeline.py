@@ -4,11 +4,16 @@
 night's model) and score (Splink on DuckDB or Spark), cluster with the
 household and chaining guards, assign stable ids, explain - and returns
 plain polars frames. ``write_linkage_outputs`` is the
-only function here that touches disk.
+only function here that touches disk: besides persons, evidence and
+lineage it writes ``linkage_summary.json``, the night's counts (records,
+persons, pairs, guard actions, generic phone numbers and e-mails) and
+seconds per phase - counts only, so the data team can see what linkage did
+without seeing anyone's data.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -19,6 +24,7 @@ from typing import Any
 import polars as pl
 
 from features.linkage.clustering import cluster_records, reliable_comparisons
+from features.linkage.contacts import generic_contact_stats
 from features.linkage.evidence import EVIDENCE_SCHEMA, match_evidence
 from features.linkage.ids import LINEAGE_SCHEMA, PERSONS_SCHEMA, assign_person_ids
 from features.linkage.prep import prepare_people
@@ -30,6 +36,7 @@ logger = logging.getLogger(__name__)
 PERSONS_FILE = "persons.parquet"
 EVIDENCE_FILE = "match_evidence.parquet"
 LINEAGE_FILE = "lineage.parquet"
+SUMMARY_FILE = "linkage_summary.json"
 
 _NO_PAIRS: dict[str, pl.DataType] = {
     "unique_id_l": pl.Int64(),
@@ -49,7 +56,9 @@ class LinkageResult:
         evidence: why records were joined (:mod:`features.linkage.evidence`).
         lineage: what happened to each person id tonight (:mod:`features.linkage.ids`).
         stats: counts (records, persons, pairs, guard actions, ``model_reused``
-            0 or 1); no personal data.
+            0 or 1, generic phone numbers and e-mails and the records holding
+            them - :func:`features.linkage.contacts.generic_contact_stats`);
+            no personal data.
         timings: seconds per phase (prep, engine, train, predict, cluster, ids,
             evidence); ``train`` is about 0 when the model was reused.
         model: the Splink model scored with (comparisons and m/u probabilities).
@@ -157,6 +166,7 @@ def resolve_persons(
     stats = {
         "records": prepared.height,
         "model_reused": int(reused),
+        **generic_contact_stats(prepared, settings.generic_contact_min_holders),
         **{f"hard_rules_use_{name}": 1 for name in sorted(reliable)},
         "persons": assigned.cluster_person.height,
         **clustering.stats,
@@ -175,7 +185,7 @@ def resolve_persons(
 
 
 def write_linkage_outputs(result: LinkageResult, run_root: str | Path) -> dict[str, Path]:
-    """Write persons, match evidence and lineage as Parquet under the run's folder.
+    """Write persons, match evidence and lineage as Parquet, and the summary as JSON, under the run's folder.
 
     Writes replace the night's files (runs are keyed by night; see
     ``early_warning.paths``). Returns the paths written.
@@ -193,4 +203,13 @@ def write_linkage_outputs(result: LinkageResult, run_root: str | Path) -> dict[s
         frame.write_parquet(tmp)
         tmp.replace(path)
         written[name] = path
+    summary = {
+        "stats": dict(sorted(result.stats.items())),
+        "seconds": {k: round(v, 3) for k, v in result.timings.items()},
+    }
+    path = root / SUMMARY_FILE
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    written[SUMMARY_FILE] = path
     return written

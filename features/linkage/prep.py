@@ -20,7 +20,11 @@ Prepared columns (empty values become null, so they never "match" as equal):
   abbreviations expanded and the postcode removed) and ``addr_numbers``
   (the numbers in the address, e.g. flat and house number, sorted), which
   makes "Flat 3, 12 High St" and "12 High Street Flat 3" equal.
-- ``phone_std`` (digits, +44 written as 0), ``email_std``, ``ni_std``, ``nhs_std``.
+- ``street_std``: the street's name alone ("high street"), without flat or
+  house number, postcode or town, so a caller's "High St" can be compared
+  with "Flat 3, 12 High Street, Kingsmere" (see :func:`street_expr`).
+- ``phone_std`` (UK national form, see :func:`phone_expr`), ``email_std``,
+  ``ni_std``, ``nhs_std``.
 
 Example:
     >>> import polars as pl
@@ -97,6 +101,7 @@ PREPARED_COLUMNS: tuple[str, ...] = (
     "uprn_std",
     "addr_tokens",
     "addr_numbers",
+    "street_std",
     "phone_std",
     "email_std",
     "ni_std",
@@ -154,17 +159,82 @@ def address_tokens_expr(column: str = "address") -> pl.Expr:
     return pl.when(tokens.list.len() > 0).then(tokens).otherwise(None)
 
 
+#: Words that end a street's name ("road", "street"...), as :data:`ADDRESS_ABBREVIATIONS` writes them.
+_STREET_KINDS = sorted(
+    {v for v in ADDRESS_ABBREVIATIONS.values() if v not in ("flat", "house", "estate", "north", "south")}
+    | {"walk", "row", "hill", "rise", "green", "mews", "view", "wharf", "yard"}
+)
+#: Words that name a flat or unit, with the number that follows them.
+_UNIT = r"\b(flat|apartment|apt|unit|room|fl)\s*[0-9]+[a-z]?\b"
+
+
+def street_expr(column: str = "address") -> pl.Expr:
+    """The street's name: the part of the address line that carries the house number.
+
+    An address line is split at commas, the postcode and any "Flat 3" are
+    dropped, and the first part that starts with a number ("12 High St") is
+    the street; in a line with no such part (a caller's "High Street",
+    "Rose Cottage, Mill Lane"), the first part that names a kind of street
+    ("lane"), else the first part. Numbers are then
+    dropped and abbreviations written in full: "Flat 3, 12 High St,
+    Kingsmere", "3/12 High Street" and "high st" all give "high street".
+    The town, which some systems append, is a later part and is left out.
+    """
+    parts = (
+        pl.col(column)
+        .str.replace_all(_UK_POSTCODE_IN_TEXT, " ")
+        .str.to_lowercase()
+        .str.replace_all(_UNIT, " ")
+        .str.split(",")
+        .list.eval(pl.element().str.replace_all(r"[^a-z0-9/ ]", " ").str.strip_chars())
+    )
+    has_words = pl.element().str.contains(r"[a-z]{2}")
+    kind = r"\b(" + "|".join([*_STREET_KINDS, *ADDRESS_ABBREVIATIONS]) + r")\b"
+    numbered = parts.list.eval(pl.element().filter(has_words & pl.element().str.contains(r"^[0-9]")))
+    named = parts.list.eval(pl.element().filter(pl.element().str.contains(kind)))
+    first = parts.list.eval(pl.element().filter(has_words))
+    chosen = pl.coalesce(numbered.list.first(), named.list.first(), first.list.first())
+    words = chosen.str.split(" ").list.eval(
+        pl.element().filter(pl.element().str.contains(r"^[a-z]+$")).replace(ADDRESS_ABBREVIATIONS)
+    )
+    # A town written without a comma ("12 High Street London") ends after
+    # the last word that names a kind of street.
+    last_kind = words.list.eval(pl.int_range(pl.len()).filter(pl.element().is_in(_STREET_KINDS)).last())
+    street = (
+        pl.when(last_kind.list.first().is_not_null())
+        .then(words.list.head(last_kind.list.first() + 1))
+        .otherwise(words)
+    )
+    return _null_if_empty(street.list.join(" ").fill_null(""))
+
+
 def address_numbers_expr(tokens: pl.Expr) -> pl.Expr:
     """The tokens that start with a digit ("3", "12", "12a"), as one sorted string."""
     numbers = tokens.list.eval(pl.element().filter(pl.element().str.contains(r"^[0-9]")))
     return _null_if_empty(numbers.list.sort().list.join(" ").fill_null(""))
 
 
-def _phone_expr() -> pl.Expr:
-    digits = pl.col("phone").str.replace_all(r"[^0-9]", "")
+def phone_expr(column: str = "phone") -> pl.Expr:
+    """A UK phone number in national form: digits only, starting with 0.
+
+    Systems write one number many ways: "07700 900123", "+44 7700 900123",
+    "+44 (0)7700 900123", "0044 7700 900123", and a spreadsheet that stored
+    it as a number drops the leading 0 ("7700900123"). All become
+    "07700900123", so an exact comparison sees one number. (The
+    ``phonenumbers`` package would do this and more, but it is not a
+    dependency; UK national numbers are all this product meets.) Fewer than
+    7 digits is not a number anyone can be reached on: null.
+    """
+    digits = pl.col(column).str.replace_all(r"[^0-9]", "")
+    international = digits.str.replace(r"^00", "")
+    n = international.str.len_chars()
     national = (
-        pl.when(digits.str.starts_with("44") & (digits.str.len_chars() == 12))
-        .then(pl.lit("0") + digits.str.slice(2))
+        pl.when(international.str.starts_with("440") & (n == 13))
+        .then(international.str.slice(2))  # +44 (0)...
+        .when(international.str.starts_with("44") & (n == 12))
+        .then(pl.lit("0") + international.str.slice(2))
+        .when(~digits.str.starts_with("0") & (digits.str.len_chars() == 10))
+        .then(pl.lit("0") + digits)  # the leading 0 lost
         .otherwise(digits)
     )
     return pl.when(national.str.len_chars() >= 7).then(national).otherwise(None)
@@ -211,7 +281,8 @@ def prepare_people(people: pl.DataFrame) -> pl.DataFrame:
         pl.when(is_uk).then(postcode.str.split(" ").list.first()).alias("postcode_district"),
         _code_expr("uprn", r"[^0-9]", 1).str.strip_chars_start("0").alias("uprn_std"),
         address_tokens_expr().alias("addr_tokens"),
-        _phone_expr().alias("phone_std"),
+        street_expr().alias("street_std"),
+        phone_expr().alias("phone_std"),
         _email_expr().alias("email_std"),
         _code_expr("ni_number", r"[^A-Z0-9]", 5).alias("ni_std"),
         _code_expr("nhs_number", r"[^0-9]", 6).alias("nhs_std"),

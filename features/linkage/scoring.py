@@ -34,8 +34,9 @@ import splink.internals.expectation_maximisation as splink_em
 from splink import Linker, SettingsCreator
 from splink.blocking_analysis import count_comparisons_from_blocking_rules
 
+from features.linkage.contacts import CONTACT_COLUMNS, contact_frequencies, trained_exact_u
 from features.linkage.engines import Engine, open_engine
-from features.linkage.model import blocking_rule, splink_settings
+from features.linkage.model import blocking_rule, initial_only_m_probability, splink_settings
 from features.linkage.settings import LinkageSettings
 
 logger = logging.getLogger(__name__)
@@ -135,15 +136,35 @@ def name_frequencies(prepared: pl.DataFrame, column: str, other: str) -> pl.Data
 def _linker(engine: Engine, prepared: pl.DataFrame, model: SettingsCreator) -> Linker:
     """The night's records and name frequencies in the engine, and a Linker over them.
 
+    Names are counted per distinct full name (:func:`name_frequencies`);
+    phone numbers and e-mails per distinct holder, after training
+    (:func:`_register_contact_frequencies`).
+
     Source names and ids are left behind: the engine needs only the
     prepared columns, keyed by ``unique_id``.
     """
     table = engine.load(prepared.drop("source", "source_person_id"), _TABLE)
     linker = Linker(table, model, log_level=_SPLINK_LOG_LEVEL)
     for column, other in _TF_COLUMNS.items():
-        frequencies = engine.load(name_frequencies(prepared, column, other), f"tf_{column}_people")
-        linker.table_management.register_term_frequency_lookup(frequencies, column)
+        _register_frequencies(engine, linker, column, name_frequencies(prepared, column, other))
     return linker
+
+
+def _register_frequencies(engine: Engine, linker: Linker, column: str, frequencies: pl.DataFrame) -> None:
+    loaded = engine.load(frequencies, f"tf_{column}_people")
+    linker.table_management.register_term_frequency_lookup(loaded, column)
+
+
+def _register_contact_frequencies(engine: Engine, linker: Linker, prepared: pl.DataFrame) -> None:
+    """Phone and e-mail frequencies, scaled by the model's trained u (so only after training).
+
+    Training never reads them (EM runs without term frequencies), so they
+    are registered just before scoring.
+    """
+    model = linker.misc.save_model_to_json()
+    for column, comparison in CONTACT_COLUMNS.items():
+        frequencies = contact_frequencies(prepared, column, trained_exact_u(model, comparison))
+        _register_frequencies(engine, linker, column, frequencies)
 
 
 def _train(linker: Linker, settings: LinkageSettings) -> None:
@@ -209,7 +230,9 @@ def score_pairs(
             comparisons or levels are not tonight's.
     """
     # Built first, so a saved model that does not fit fails before an engine starts.
-    model_settings = splink_settings(settings, settings.backend, trained_model)
+    model_settings = splink_settings(
+        settings, settings.backend, trained_model, initial_only_m=initial_only_m_probability(prepared)
+    )
     timings: dict[str, float] = {}
     started = time.perf_counter()
     with open_engine(settings, work_dir) as engine:
@@ -222,6 +245,7 @@ def score_pairs(
         timings["train"] = time.perf_counter() - started
 
         started = time.perf_counter()
+        _register_contact_frequencies(engine, linker, prepared)
         predictions = linker.inference.predict(
             threshold_match_probability=settings.match_threshold, warning_mode="never"
         )

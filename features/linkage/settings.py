@@ -50,6 +50,7 @@ class LinkageSettings(BaseModel):
     first_name_else_m_probability: float = Field(0.02, gt=0, lt=1)
     address_else_m_probability: float | None = Field(0.15, gt=0, lt=1)
     hard_rule_max_m: float = Field(0.01, gt=0, lt=1)
+    generic_contact_min_holders: int = Field(5, ge=2)
     evidence_top_reasons: int = Field(4, ge=1)
     person_id_salt: str = Field("early-warning-person-v1", min_length=1)
     duckdb_threads: int = Field(2, ge=1)

@@ -44,3 +44,25 @@ def test_a_name_typo_is_blocked_through_the_same_address_numbers_only() -> None:
     # Compared: (0, 1) and (0, 3), one name exact and the other within a typo
     # at the same house number. Not (1, 3): neither name is exact.
     assert counts["cumulative_comparisons"][-1] == 2
+
+
+def test_a_surname_or_first_name_with_the_street_alone_is_compared_on_that_street_only() -> None:
+    people = _people(
+        {
+            "first_name": "Abigail",
+            "last_name": "Jones",
+            "address": "Flat 2, 12 High St",
+            "postcode": "KM5 8PS",
+        },
+        # contact centre: an initial, the surname and the street, no number or postcode
+        {"first_name": "A", "last_name": "Jones", "address": "High Street"},
+        # contact centre: a first name and the street
+        {"first_name": "Abigail", "address": "high st, Kingsmere"},
+        # the same surname on another street: compared with neither sparse record
+        {"first_name": "Bob", "last_name": "Jones", "address": "7 Low Road", "postcode": "KM1 1AA"},
+    )
+    counts = count_blocked_comparisons(prepare_people(people), load_linkage_settings())
+    # Compared: (0, 1) on surname + street, (0, 2) on first name + street. Bob
+    # Jones shares only a surname, with no street, initial or number: compared
+    # with nobody.
+    assert counts["cumulative_comparisons"][-1] == 2

@@ -12,6 +12,7 @@ from features.linkage import (
     EVIDENCE_FILE,
     LINEAGE_FILE,
     PERSONS_FILE,
+    SUMMARY_FILE,
     LinkageResult,
     resolve_persons,
     write_linkage_outputs,
@@ -64,7 +65,12 @@ def test_outputs_are_written_as_parquet_under_the_run_folder(
 ) -> None:
     _, _, result = febrl4_resolved
     written = write_linkage_outputs(result, tmp_path / "runs" / "2026-11-22")
-    assert set(written) == {PERSONS_FILE, EVIDENCE_FILE, LINEAGE_FILE}
+    assert set(written) == {PERSONS_FILE, EVIDENCE_FILE, LINEAGE_FILE, SUMMARY_FILE}
+    summary = json.loads(written[SUMMARY_FILE].read_text(encoding="utf-8"))
+    assert summary["stats"]["records"] == result.persons.height
+    assert summary["stats"]["generic_phone_values"] == 0  # FEBRL holds no phone numbers
+    # counts and seconds only: every value in the summary is a number
+    assert all(isinstance(v, int | float) for part in summary.values() for v in part.values())
     persons = pl.read_parquet(written[PERSONS_FILE])
     assert persons.columns == ["person_id", "source", "source_person_id"]
     assert persons.equals(result.persons)

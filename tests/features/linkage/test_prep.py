@@ -76,3 +76,39 @@ def test_prepared_frame_keeps_row_order_and_numbers_records_from_zero() -> None:
     out = prepare_people(pl.DataFrame(rows, schema=PEOPLE_SCHEMA))
     assert out["unique_id"].to_list() == list(range(5))
     assert out["source_person_id"].to_list() == ["0", "1", "2", "3", "4"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "07700 900123",
+        "+44 7700 900123",
+        "+44 (0)7700 900123",
+        "0044 7700 900123",
+        "(07700) 900-123",
+        "7700900123",
+    ],
+)
+def test_a_uk_number_written_any_way_is_one_number(raw: str) -> None:
+    # "7700900123": a spreadsheet that stored the number as a number dropped its 0.
+    assert _prep(phone=raw)["phone_std"] == "07700900123"
+
+
+@pytest.mark.parametrize(
+    ("address", "street"),
+    [
+        ("Flat 3, 12 High St, Kingsmere SW1A 1AA", "high street"),
+        ("3/12 High Street", "high street"),
+        ("12 HIGH STREET FLAT 3 KINGSMERE", "high street"),
+        ("high st", "high street"),
+        ("Acacia Rd, Kingsmere", "acacia road"),
+        ("Rose Cottage, Mill Lane", "mill lane"),
+        ("Flat 3 Rosebery House, 12 High St", "high street"),
+        ("", None),
+    ],
+)
+def test_the_street_is_the_part_of_the_address_with_the_house_number(
+    address: str, street: str | None
+) -> None:
+    # A caller's "High St" must compare with the full address on another system.
+    assert _prep(address=address)["street_std"] == street

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from early_warning.config import ConfigError
@@ -61,3 +62,18 @@ def test_the_spark_settings_load_from_a_council_file(tmp_path: Path) -> None:
     assert settings.spark_master.startswith("spark://")
     assert settings.spark_config == {"spark.executor.memory": "8g", "spark.dynamicAllocation.enabled": True}
     assert load_linkage_settings().backend == "duckdb"
+
+
+def test_the_m_of_an_agreeing_initial_comes_from_the_share_of_initials() -> None:
+    from features.linkage.model import comparisons, initial_only_m_probability
+
+    # 2 of 10 first names are an initial: two records of one person hold
+    # exactly one initial with probability 2 * 0.2 * 0.8.
+    prepared = pl.DataFrame({"first_name_std": ["j", "k", *["anna"] * 8, None]})
+    assert initial_only_m_probability(prepared) == pytest.approx(0.32)
+    assert initial_only_m_probability(pl.DataFrame({"first_name_std": ["anna", None]})) == 0.001
+    first_name = comparisons(load_linkage_settings(), initial_only_m=0.32)[0]
+    level = next(
+        x for x in first_name["comparison_levels"] if x["label_for_charts"] == "initial only, agrees"
+    )
+    assert (level["m_probability"], level["fix_m_probability"]) == (0.32, True)
