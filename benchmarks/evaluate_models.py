@@ -131,6 +131,8 @@ def measure(borough: Path, home: Path, result: TrainingResult, as_of: date, conf
 
 
 def _fmt(value: object) -> str:
+    if value is None:
+        return "-"
     if isinstance(value, float):
         return "-" if value != value else (f"{value:.0f}" if abs(value) >= 10 else f"{value:.2f}")
     return str(value)
@@ -155,7 +157,7 @@ def markdown(records: list[dict[str, Any]]) -> str:
     """The README's world x seed table: the night's scorer against the rules score and the best naive ranking."""
     lines = [
         "| world | seed | night uses | active need at capacity: night / rules / best learned / best naive (perfect linkage) "
-        "| crisis within 180 d: night / best naive | recall | lead time, median days | known leak | night >= best naive |",
+        "| crisis within 180 d: night / best naive | recall | lead time, median days | known leak | night >= best naive (and a learned night > rules) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in records:
@@ -167,7 +169,12 @@ def markdown(records: list[dict[str, Any]]) -> str:
         )
         base_name, base = _best_baseline(m, "precision_active_need")
         _, base_crisis = _best_baseline(m, "precision_crisis")
-        verdict = "yes" if night["precision_active_need"] >= base else "**no (loss)**"
+        verdict = "yes" if night["precision_active_need"] >= base else "**no: below the best naive ranking**"
+        if (
+            night["scorer"] != pipes.RULES
+            and night["precision_active_need"] <= m[pipes.RULES]["precision_active_need"]
+        ):
+            verdict += "; **the learned model chosen does not beat the rules score**"
         lines.append(
             f"| {r['world']} | {r['seed']} | {night['scorer'].replace('_', ' ')} | "
             f"{night['precision_active_need']:.2f} / {m[pipes.RULES]['precision_active_need']:.2f} / {learned:.2f} / "
@@ -175,6 +182,26 @@ def markdown(records: list[dict[str, Any]]) -> str:
             f"{night['precision_crisis']:.2f} / {base_crisis:.2f} | {night['recall_crisis']:.2f} | "
             f"{_fmt(night['lead_time_median_days'])} | {night['known_leak']:.0f} of {night['surfaced']:.0f} | {verdict} |"
         )
+    return "\n".join(lines)
+
+
+def full_markdown(records: list[dict[str, Any]]) -> str:
+    """Every scorer of every world and seed, every measure: the table behind the README's summary."""
+    lines = [
+        "| world | seed | scorer | active need at capacity | crisis within 180 d | recall | lead time, median days "
+        "| known leak | surfaced |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in records:
+        for name, m in r["measures"].items():
+            if name.startswith("_"):
+                continue
+            label = f"night uses: {m['scorer']}" if name == NIGHT else name
+            lines.append(
+                f"| {r['world']} | {r['seed']} | {label.replace('_', ' ')} | {m['precision_active_need']:.2f} | "
+                f"{m['precision_crisis']:.2f} | {m['recall_crisis']:.2f} | {_fmt(m['lead_time_median_days'])} | "
+                f"{m['known_leak']:.0f} | {m['surfaced']:.0f} |"
+            )
     return "\n".join(lines)
 
 
@@ -197,13 +224,32 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None, help="keep boroughs and homes here")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--markdown", action="store_true", help="print the README table at the end")
+    parser.add_argument(
+        "--table-from",
+        type=Path,
+        default=None,
+        help="only print the README table of the records in this file",
+    )
+    parser.add_argument("--full", action="store_true", help="with --table-from: every scorer, every measure")
     args = parser.parse_args()
+    if args.table_from is not None:
+        records = json.loads(args.table_from.read_text())
+        print(full_markdown(records) if args.full else markdown(records))
+        return
     config = load_config()
     settings = load_training_settings()
-    if args.labels:
-        settings = settings.model_copy(
-            update={"labels": settings.labels.model_copy(update={"enforcement": args.labels})}
-        )
+    labels: dict[str, Any] = {"enforcement": args.labels} if args.labels else {}
+    if args.label_services:
+        labels["services_taking_on"] = True
+    # Permutation importances are for the MLflow run only; one repeat on a small sample keeps the
+    # benchmark quick without touching any decision or measure.
+    settings = settings.model_copy(
+        update={
+            "labels": settings.labels.model_copy(update=labels),
+            "importance_repeats": 1,
+            "importance_max_rows": 2000,
+        }
+    )
     work = args.work or Path(tempfile.mkdtemp(prefix="ew-worlds-"))
     done: list[dict[str, Any]] = []
     for world in args.worlds:

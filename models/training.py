@@ -259,6 +259,7 @@ def run_training(
     fingerprint = extracts_fingerprint(extracts_dir)
     config_fingerprint = settings_fingerprint(settings.model_dump(), rules_table)
 
+    say("opening the MLflow run")
     with start_training_run(home, settings, run_name=f"train-{as_of.isoformat()}") as run:
         started = time.perf_counter()
         say(f"fitting {len(pipes.MODEL_NAMES)} model families ({1 + search} settings each)")
@@ -292,6 +293,7 @@ def run_training(
         champion_before = _champion_on_report(home, settings, data, config)
         say("the champion gate: bootstrap over people against the rules score and naive baselines")
         alias, reason, gate = _decide(chosen, scored, report, champion_before, settings, config)
+        say("permutation importances of the learned model")
         importance = importances(models[chosen], data, settings)
         timings["evaluate_seconds"] = time.perf_counter() - started
 

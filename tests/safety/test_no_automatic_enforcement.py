@@ -33,6 +33,10 @@ ALLOWED_COMMANDS = {
     "serve",
     "users",
     "bench",
+    # Reviewed: serves MLflow's UI on the project's store, which holds aggregate metrics,
+    # plots, model cards and the models - no person's score (tests/models/
+    # test_training_registry.py::test_nothing_personal_is_logged); loopback by default.
+    "mlflow",
 }
 
 
