@@ -375,18 +375,22 @@ def test_a_person_with_no_records_gets_an_empty_case_file() -> None:
     assert content["household"] == {"address": None, "members": []}
 
 
-def test_a_postcode_alone_is_not_a_household() -> None:
-    people = PEOPLE.filter(pl.col("source_person_id") == "CC1")
-    frame = build_case_files(
+def _case_file_of_the_contact_centre_record_alone() -> pl.DataFrame:
+    """p1's case file when only their contact-centre record (a postcode, no full address) is known."""
+    return build_case_files(
         ["p1"],
         persons=PERSONS.filter(pl.col("source_person_id") == "CC1"),
-        people=people,
+        people=PEOPLE.filter(pl.col("source_person_id") == "CC1"),
         events=events_frame(EVENTS),
         gazetteer=GAZETTEER,
         evidence=None,
         as_of=AS_OF,
         config=CONFIG,
     )
+
+
+def test_a_postcode_alone_is_not_a_household() -> None:
+    frame = _case_file_of_the_contact_centre_record_alone()
     content = json.loads(frame["content"][0])
     assert (content["person"]["address"], content["person"]["postcode"]) == (None, "ZZ1 1AA")
     assert frame["ward"].to_list() == [None]
@@ -470,17 +474,7 @@ def test_the_name_and_address_come_from_the_most_reliable_records_not_the_latest
 
 
 def test_where_an_address_was_not_placed_the_case_file_says_so() -> None:
-    people = PEOPLE.filter(pl.col("source_person_id") == "CC1")
-    frame = build_case_files(
-        ["p1"],
-        persons=PERSONS.filter(pl.col("source_person_id") == "CC1"),
-        people=people,
-        events=events_frame(EVENTS),
-        gazetteer=GAZETTEER,
-        evidence=None,
-        as_of=AS_OF,
-        config=CONFIG,
-    )
+    frame = _case_file_of_the_contact_centre_record_alone()
     person = json.loads(frame["content"][0])["person"]
     assert person["locality"] == "unknown"
     assert person["address_from"]["match"] == "postcode_only"
