@@ -314,7 +314,7 @@ def scorer_in_use(home: str | Path, settings: TrainingSettings | None = None) ->
         latest = max(versions, key=lambda mv: int(mv.version), default=None)
         why = "no learned model has passed the champion gate"
         if latest is not None and latest.tags.get("decision_reason"):
-            why += f" (latest, version {latest.version}: {latest.tags['decision_reason']})"
+            why += f" (latest, version {latest.version}: {latest.tags['decision_reason'].rstrip('.')})"
         return "the transparent rules score", why
     tags = champion.tags
     what = f"model {name} version {champion.version} (run {champion.run_id})"
