@@ -224,6 +224,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         f"{report.get('recall_at_capacity', float('nan')):.3f}"
     )
     print(result.reason)
+    for sentence in result.advice:
+        print(f"Note: {sentence}")
     print(f"Registered version {result.version} as {result.alias}.")
     print(f"Open MLflow to compare runs: early-warning mlflow --home {home}")
     return EXIT_OK

@@ -182,3 +182,37 @@ def champion_gate(
 def _precision(surfaced: pl.DataFrame) -> float:
     shown = surfaced.filter(pl.col("surfaced"))
     return float(shown["label"].mean()) if shown.height else 0.0  # type: ignore[arg-type]
+
+
+def simple_rankings_ahead(
+    surfaced: dict[str, pl.DataFrame],
+    need_shown: dict[str, float],
+    *,
+    resamples: int,
+    min_win_share: float,
+    seed: int,
+) -> list[str]:
+    """Plain sentences for the data team: naive rankings that surely beat the rules score here.
+
+    The gate protects the night from a learned model that is not surely better; this
+    looks the other way. In a council where need is rare and quiet, a one-line ranking
+    (highest arrears below a service's threshold) can find more than the rules score's
+    points table. The night's scorer does not change: a person should look at the
+    points table (``rules_score.yaml``). A ranking counts only if it is ahead of the rules
+    score in ``min_win_share`` of resamples over people and its list shows need at least
+    as often. ``surfaced`` holds ``rules_score`` and the ``baseline_*`` lists.
+    """
+    rules = surfaced[RULES_SCORE]
+    out = []
+    for name, frame in surfaced.items():
+        if not name.startswith("baseline_"):
+            continue
+        share = bootstrap_win_shares(frame, {RULES_SCORE: rules}, resamples, seed)[RULES_SCORE]
+        shows = need_shown.get(name, 0.0) >= need_shown.get(RULES_SCORE, 0.0)
+        if share >= min_win_share and shows:
+            out.append(
+                f"The simple ranking '{_label(name)}' found {_precision(frame):.2f} at capacity against the rules "
+                f"score's {_precision(rules):.2f} (ahead in {share:.0%} of resamples): the rules table may "
+                "under-weight what it ranks by for this council; a person should look at rules_score.yaml."
+            )
+    return out

@@ -38,7 +38,7 @@ from features.person_features import feature_descriptions
 from models import pipelines as pipes
 from models.artefacts import input_example, write_artefacts
 from models.evaluation import Evaluation, evaluate, surface_at_capacity
-from models.gate import GateResult, champion_gate
+from models.gate import GateResult, champion_gate, simple_rankings_ahead
 from models.labels import LABEL, Split
 from models.provenance import extracts_fingerprint, git_commit, package_version, settings_fingerprint
 from models.selection import choose, fit_candidates, importances, promotion_decision, widened_gaps
@@ -111,6 +111,8 @@ class TrainingResult:
     fairness_gaps: pl.DataFrame | None = None
     calibration: pl.DataFrame | None = None
     gate: GateResult | None = None
+    #: Sentences for the data team: simple rankings surely ahead of the rules score here.
+    advice: list[str] = field(default_factory=list)
     data_fingerprint: str = ""
     #: person_id, snapshot, locality, label and each scorer's score on the report period
     #: (pseudonymous ids only; for the benchmark's truth comparison, never logged).
@@ -293,6 +295,16 @@ def run_training(
         champion_before = _champion_on_report(home, settings, data, config)
         say("the champion gate: bootstrap over people against the rules score and naive baselines")
         alias, reason, gate = _decide(chosen, scored, report, champion_before, settings, config)
+        advice = simple_rankings_ahead(
+            {
+                name: surface_at_capacity(scored[name], config)
+                for name in [pipes.RULES, *pipes.NAIVE_BASELINES]
+            },
+            {name: report[name].metrics.get("precision_need_shown_at_capacity", 0.0) for name in report},
+            resamples=settings.gate.bootstrap_resamples,
+            min_win_share=settings.gate.min_win_share,
+            seed=settings.gate.seed,
+        )
         say("permutation importances of the learned model")
         importance = importances(models[chosen], data, settings)
         timings["evaluate_seconds"] = time.perf_counter() - started
@@ -304,6 +316,7 @@ def run_training(
                 "code.version": package_version(),
                 **({"mlflow.source.git.commit": commit} if (commit := git_commit()) else {}),
                 "labels": settings.label_rules().describe()[:5000],
+                **({"advice": " ".join(advice)[:5000]} if advice else {}),
             }
         )
         run.log_params(
@@ -398,6 +411,7 @@ def run_training(
         fairness_gaps=report[chosen].gaps,
         calibration=report[chosen].calibration,
         gate=gate,
+        advice=advice,
         data_fingerprint=fingerprint,
         report_scores=_report_scores(scored),
     )

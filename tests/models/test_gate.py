@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from models.gate import bootstrap_win_shares, champion_gate
+from models.gate import bootstrap_win_shares, champion_gate, simple_rankings_ahead
 
 GATE = {"resamples": 1000, "min_win_share": 0.9, "seed": 0}
 
@@ -120,3 +120,23 @@ def test_a_model_that_wins_on_a_narrow_label_but_surfaces_people_whose_need_show
         "logistic_regression", surfaced, widened=[], in_use="the rules score", need_shown=(0.52, 0.52), **GATE
     )
     assert fine.passed
+
+
+def test_a_simple_ranking_surely_ahead_of_the_rules_score_is_pointed_out_to_the_data_team() -> None:
+    surfaced = {
+        "rules_score": _list(6, 31, "r"),
+        "baseline_highest_arrears_below_threshold": _list(16, 31, "a"),
+        "baseline_most_contacts": _list(7, 31, "c"),
+    }
+    need = {
+        "rules_score": 0.4,
+        "baseline_highest_arrears_below_threshold": 0.5,
+        "baseline_most_contacts": 0.6,
+    }
+    advice = simple_rankings_ahead(surfaced, need, resamples=1000, min_win_share=0.9, seed=0)
+    assert len(advice) == 1
+    assert advice[0].startswith("The simple ranking 'highest arrears below threshold' found 0.52 at capacity")
+    assert "rules score's 0.19" in advice[0]
+    # Ahead, but its people showed need less often than the rules score's: not pointed out.
+    need["baseline_highest_arrears_below_threshold"] = 0.3
+    assert simple_rankings_ahead(surfaced, need, resamples=1000, min_win_share=0.9, seed=0) == []
