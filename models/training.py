@@ -148,13 +148,15 @@ def _need_shown(new: dict[str, float], in_use: dict[str, float]) -> tuple[float,
 
 def _decide(
     chosen: str,
-    scored: dict[str, pl.DataFrame],
+    surfaced: dict[str, pl.DataFrame],
     report: dict[str, Evaluation],
     champion_before: dict[str, Any] | None,
     settings: TrainingSettings,
-    config: Config,
 ) -> tuple[str, str, GateResult | None]:
-    """(alias, reason, gate): the champion gate, then the comparison with the champion in use."""
+    """(alias, reason, gate): the champion gate, then the comparison with the champion in use.
+
+    ``surfaced`` is every scorer's report rows after ``surface_at_capacity`` (computed once).
+    """
     from models.registry import CHALLENGER, CHAMPION
 
     if champion_before is not None and "error" in champion_before:
@@ -173,7 +175,7 @@ def _decide(
     opponents = [pipes.RULES, *pipes.NAIVE_BASELINES]
     gate = champion_gate(
         chosen,
-        {name: surface_at_capacity(scored[name], config) for name in [chosen, *opponents]},
+        {name: surfaced[name] for name in [chosen, *opponents]},
         widened=widened_gaps(new, in_use_metrics, settings.fairness_tolerance),
         in_use=f"version {champion_before['version']}" if champion_before else "the rules score",
         resamples=settings.gate.bootstrap_resamples,
@@ -294,12 +296,10 @@ def run_training(
         lift = new["precision_at_capacity"] / best_baseline if best_baseline > 0 else None
         champion_before = _champion_on_report(home, settings, data, config)
         say("the champion gate: bootstrap over people against the rules score and naive baselines")
-        alias, reason, gate = _decide(chosen, scored, report, champion_before, settings, config)
+        surfaced = {name: surface_at_capacity(rows_, config) for name, rows_ in scored.items()}
+        alias, reason, gate = _decide(chosen, surfaced, report, champion_before, settings)
         advice = simple_rankings_ahead(
-            {
-                name: surface_at_capacity(scored[name], config)
-                for name in [pipes.RULES, *pipes.NAIVE_BASELINES]
-            },
+            {name: surfaced[name] for name in [pipes.RULES, *pipes.NAIVE_BASELINES]},
             {name: report[name].metrics.get("precision_need_shown_at_capacity", 0.0) for name in report},
             resamples=settings.gate.bootstrap_resamples,
             min_win_share=settings.gate.min_win_share,

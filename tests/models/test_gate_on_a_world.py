@@ -22,7 +22,7 @@ from early_warning.config import load_config
 from early_warning.synthetic import generate_borough
 from models import pipelines as pipes
 from models.assessment import perfect_persons
-from models.evaluation import evaluate
+from models.evaluation import evaluate, surface_at_capacity
 from models.training import _decide
 from models.training_data import TrainingData, prepare_training_data, score_rows, xy
 from models.training_settings import load_training_settings
@@ -52,7 +52,8 @@ def _decide_for(data: TrainingData, name: str, model: Pipeline) -> tuple[str, st
     for baseline, rank in pipes.NAIVE_BASELINES.items():
         scored[baseline] = report.with_columns(pl.Series("score", rank(report, CONFIG), dtype=pl.Float64))
     evaluations = {k: evaluate(k, v, CONFIG, probabilistic=False) for k, v in scored.items()}
-    alias, reason, gate = _decide(name, scored, evaluations, None, SETTINGS, CONFIG)
+    surfaced = {k: surface_at_capacity(v, CONFIG) for k, v in scored.items()}
+    alias, reason, gate = _decide(name, surfaced, evaluations, None, SETTINGS)
     assert gate is not None
     return alias, reason
 

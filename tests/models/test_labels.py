@@ -256,3 +256,11 @@ def test_need_shown_counts_labels_services_taking_on_and_signs_in_two_services_a
     rows = _rows(events)
     shown = dict(zip(rows["person_id"], rows[NEED_SHOWN], strict=True))
     assert shown == {"a": 1, "b": 1, "c": 1, "d": 0, "e": 0}
+
+
+def test_a_service_taking_the_person_on_is_a_label_only_when_the_settings_say_so() -> None:
+    events = [event("contact_centre", "a", 10, "enquiry"), event("adult_social_care", "a", -20, "assessment")]
+    assert _label_of(_rows_with(events, LabelRules()), "a") == 0
+    rules = LabelRules(services_taking_on=True)
+    assert _label_of(_rows_with(events, rules), "a") == 1
+    assert "a service taking the person on" in rules.describe()
