@@ -95,10 +95,24 @@ class NightlyOutcome:
         lines += [f"  {locality}: {count} new" for locality, count in route["new_by_locality"].items()]
         if route.get("case_files_deleted"):
             lines.append(f"Case files deleted under the retention rule: {route['case_files_deleted']:,}.")
+        lines.append(clerical_line(route.get("clerical")))
         lines += ["", self.ran_on, self.reused]
         timings = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in s["seconds_per_stage"].items())
         lines += ["", f"Time per stage: {timings}"]
         return "\n".join(lines)
+
+
+def clerical_line(clerical: dict[str, Any] | None) -> str:
+    """Linkage's accuracy as the data team's labels measure it, or plainly that there is none yet."""
+    if not clerical:
+        return "Linkage accuracy: clerical review is off (no pairs sampled)."
+    sampled = f"{clerical.get('sampled', 0):,} pair(s) sampled tonight for the data team to label"
+    if not clerical.get("estimate"):
+        return f"Linkage accuracy: {sampled}; no pair labelled yet, so no estimate."
+    return (
+        f"Linkage, {clerical['sentence']} (night of {clerical['labelled_night']}; 95% intervals). "
+        f"{sampled[0].upper()}{sampled[1:]}."
+    )
 
 
 def markdown_summary(outcome: NightlyOutcome) -> str:
@@ -127,6 +141,7 @@ def markdown_summary(outcome: NightlyOutcome) -> str:
 - Scorer in use: {s["score"].get("scorer", "?")}, because {s["score"].get("scorer_why", "?")}
 - New review items: {s["route"]["new_items"]}; open items refreshed: {s["route"]["updated"]}
 - Case files deleted under the retention rule: {s["route"].get("case_files_deleted", 0):,}
+- {clerical_line(s["route"].get("clerical"))}
 - Runner: {outcome.ran_on}
 - {outcome.reused}
 

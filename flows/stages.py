@@ -99,12 +99,17 @@ def link_stage(night: Night) -> dict[str, Any]:
     """Resolve source records to persons with stable ids; write persons, evidence, lineage.
 
     Scores with the model an earlier night used while it is fresh enough
-    (:func:`flows.reuse.linkage_model_choice`), else trains tonight."""
+    (:func:`flows.reuse.linkage_model_choice`), else trains tonight. Keeps every
+    active "not the same person" / "same person" statement reviewers made in
+    the review app (read-only; none before the queue exists)."""
     from features.linkage import load_linkage_settings, resolve_persons, write_linkage_outputs
     from features.linkage.trained import IncompatibleModelError
     from flows.reuse import linkage_model_choice, record_reuse, settings_fingerprint
+    from review_ui.store import queue_database_url
+    from review_ui.store.link_constraints import read_link_constraints
 
     people = night.canonical(PEOPLE_FILE)
+    constraints = read_link_constraints(queue_database_url(night.home))
     settings = load_linkage_settings(night.config_dir)
     choice = linkage_model_choice(
         night.home,
@@ -125,6 +130,8 @@ def link_stage(night: Night) -> dict[str, Any]:
             save_model_to=night.output("linkage_model.json"),
             trained_model=model,
             work_dir=night.run.root,
+            constraints=constraints,
+            clerical_same_person=clerical_same_person(night, settings),
         )
 
     reason = choice.reason
@@ -152,6 +159,17 @@ def link_stage(night: Night) -> dict[str, Any]:
         "lineage": dict(changes),
         "model": reuse["model"],
     }
+
+
+def clerical_same_person(night: Night, settings: Any) -> pl.DataFrame | None:
+    """The record pairs the data team labelled "same person", when linkage.yaml's
+    ``train_m_from_clerical_labels`` asks for them (read-only); otherwise None."""
+    if not settings.train_m_from_clerical_labels:
+        return None
+    from review_ui.store import queue_database_url
+    from review_ui.store.clerical import read_same_person_records
+
+    return read_same_person_records(queue_database_url(night.home))
 
 
 def graph_stage(night: Night) -> dict[str, Any]:
@@ -625,9 +643,11 @@ def route_stage(night: Night, model_version: str, case_files: pl.DataFrame | Non
             engine=engine,
         )
         surfaced_frame(as_of=night.as_of, engine=engine).write_parquet(night.run.surfaced)
+        clerical = route_clerical_sample(night, engine, url)
     finally:
         engine.dispose()
     return {
+        "clerical": clerical,
         "new_by_locality": dict(sorted(summary.new_by_locality.items())),
         "new_items": summary.new_items,
         "updated": summary.updated,
@@ -638,3 +658,43 @@ def route_stage(night: Night, model_version: str, case_files: pl.DataFrame | Non
         "case_file_seconds": case_file_seconds,
         "case_files_deleted": summary.case_files_deleted,
     }
+
+
+def route_clerical_sample(night: Night, engine: Any, url: str) -> dict[str, Any]:
+    """Copy tonight's clerical-review sample into the queue, where the data team labels it;
+    blank the record values of samples past the case-file retention period; and estimate
+    linkage's precision and recall from the latest night the data team labelled.
+
+    Reports counts and rates only (:mod:`features.linkage.clerical`); ``estimate`` is
+    None until some pair is labelled.
+    """
+    from features.linkage.clerical import SAMPLE_FILE, STRATA_FILE, estimate_accuracy
+    from review_ui.store import make_session_factory, write_transaction
+    from review_ui.store.clerical import (
+        delete_expired_clerical_values,
+        read_latest_clerical_labels,
+        write_clerical_sample,
+    )
+
+    sample_path, strata_path = night.output(SAMPLE_FILE), night.output(STRATA_FILE)
+    out: dict[str, Any] = {"sampled": 0, "estimate": None}
+    with make_session_factory(engine)() as session, write_transaction(session):
+        if sample_path.exists() and strata_path.exists():
+            pairs = pl.read_parquet(sample_path)
+            write_clerical_sample(
+                session=session, night=night.as_of, pairs=pairs, strata=pl.read_parquet(strata_path)
+            )
+            out["sampled"] = pairs.height
+        out["values_deleted"] = delete_expired_clerical_values(
+            session=session, as_of=night.as_of, retention_days=night.config.routing.case_file_retention_days
+        )
+    latest = read_latest_clerical_labels(url)
+    if latest is not None:
+        labelled_night, labels, strata = latest
+        estimate = estimate_accuracy(labels, strata)
+        out |= {
+            "labelled_night": labelled_night.isoformat(),
+            "estimate": estimate.as_dict(),
+            "sentence": estimate.sentence(),
+        }
+    return out

@@ -33,6 +33,13 @@ re-keys or scrambles an identifier then weakens the model's weight for it
 instead of splitting true persons. First names always take part: their
 "different" m probability is fixed low on purpose (``features.linkage.model``).
 
+4. **People's word** (:mod:`features.linkage.constraints`). A reviewer's
+   cannot-link pair is a conflict like those in rule 3: a cluster holding
+   both records is re-clustered, so they end up in different persons even
+   when a third record chains them. A must-link pair is an edge stronger
+   than any scored pair (never cut as a weak bridge, never vetoed), so it
+   is joined first, unless a cannot-link forbids it.
+
 Everything is deterministic: pairs are ordered by weight then ids, and a
 cluster is labelled by its smallest record id.
 """
@@ -49,6 +56,7 @@ import numpy as np
 import polars as pl
 
 from features.linkage.components import UnionFind, components
+from features.linkage.constraints import WHY_JOINED, WHY_KEPT_APART, RecordConstraints
 from features.linkage.settings import LinkageSettings
 
 _HARD_RULE_COMPARISONS = ("dob", "ni_number", "nhs_number")
@@ -64,11 +72,15 @@ class Clustering:
     ``joining_pairs``: the scored pairs forming each cluster's strongest
     spanning tree (what the match evidence explains).
     ``stats``: counts of what the guards did.
+    ``why``: ``unique_id``, ``why`` for each record a reviewer's constraint acted on.
     """
 
     clusters: pl.DataFrame
     joining_pairs: pl.DataFrame
     stats: dict[str, int] = field(default_factory=dict)
+    why: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema={"unique_id": pl.Int64, "why": pl.String})
+    )
 
 
 def _level(column: str, pairs: pl.DataFrame) -> pl.Expr:
@@ -237,11 +249,42 @@ def _by_cluster(rows: Iterable[tuple[int, ...]], labels: np.ndarray) -> dict[int
     return grouped
 
 
+def _reviewer_cannot_link(
+    cannot_link: dict[int, set[int]], pairs: tuple[tuple[int, int], ...], labels: np.ndarray
+) -> list[tuple[int, int]]:
+    """Add the reviewers' cannot-link pairs that scoring put in one cluster; return those pairs."""
+    applied = [(a, b) for a, b in pairs if labels[a] == labels[b]]
+    for a, b in applied:
+        cannot_link.setdefault(a, set()).add(b)
+        cannot_link.setdefault(b, set()).add(a)
+    return applied
+
+
+def _constraint_outcome(
+    applied: list[tuple[int, int]], must: tuple[tuple[int, int], ...], labels: np.ndarray
+) -> tuple[dict[str, int], pl.DataFrame]:
+    """Counts of what the reviewers' constraints did, and the ``why`` of each record they acted on."""
+    joined = [(a, b) for a, b in must if labels[a] == labels[b]]
+    why = {node: WHY_KEPT_APART for pair in applied for node in pair}
+    for pair in joined:
+        why.update(dict.fromkeys(pair, WHY_JOINED))
+    stats = {
+        "constraints_kept_apart": len(applied),
+        "constraints_joined": len(joined),
+        "constraints_must_link_blocked": len(must) - len(joined),
+    }
+    frame = pl.DataFrame(
+        {"unique_id": list(why), "why": list(why.values())}, schema={"unique_id": pl.Int64, "why": pl.String}
+    )
+    return stats, frame.sort("unique_id")
+
+
 def cluster_records(
     pairs: pl.DataFrame,
     prepared: pl.DataFrame,
     settings: LinkageSettings,
     reliable: frozenset[str] = frozenset({"first_name"}),
+    constraints: RecordConstraints | None = None,
 ) -> Clustering:
     """Cluster records from pairs scored at or above the match threshold.
 
@@ -250,7 +293,11 @@ def cluster_records(
         prepared: from :func:`features.linkage.prep.prepare_people` (``unique_id`` is ``0..n-1``).
         settings: the match threshold and bridge rule.
         reliable: comparisons that take part in the hard rules (:func:`reliable_comparisons`).
+        constraints: reviewers' cannot-link and must-link pairs
+            (:func:`features.linkage.constraints.constraints_on_records`).
     """
+    constraints = constraints or RecordConstraints()
+    must = constraints.must_link
     n = prepared.height
     household, conflicting = veto_expressions(pairs, reliable)
     edges = (
@@ -264,18 +311,24 @@ def cluster_records(
         "pairs_vetoed_conflicting_ids": int((edges["_conflict"] & ~edges["_household"]).sum()),
     }
     edges = edges.filter(~pl.col("_household") & ~pl.col("_conflict")).drop("_household", "_conflict")
-    edges = edges.with_row_index("_edge")
-    left, right = edges["unique_id_l"].to_list(), edges["unique_id_r"].to_list()
+    # Must-link pairs come first (stronger than any score), numbered 0..len(must)-1.
+    edges = edges.with_row_index("_edge", offset=len(must))
+    left = [a for a, _ in must] + edges["unique_id_l"].to_list()
+    right = [b for _, b in must] + edges["unique_id_r"].to_list()
     labels, joined = components(n, left, right)
 
     conflicts = conflicting_members(prepared, labels, reliable, settings.duckdb_threads)
     cannot_link: dict[int, set[int]] = {}
+    must_pairs = set(must)
     for a, b in conflicts.iter_rows():
+        if (a, b) in must_pairs:  # a reviewer's must-link outweighs the automatic guards
+            continue
         cannot_link.setdefault(a, set()).add(b)
         cannot_link.setdefault(b, set()).add(a)
-    edge_rows = list(
-        zip(edges["_edge"].to_list(), left, right, edges["match_probability"].to_list(), strict=True)
-    )
+    guarded = set(cannot_link)
+    applied = _reviewer_cannot_link(cannot_link, constraints.cannot_link, labels)
+    probabilities = [1.0] * len(must) + edges["match_probability"].to_list()
+    edge_rows = list(zip(range(len(left)), left, right, probabilities, strict=True))
     sizes = np.bincount(labels, minlength=n)
     weak = {
         int(labels[u])
@@ -290,6 +343,7 @@ def cluster_records(
     for cluster, rows in sorted(by_cluster.items()):
         typed = [(int(i), int(u), int(v), float(p)) for i, u, v, p in rows]
         cut = _weak_bridges(typed, settings.bridge_min_probability) if cluster in weak else set()
+        cut -= set(range(len(must)))
         nodes = sorted({node for _, u, v, _ in typed for node in (u, v)})
         new_labels, tree = _recluster(nodes, typed, cannot_link, cut)
         for i, *_ in typed:
@@ -299,11 +353,12 @@ def cluster_records(
             labels[node] = label
         if len(set(new_labels.values())) > 1:
             bridges_cut += len(cut)
-            split_for_conflicts += int(any(node in cannot_link for node in nodes))
+            split_for_conflicts += int(any(node in guarded for node in nodes))
     stats |= {"clusters_split_for_conflicts": split_for_conflicts, "weak_bridges_cut": bridges_cut}
+    constraint_stats, why = _constraint_outcome(applied, must, labels)
 
     clusters = pl.DataFrame(
         {"unique_id": prepared["unique_id"], "cluster": pl.Series(labels, dtype=pl.Int64)}
     )
-    joining = edges.filter(pl.Series(in_tree)).drop("_edge")
-    return Clustering(clusters=clusters, joining_pairs=joining, stats=stats)
+    joining = edges.filter(pl.Series(in_tree[len(must) :])).drop("_edge")
+    return Clustering(clusters=clusters, joining_pairs=joining, stats=stats | constraint_stats, why=why)

@@ -18,7 +18,8 @@ The lineage table says what happened to each person that night: ``new``,
 ``same``, ``merged`` (the cluster holds records of two or more previous
 persons, listed in ``previous_person_ids``), ``split`` (a previous person's
 records are now in two or more clusters; every one of them says so), or
-``removed`` (a previous person none of whose records came in tonight). The
+``removed`` (a previous person none of whose records came in tonight), and
+``why`` when it was not the scores alone (``features.linkage.constraints``). The
 whole mapping is a pure function of the night's clusters, the previous
 persons and the salt, so re-running a night gives identical ids.
 """
@@ -33,6 +34,8 @@ from datetime import date
 import polars as pl
 
 _SEP = "\x1f"
+#: Between a record's source and its reference in the record keys ``assign_person_ids`` uses.
+KEY_SEPARATOR = _SEP
 
 PERSONS_SCHEMA: dict[str, pl.DataType] = {
     "person_id": pl.String(),
@@ -44,6 +47,8 @@ LINEAGE_SCHEMA: dict[str, pl.DataType] = {
     "person_id": pl.String(),
     "previous_person_ids": pl.List(pl.String()),
     "change": pl.String(),
+    #: Why, when it was not the scores alone: e.g. a reviewer said two records are not the same person.
+    "why": pl.String(),
 }
 
 
@@ -67,6 +72,7 @@ def assign_person_ids(
     previous: pl.DataFrame | None,
     salt: str,
     as_of: date,
+    detached: frozenset[str] = frozenset(),
 ) -> AssignedIds:
     """Give each cluster a person id, keeping last night's where records overlap.
 
@@ -76,6 +82,10 @@ def assign_person_ids(
             ``source_person_id``), or None on the first night.
         salt: mixed into new ids (settings ``person_id_salt``).
         as_of: the night, for the lineage table.
+        detached: keys (``source`` + ``\x1f`` + ``source_person_id``) of records a
+            reviewer took off their previous person tonight: they do not count
+            towards keeping that person's id, so the id stays with the records
+            that are that person (lineage still lists where they came from).
     """
     keyed = records.select(
         "cluster",
@@ -92,15 +102,16 @@ def assign_person_ids(
     overlap = (
         keyed.join(prev, on="key", how="inner")
         .group_by("cluster", "person_id")
-        .agg(pl.len().alias("shared"))
+        .agg(pl.len().alias("shared"), pl.col("key").is_in(sorted(detached)).sum().alias("detached"))
+        .with_columns(pl.col("shared") - pl.col("detached"))
         .with_columns(pl.col("cluster").replace_strict(first_key, return_dtype=pl.String).alias("first_key"))
         .sort(["shared", "person_id", "first_key"], descending=[True, False, False])
     )
 
     chosen: dict[int, str] = {}
     taken: set[str] = set()
-    for cluster, person_id, _, _ in overlap.iter_rows():
-        if cluster in chosen or person_id in taken:
+    for cluster, person_id, shared, detached_shared, _ in overlap.iter_rows():
+        if cluster in chosen or person_id in taken or shared == 0 < detached_shared:
             continue
         chosen[cluster] = person_id
         taken.add(person_id)
@@ -151,7 +162,11 @@ def _lineage(
         .otherwise(pl.lit("same"))
     )
     rows = current.select(
-        pl.lit(as_of).alias("as_of"), "person_id", "previous_person_ids", change.alias("change")
+        pl.lit(as_of).alias("as_of"),
+        "person_id",
+        "previous_person_ids",
+        change.alias("change"),
+        pl.lit(None, dtype=pl.String).alias("why"),
     )
     seen = set(overlap["person_id"].to_list())
     gone = sorted(set(prev["person_id"].to_list()) - seen)
@@ -161,6 +176,7 @@ def _lineage(
             "person_id": gone,
             "previous_person_ids": [[g] for g in gone],
             "change": ["removed"] * len(gone),
+            "why": [None] * len(gone),
         },
         schema=LINEAGE_SCHEMA,
     )

@@ -23,7 +23,9 @@ from typing import Any
 
 import polars as pl
 
+from features.linkage.clerical import ClericalSample, night_sample, same_person_ids, write_night_sample
 from features.linkage.clustering import cluster_records, reliable_comparisons
+from features.linkage.constraints import constraints_on_records, detached_keys, with_why
 from features.linkage.contacts import generic_contact_stats
 from features.linkage.evidence import EVIDENCE_SCHEMA, match_evidence
 from features.linkage.ids import LINEAGE_SCHEMA, PERSONS_SCHEMA, assign_person_ids
@@ -73,6 +75,8 @@ class LinkageResult:
     timings: dict[str, float] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)
     model_reused: bool = False
+    #: tonight's sample of candidate pairs for the data team (:mod:`features.linkage.clerical`).
+    clerical: ClericalSample | None = None
 
 
 def _empty_result(as_of: date, previous: pl.DataFrame | None) -> LinkageResult:
@@ -81,7 +85,7 @@ def _empty_result(as_of: date, previous: pl.DataFrame | None) -> LinkageResult:
         gone = sorted(previous["person_id"].unique().to_list())
         lineage = pl.DataFrame(
             {"as_of": [as_of] * len(gone), "person_id": gone, "previous_person_ids": [[g] for g in gone]}
-        ).with_columns(change=pl.lit("removed"))
+        ).with_columns(change=pl.lit("removed"), why=pl.lit(None, dtype=pl.String))
     return LinkageResult(
         persons=pl.DataFrame(schema=PERSONS_SCHEMA),
         evidence=pl.DataFrame(schema=EVIDENCE_SCHEMA),
@@ -98,6 +102,8 @@ def resolve_persons(
     save_model_to: str | Path | None = None,
     trained_model: dict[str, Any] | None = None,
     work_dir: str | Path | None = None,
+    constraints: pl.DataFrame | None = None,
+    clerical_same_person: pl.DataFrame | None = None,
 ) -> LinkageResult:
     """Resolve every accepted source person record to a person.
 
@@ -114,6 +120,14 @@ def resolve_persons(
             tonight's.
         work_dir: a folder for the Spark backend's temporary data when
             ``spark_temp_dir`` is not set (e.g. the run's folder).
+        constraints: reviewers' statements that records are not, or are, the
+            same person (``features.linkage.constraints.CONSTRAINT_SCHEMA``);
+            a cannot-link always wins, pairs naming absent records are
+            ignored and counted, and lineage's ``why`` says where they acted.
+        clerical_same_person: record pairs the data team labelled "same
+            person" (``features.linkage.clerical.SAME_PERSON_SCHEMA``); they
+            inform m when ``train_m_from_clerical_labels`` is on and the model
+            is trained tonight.
 
     Example:
         >>> result = resolve_persons(people, previous=None, as_of=date(2026, 11, 22))  # doctest: +SKIP
@@ -135,24 +149,43 @@ def resolve_persons(
 
     if prepared.height >= 2:
         scored = score_pairs(
-            prepared, settings, save_model_to=save_model_to, trained_model=trained_model, work_dir=work_dir
+            prepared,
+            settings,
+            save_model_to=save_model_to,
+            trained_model=trained_model,
+            work_dir=work_dir,
+            same_person_pairs=same_person_ids(clerical_same_person, prepared)
+            if settings.train_m_from_clerical_labels
+            else None,
         )
         timings |= scored.timings
         pairs, model, reused = scored.pairs, scored.model, scored.model_reused
+        candidates = scored.candidates
     else:
         pairs, model, reused = pl.DataFrame(schema=_NO_PAIRS), {}, False
+        candidates = None
 
     started = time.perf_counter()
     reliable = reliable_comparisons(model, settings.hard_rule_max_m)
-    clustering = cluster_records(pairs, prepared, settings, reliable)
+    on_records = constraints_on_records(constraints, prepared)
+    clustering = cluster_records(pairs, prepared, settings, reliable, on_records)
     timings["cluster"] = time.perf_counter() - started
 
     started = time.perf_counter()
     records = prepared.select("unique_id", "source", "source_person_id").join(
         clustering.clusters, on="unique_id"
     )
-    assigned = assign_person_ids(records, previous=previous, salt=settings.person_id_salt, as_of=as_of)
+    assigned = assign_person_ids(
+        records,
+        previous=previous,
+        salt=settings.person_id_salt,
+        as_of=as_of,
+        detached=detached_keys(on_records.detach, records, previous),
+    )
     records = records.join(assigned.cluster_person, on="cluster")
+    lineage = with_why(
+        assigned.lineage, records.join(clustering.why, on="unique_id").select("person_id", "why")
+    )
     timings["ids"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -163,6 +196,18 @@ def resolve_persons(
     )
     timings["evidence"] = time.perf_counter() - started
 
+    started = time.perf_counter()
+    clerical = night_sample(
+        candidates,
+        clustering.clusters,
+        people,
+        threshold=settings.match_threshold,
+        edges=settings.clerical_review_band_edges,
+        per_band=settings.clerical_review_per_band,
+        night_seed=as_of.toordinal(),
+    )
+    timings["clerical"] = time.perf_counter() - started
+
     stats = {
         "records": prepared.height,
         "model_reused": int(reused),
@@ -170,17 +215,19 @@ def resolve_persons(
         **{f"hard_rules_use_{name}": 1 for name in sorted(reliable)},
         "persons": assigned.cluster_person.height,
         **clustering.stats,
-        **{f"lineage_{k}": v for k, v in assigned.lineage["change"].value_counts().iter_rows()},
+        **on_records.stats,
+        **{f"lineage_{k}": v for k, v in lineage["change"].value_counts().iter_rows()},
     }
     logger.info("linkage: %s", stats)
     return LinkageResult(
         persons=assigned.persons,
         evidence=evidence,
-        lineage=assigned.lineage,
+        lineage=lineage,
         stats=stats,
         timings=timings,
         model=model,
         model_reused=reused,
+        clerical=clerical,
     )
 
 
@@ -212,4 +259,5 @@ def write_linkage_outputs(result: LinkageResult, run_root: str | Path) -> dict[s
     tmp.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     tmp.replace(path)
     written[SUMMARY_FILE] = path
+    write_night_sample(result.clerical, root)
     return written

@@ -64,6 +64,11 @@ class ScoredPairs:
     model: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
     model_reused: bool = False
+    #: ``unique_id_l``, ``unique_id_r``, ``match_weight``, ``match_probability`` of every
+    #: scored pair at or above the clerical-review floor (``settings.clerical_floor``),
+    #: below the threshold too, so the data team can sample missed matches; None when
+    #: clerical review is off.
+    candidates: pl.DataFrame | None = None
 
 
 #: Smallest m probability EM may learn. See :func:`_stable_em`.
@@ -186,6 +191,22 @@ def _train(linker: Linker, settings: LinkageSettings) -> None:
             )
 
 
+def _m_from_labels(engine: Engine, linker: Linker, same_person_pairs: pl.DataFrame) -> None:
+    """Add the data team's "same person" pairs as a training session for m (Splink's pairwise labels).
+
+    Splink sets each m to the median of its training sessions' estimates, so
+    the labels move m rather than replace EM's; fixed m probabilities stay
+    fixed. Floored like EM's (:func:`_stable_em`): a level no labelled pair
+    shows would otherwise get an m of 0, which Splink rejects.
+    """
+    table = engine.load(same_person_pairs.select("unique_id_l", "unique_id_r"), "clerical_same_person")
+    linker.training.estimate_m_from_pairwise_labels(table)
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison._comparison_levels_excluding_null:
+            if not level._fix_m_probability and level._has_estimated_m_values:
+                level.m_probability = max(level._trained_m_median, M_PROBABILITY_FLOOR)
+
+
 def _evidence_columns(engine: Engine, table: Any) -> pl.DataFrame:
     """Ids, weights and comparison levels only: the record values stay in the engine.
 
@@ -212,6 +233,7 @@ def score_pairs(
     save_model_to: str | Path | None = None,
     trained_model: dict[str, Any] | None = None,
     work_dir: str | Path | None = None,
+    same_person_pairs: pl.DataFrame | None = None,
 ) -> ScoredPairs:
     """Train the model on ``prepared`` (or take ``trained_model``) and score the blocked pairs.
 
@@ -224,6 +246,9 @@ def score_pairs(
             score tonight's pairs (term frequencies are still tonight's).
         work_dir: a folder for the Spark backend's temporary data when
             ``spark_temp_dir`` is not set (e.g. the run's folder).
+        same_person_pairs: ``unique_id_l``, ``unique_id_r`` of pairs the data
+            team labelled "same person" (tonight's ids); when given and
+            training happens tonight, they inform m (:func:`_m_from_labels`).
 
     Raises:
         features.linkage.trained.IncompatibleModelError: ``trained_model``'s
@@ -242,15 +267,25 @@ def score_pairs(
         started = time.perf_counter()
         if trained_model is None:
             _train(linker, settings)
+            if same_person_pairs is not None and same_person_pairs.height:
+                _m_from_labels(engine, linker, same_person_pairs)
         timings["train"] = time.perf_counter() - started
 
         started = time.perf_counter()
         _register_contact_frequencies(engine, linker, prepared)
-        predictions = linker.inference.predict(
-            threshold_match_probability=settings.match_threshold, warning_mode="never"
-        )
+        floor = settings.clerical_floor
+        if floor is None:
+            predictions = linker.inference.predict(
+                threshold_match_probability=settings.match_threshold, warning_mode="never"
+            )
+        else:
+            predictions = linker.inference.predict(threshold_match_weight=floor, warning_mode="never")
         pairs = _evidence_columns(engine, predictions)
         predictions.drop_table_from_database_and_remove_from_cache()
+        candidates = None
+        if floor is not None:
+            candidates = pairs.select("unique_id_l", "unique_id_r", "match_weight", "match_probability")
+            pairs = pairs.filter(pl.col("match_probability") >= settings.match_threshold)
         timings["predict"] = time.perf_counter() - started
 
         model = linker.misc.save_model_to_json()
@@ -262,7 +297,13 @@ def score_pairs(
         settings.backend,
         "reused" if trained_model is not None else "newly trained",
     )
-    return ScoredPairs(pairs=pairs, model=model, timings=timings, model_reused=trained_model is not None)
+    return ScoredPairs(
+        pairs=pairs,
+        model=model,
+        timings=timings,
+        model_reused=trained_model is not None,
+        candidates=candidates,
+    )
 
 
 def count_blocked_comparisons(prepared: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:

@@ -64,6 +64,16 @@ class LinkageSettings(BaseModel):
     spark_temp_dir: str | None = Field(None, min_length=1)
     spark_break_lineage: Literal["parquet", "persist"] = "parquet"
     spark_config: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    clerical_review_per_band: int = Field(10, ge=0)
+    clerical_review_band_edges: list[float] = Field(
+        default_factory=lambda: [-4.0, 0.0, 6.0, 10.0, 15.0], min_length=1
+    )
+    train_m_from_clerical_labels: bool = False
+
+    @property
+    def clerical_floor(self) -> float | None:
+        """The lowest match weight scored pairs are kept at for clerical review (None: review is off)."""
+        return min(self.clerical_review_band_edges) if self.clerical_review_per_band else None
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -14,6 +14,7 @@ Example:
 
 from review_ui.store.audit import NIGHTLY_ACTOR, append_audit
 from review_ui.store.case_files import delete_expired_case_files, get_case_file, upsert_case_files
+from review_ui.store.clerical import ClericalPair as ClericalPair  # registers the clerical review tables
 from review_ui.store.engine import (
     default_database_url,
     make_engine,
@@ -21,6 +22,7 @@ from review_ui.store.engine import (
     queue_database_url,
     write_transaction,
 )
+from review_ui.store.link_constraints import LinkConstraint as LinkConstraint  # registers the table
 from review_ui.store.models import (
     OPEN_STATUSES,
     AuditEntry,

@@ -8,6 +8,7 @@ become GOV.UK-style pages for people and JSON for the API.
 
 from __future__ import annotations
 
+import importlib
 import os
 import secrets
 from datetime import timedelta
@@ -100,6 +101,8 @@ def _add_routes(app: FastAPI) -> None:
 
     for module in (signin, oidc, queue, person, audit, learning, users, api):
         app.include_router(module.router)
+    app.include_router(importlib.import_module("review_ui.web.routes.clerical").router)
+    app.include_router(importlib.import_module("review_ui.web.routes.linkage_constraints").router)
 
 
 def _add_error_pages(app: FastAPI) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
 from review_ui.store import CaseFile, ItemHistory, ItemStatus, ReviewItem, ReviewOutcome, Role, User
+from review_ui.store.link_constraints import RecordKey, active_not_same_person_records
 from review_ui.web.contact_chart import ContactChart, contact_chart
 from review_ui.web.queue_view import display_names, reviewers_for
 
@@ -47,6 +48,21 @@ class PersonPage:
     records: list[dict[str, Any]] = field(default_factory=list)
     evidence: list[dict[str, Any]] = field(default_factory=list)
     timeline: list[dict[str, Any]] = field(default_factory=list)
+    #: Records someone has marked "not this person" (kept apart from the next night on).
+    marked: set[RecordKey] = field(default_factory=set)
+
+    def record_keys(self) -> list[RecordKey]:
+        """The case file's records as (source, reference), in the order the page lists them."""
+        return [record_key(r) for r in self.records if record_key(r).source and record_key(r).record]
+
+    def can_mark(self, key: RecordKey) -> bool:
+        """A record can be marked "not this person" while it and another record are not marked yet."""
+        unmarked = [k for k in self.record_keys() if k not in self.marked]
+        return len(unmarked) >= 2 and key in unmarked
+
+
+def record_key(record: dict[str, Any]) -> RecordKey:
+    return RecordKey(str(record.get("source") or ""), str(record.get("source_person_id") or ""))
 
 
 def _earlier_reviews(db: Session, item: ReviewItem) -> list[EarlierReview]:
@@ -142,6 +158,7 @@ def person_page(db: Session, *, item: ReviewItem, viewer: User) -> PersonPage:
         records=records,
         evidence=evidence,
         timeline=timeline,
+        marked=active_not_same_person_records(session=db, person_id=item.person_id) if records else set(),
     )
 
 

@@ -24,6 +24,10 @@ TABLES = {
     "case_files",
     "web_sessions",
     "sign_in_attempts",
+    "link_constraints",
+    "clerical_strata",
+    "clerical_pairs",
+    "clerical_labels",
 }
 
 

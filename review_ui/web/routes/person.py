@@ -3,9 +3,10 @@
 Only a caseworker or team lead who may see the item's list can open it
 (anyone else gets "not found", and the attempt is audited), and every view
 is written to the audit log with the item and person. The only actions are a
-reviewer's: claim, release, record one of the five outcomes about help, and
-(for a team lead) give the item to someone in the team. Nothing here acts on
-the person.
+reviewer's: claim, release, record one of the five outcomes about help,
+(for a team lead) give the item to someone in the team, and say that one of
+the joined records is not this person (kept apart by linkage from the next
+night on). Nothing here acts on the person.
 """
 
 from __future__ import annotations
@@ -25,8 +26,14 @@ from review_ui.store import (
     record_outcome,
     write_transaction,
 )
-from review_ui.web.deps import Db, Posted, Reviewer, TeamLead, client_source
-from review_ui.web.person_view import person_page
+from review_ui.store.link_constraints import (
+    MAX_REASON_LENGTH,
+    ConstraintError,
+    RecordKey,
+    add_not_same_person,
+)
+from review_ui.web.deps import Db, NotFound, Posted, Reviewer, TeamLead, client_source
+from review_ui.web.person_view import PersonPage, person_page
 from review_ui.web.queue_view import notice_for
 from review_ui.web.render import render
 from review_ui.web.routes.queue import item_for, with_notice
@@ -35,6 +42,12 @@ from review_ui.web.templating import OUTCOME_LABELS
 router = APIRouter(include_in_schema=False)
 
 NOTE_MAX = 2000
+
+MARKED_NOTICE = "record-marked"
+MARKED_TEXT = (
+    "You said the record is not this person. From the next nightly update it will be kept apart "
+    "from this person's other records, and the reasons they are on the list will be worked out without it."
+)
 
 #: A hint under each outcome, so everyone means the same by it.
 OUTCOME_HINTS = {
@@ -62,6 +75,8 @@ def _show(
     page = person_page(db, item=item, viewer=user)
     params = request.query_params
     notice = notice_for(db, viewer=user, notice=params.get("notice"), item_id=params.get("item"))
+    if params.get("notice") == MARKED_NOTICE:
+        notice = {"success": True, "item_id": item.id, "text": MARKED_TEXT}
     with write_transaction(db):
         append_audit(
             session=db,
@@ -182,3 +197,71 @@ def reassign(
     except QueueError:
         return RedirectResponse(with_notice(f"/items/{item.id}", "reassign-failed", item.id), status_code=303)
     return RedirectResponse(with_notice(f"/items/{item.id}", "reassigned", item.id), status_code=303)
+
+
+def _marked_record(page: PersonPage, source: str, reference: str) -> RecordKey:
+    """The record named in the request if it is one of this person's that can still be marked, else 404."""
+    key = RecordKey(source, reference)
+    if page.case_file is None or not page.can_mark(key):
+        raise NotFound
+    return key
+
+
+def _show_not_this_person(
+    request: Request, item: ReviewItem, key: RecordKey, *, error: str | None = None, reason: str = ""
+) -> Response:
+    return render(
+        request,
+        "not_this_person.html",
+        {
+            "title": "This record is not this person",
+            "error_title_prefix": error is not None,
+            "item": item,
+            "record": key,
+            "errors": [{"text": error, "href": "#reason"}] if error else [],
+            "error": error,
+            "reason": reason,
+            "reason_max": MAX_REASON_LENGTH,
+        },
+        status_code=400 if error else 200,
+    )
+
+
+@router.get("/items/{item_id}/not-this-person")
+def not_this_person_form(
+    request: Request, db: Db, who: Reviewer, item_id: int, source: str = "", reference: str = ""
+) -> Response:
+    item = item_for(db, request, who, item_id)
+    key = _marked_record(person_page(db, item=item, viewer=who.user), source, reference)
+    return _show_not_this_person(request, item, key)
+
+
+@router.post("/items/{item_id}/not-this-person")
+def not_this_person(
+    request: Request,
+    db: Db,
+    _posted: Posted,
+    who: Reviewer,
+    item_id: int,
+    source: Annotated[str, Form(max_length=200)] = "",
+    reference: Annotated[str, Form(max_length=400)] = "",
+    reason: Annotated[str, Form(max_length=20 * MAX_REASON_LENGTH)] = "",
+) -> Response:
+    """Keep a record apart from the person it was joined to, from the next night on (audited)."""
+    item = item_for(db, request, who, item_id)
+    page = person_page(db, item=item, viewer=who.user)
+    key = _marked_record(page, source, reference)
+    try:
+        add_not_same_person(
+            session=db,
+            user=who.user,
+            person_id=item.person_id,
+            record=key,
+            other_records=[k for k in page.record_keys() if k != key],
+            reason=reason,
+            item_id=item.id,
+            source=client_source(request),
+        )
+    except ConstraintError as problem:
+        return _show_not_this_person(request, item, key, error=str(problem), reason=reason.strip())
+    return RedirectResponse(with_notice(f"/items/{item.id}", MARKED_NOTICE, item.id), status_code=303)

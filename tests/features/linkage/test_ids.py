@@ -97,4 +97,6 @@ def test_a_person_whose_records_all_went_is_recorded_as_removed() -> None:
     )
     gone = _person_of(first.persons, "ct:2")
     row = second.lineage.filter(pl.col("person_id") == gone).to_dicts()
-    assert row == [{"as_of": NIGHT_2, "person_id": gone, "previous_person_ids": [gone], "change": "removed"}]
+    assert row == [
+        {"as_of": NIGHT_2, "person_id": gone, "previous_person_ids": [gone], "change": "removed", "why": None}
+    ]

@@ -79,6 +79,7 @@ def test_outputs_are_written_as_parquet_under_the_run_folder(
         "person_id",
         "previous_person_ids",
         "change",
+        "why",
     ]
 
 

@@ -51,6 +51,7 @@ REVIEWERS = frozenset({"casey", "tess"})
 TEAM_LEADS = frozenset({"tess"})
 ADMINISTRATORS = frozenset({"ada"})
 LEARNING = frozenset({"ann", "tess"})
+CLERICAL = frozenset({"ann"})
 SIGNED_IN = frozenset(USERS) - {ANONYMOUS}
 EVERYONE = frozenset(USERS)
 
@@ -96,6 +97,16 @@ class Route:
 
 
 OUTCOME = {"outcome": "help_offered", "note": "Rang and offered help with the council tax arrears."}
+NOT_HIM = "source=contact_centre&reference={reference}"
+NOT_THIS_PERSON = {"source": "contact_centre", "reference": "{reference}", "reason": "A relative's record"}
+SAME_PERSON = {
+    "kind": "same_person",
+    "source_a": "council_tax",
+    "reference_a": "CT-1",
+    "source_b": "housing_benefit",
+    "reference_b": "HB-1",
+    "reason": "Same NI number",
+}
 
 ROUTES = [
     # Open to everyone.
@@ -147,6 +158,46 @@ ROUTES = [
     Route("POST", "/users/{username}/deactivate", ADMINISTRATORS, path="/users/cora/deactivate"),
     Route("POST", "/users/{username}/activate", ADMINISTRATORS, path="/users/cora/activate"),
     Route("GET", "/learning", LEARNING),
+    # Clerical review: the data team sees sampled record pairs (test_clerical_pages.py has a real pair).
+    Route("GET", "/clerical", CLERICAL),
+    Route("GET", "/clerical/{night}/next", CLERICAL, path="/clerical/2026-06-30/next"),
+    Route(
+        "GET", "/clerical/pairs/{pair_id}", CLERICAL, path="/clerical/pairs/999999", overrides={"ann": 404}
+    ),
+    Route(
+        "POST",
+        "/clerical/pairs/{pair_id}/label",
+        CLERICAL,
+        path="/clerical/pairs/999999/label",
+        body={"label": "same"},
+        overrides={"ann": 404},
+    ),
+    # "This record is not this person" on the person page ({reference}: the item's contact-centre record).
+    Route(
+        "GET",
+        "/items/{item_id}/not-this-person",
+        REVIEWERS,
+        path=f"/items/{{item_id}}/not-this-person?{NOT_HIM}",
+    ),
+    Route("POST", "/items/{item_id}/not-this-person", REVIEWERS, body=NOT_THIS_PERSON),
+    # Records linked by people: the data team's statements about records, and undoing them.
+    Route("GET", "/linkage/constraints", CLERICAL),
+    Route("POST", "/linkage/constraints", CLERICAL, body=SAME_PERSON),
+    Route(
+        "GET",
+        "/linkage/constraints/{constraint_id}/undo",
+        CLERICAL,
+        path="/linkage/constraints/999999/undo",
+        overrides={"ann": 404},
+    ),
+    Route(
+        "POST",
+        "/linkage/constraints/{constraint_id}/undo",
+        CLERICAL,
+        path="/linkage/constraints/999999/undo",
+        body={"reason": "Checked: not needed"},
+        overrides={"ann": 404},
+    ),
 ]
 
 #: Routes the matrix does not drive, and why.
@@ -221,10 +272,20 @@ def _body(web: Web, route: Route, user: str) -> dict[str, Any]:
     return body
 
 
-def _request(client: TestClient, web: Web, route: Route, user: str, path: str) -> Any:
+def _reference(web: Web, item_id: int) -> str:
+    """The item's contact-centre record (every world item has one), or a made-up one for a missing item."""
+    with web.app.state.session_factory() as db:
+        found = db.get(ReviewItem, item_id)
+    return f"CC-{found.person_id}" if found is not None else "CC-none"
+
+
+def _request(client: TestClient, web: Web, route: Route, user: str, path: str, reference: str = "") -> Any:
     if route.method == "GET":
         return client.get(path, follow_redirects=False)
-    body = _body(web, route, user)
+    body = {
+        k: v.replace("{reference}", reference) if isinstance(v, str) else v
+        for k, v in _body(web, route, user).items()
+    }
     token = "" if user == ANONYMOUS else _token(client)
     if route.is_api:
         return client.post(path, json=body, headers={"X-CSRF-Token": token}, follow_redirects=False)
@@ -274,10 +335,10 @@ def _check(web: Web, client: TestClient, route: Route, user: str, kind: str | No
     item_id = _item_id(web, user, kind) if kind is not None else None
     path = route.path or route.template
     if item_id is not None:
-        path = path.replace("{item_id}", str(item_id))
+        path = path.replace("{item_id}", str(item_id)).replace("{reference}", _reference(web, item_id))
         _prepare(web, route, user, kind or "", item_id)
     refusals_before = _page_refusals(web, user)
-    response = _request(client, web, route, user, path)
+    response = _request(client, web, route, user, path, _reference(web, item_id) if item_id else "")
     want = expected(route, user, kind)
     cell = Cell(user, kind, path, want, response.status_code)
     location = response.headers.get("location", "")

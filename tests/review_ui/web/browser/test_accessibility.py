@@ -99,6 +99,62 @@ def _users_with_errors(page: Page, _live: LiveServer) -> None:
     page.locator(".govuk-error-summary").wait_for()
 
 
+def _clerical_pair(page: Page, live: LiveServer) -> None:
+    """A sampled pair, side by side (a sample is stored first; storing it twice keeps one)."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from review_ui.store.clerical import ClericalPair
+    from tests.support.clerical import store_sample
+
+    with live.app.state.session_factory() as db:
+        store_sample(db, date(2026, 6, 30))
+        pair_id = db.scalars(select(ClericalPair.id).order_by(ClericalPair.id)).first()
+    page.goto(f"/clerical/pairs/{pair_id}")
+
+
+def _not_this_person(page: Page, live: LiveServer) -> None:
+    item = live.item("Northgate", 0)
+    _goto(f"/items/{item}/not-this-person?source=contact_centre&reference=CC-N-1")(page, live)
+
+
+def _not_this_person_with_errors(page: Page, live: LiveServer) -> None:
+    _not_this_person(page, live)
+    page.get_by_role("button", name="Keep this record apart").click()
+    page.locator(".govuk-error-summary").wait_for()
+
+
+def _linkage_constraints_with_errors(page: Page, _live: LiveServer) -> None:
+    page.goto("/linkage/constraints")
+    page.get_by_role("button", name="Save").click()
+    page.locator(".govuk-error-summary").wait_for()
+
+
+def _undo_linkage_constraint(page: Page, live: LiveServer) -> None:
+    """The undo form of a "same person" statement (stored first, as the data team's form does)."""
+    from review_ui.store import get_user_by_username
+    from review_ui.store.link_constraints import RecordKey, add_same_person
+
+    with live.app.state.session_factory() as db:
+        ann = get_user_by_username(session=db, username="ann")
+        assert ann is not None
+        row = add_same_person(
+            session=db,
+            user=ann,
+            record_a=RecordKey("council_tax", "CT-1"),
+            record_b=RecordKey("hb", "HB-1"),
+            reason="r",
+        )
+    _goto(f"/linkage/constraints/{row.id}/undo")(page, live)
+
+
+def _clerical_next_with_errors(page: Page, live: LiveServer) -> None:
+    _clerical_pair(page, live)
+    page.goto("/clerical/2026-06-30/next")
+    page.get_by_role("button", name="Save and show the next pair").click()
+
+
 CASES = [
     Case("sign-in", None, _goto("/sign-in")),
     Case("sign-in with errors", None, _sign_in_with_errors),
@@ -125,7 +181,15 @@ CASES = [
     Case("learning", "ann", _goto("/learning")),
     Case("learning, team lead", "tess", _goto("/learning")),
     Case("users", "ada", _goto("/users")),
+    Case("clerical review", "ann", _goto("/clerical")),
+    Case("clerical review pair", "ann", _clerical_pair),
+    Case("clerical review pair with errors", "ann", _clerical_next_with_errors),
     Case("users form with errors", "ada", _users_with_errors),
+    Case("not this person", "casey", _not_this_person),
+    Case("not this person with errors", "casey", _not_this_person_with_errors),
+    Case("records linked by people", "ann", _goto("/linkage/constraints")),
+    Case("records linked by people with errors", "ann", _linkage_constraints_with_errors),
+    Case("undo a record link", "ann", _undo_linkage_constraint),
     Case("page not found", "casey", _goto("/items/999999", 404)),
     Case("role refused", "ada", _goto("/queue", 403)),
 ]
@@ -157,6 +221,12 @@ PAGES_CHECKED = {
     "/audit",
     "/learning",
     "/users",
+    "/clerical",
+    "/clerical/pairs/{pair_id}",
+    "/clerical/{night}/next",
+    "/items/{item_id}/not-this-person",
+    "/linkage/constraints",
+    "/linkage/constraints/{constraint_id}/undo",
 }
 NOT_PAGES = {
     "/": "redirects to the start page of the role",
