@@ -8,9 +8,12 @@ bootstrap over people must agree in at least ``min_win_share`` of resamples
 (default 90%). It must also widen no fairness gap beyond the tolerance
 compared with the scorer it would replace, and the people it would surface
 must go on to show need (a label, a service taking them on, or signs of need
-in two services) at least as often as those of the scorer in use: a training
-label is narrow (crises are rare), and a model can win on it while finding
-fewer people in need — exactly what happened in the first wave. Otherwise the scorer already in
+in two services) at least as often as those of the scorer in use, and *surely*
+more often than the rules score's (the same bootstrap, on need shown instead
+of the label): a training label is narrow (crises are rare), and a model can
+win on it while finding fewer people in need — exactly what happened in the
+first wave. A learned model replaces a points table anyone can read only
+when it is surely better at both what it was trained for and need in general. Otherwise the scorer already in
 use (the rules score, or an earlier champion) stays, and :attr:`GateResult.sentence`
 says so in one plain sentence with the figures.
 
@@ -27,6 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
+
+from models.labels import NEED_SHOWN
 
 RULES_SCORE = "rules_score"
 
@@ -54,6 +59,13 @@ class GateResult:
     min_win_share: float = 0.9
     #: (candidate, in use): the share of each list that went on to show need (``models.labels.NEED_SHOWN``).
     need_shown: tuple[float, float] | None = None
+    #: The share of resamples in which the candidate's list showed need more often than the
+    #: rules score's (None when the lists carry no ``need_shown`` column).
+    need_win_share: float | None = None
+
+    @property
+    def not_surely_more_need(self) -> bool:
+        return self.need_win_share is not None and self.need_win_share < self.min_win_share
 
     @property
     def shows_less_need(self) -> bool:
@@ -89,6 +101,11 @@ class GateResult:
                 f"fewer of the people it would surface went on to show need ({self.need_shown[0]:.2f} "
                 f"against {self.need_shown[1]:.2f})"
             )
+        elif self.not_surely_more_need and self.need_win_share is not None:
+            why.append(
+                "the people it would surface did not surely go on to show need more often than the rules "
+                f"score's (ahead in {self.need_win_share:.0%} of resamples)"
+            )
         because = f" ({'; '.join(why)})" if why else ""
         return f"{found}{others}{because}; {self.in_use} stays in use."
 
@@ -97,12 +114,12 @@ def _label(name: str) -> str:
     return name.removeprefix("baseline_").replace("_", " ")
 
 
-def per_person_counts(surfaced: pl.DataFrame) -> pl.DataFrame:
-    """``person_id, shown, hits``: rows surfaced and positive rows surfaced, per person."""
+def per_person_counts(surfaced: pl.DataFrame, column: str = "label") -> pl.DataFrame:
+    """``person_id, shown, hits``: rows surfaced and positive rows (``column`` is 1) surfaced, per person."""
     return (
         surfaced.filter(pl.col("surfaced"))
         .group_by("person_id")
-        .agg(pl.len().alias("shown"), (pl.col("label") == 1).sum().alias("hits"))
+        .agg(pl.len().alias("shown"), (pl.col(column) == 1).sum().alias("hits"))
     )
 
 
@@ -111,14 +128,16 @@ def bootstrap_win_shares(
     opponents: dict[str, pl.DataFrame],
     resamples: int,
     seed: int,
+    column: str = "label",
 ) -> dict[str, float]:
     """Per opponent, the share of people-resamples in which the candidate's precision at capacity is higher.
 
     Each frame is a scorer's report rows after ``surface_at_capacity`` (``person_id``,
-    ``surfaced``, ``label``). A resample where a list is empty counts as precision 0.
+    ``surfaced`` and ``column``, the label by default). A resample where a list is empty
+    counts as precision 0.
     """
-    counts = {"candidate": per_person_counts(candidate)} | {
-        k: per_person_counts(v) for k, v in opponents.items()
+    counts = {"candidate": per_person_counts(candidate, column)} | {
+        k: per_person_counts(v, column) for k, v in opponents.items()
     }
     people = pl.concat([c.select("person_id") for c in counts.values()]).unique().sort("person_id")
     if people.is_empty():
@@ -160,13 +179,17 @@ def champion_gate(
         need_shown: the share of the candidate's list and of the list in use that went on
             to show need in the horizon (a label, a service taking them on, or signs in two
             services). A training label is narrow (a crisis is rare); a candidate that wins
-            on it by surfacing people whose need shows less is refused.
+            on it by surfacing people whose need shows less is refused. Besides, when the
+            lists carry a ``need_shown`` column, the candidate's must show need more often
+            than the rules score's in ``min_win_share`` of the same people-resamples.
     """
     precision = {name: _precision(frame) for name, frame in surfaced.items()}
     opponents = {k: v for k, v in surfaced.items() if k != candidate}
     shares = bootstrap_win_shares(surfaced[candidate], opponents, resamples, seed)
     passed = all(share >= min_win_share for share in shares.values()) and not widened
     passed = passed and not (need_shown is not None and need_shown[0] < need_shown[1])
+    need_win_share = _need_win_share(candidate, surfaced, resamples, seed)
+    passed = passed and not (need_win_share is not None and need_win_share < min_win_share)
     return GateResult(
         passed=passed,
         candidate=candidate,
@@ -176,7 +199,19 @@ def champion_gate(
         in_use=in_use,
         min_win_share=min_win_share,
         need_shown=need_shown,
+        need_win_share=need_win_share,
     )
+
+
+def _need_win_share(
+    candidate: str, surfaced: dict[str, pl.DataFrame], resamples: int, seed: int
+) -> float | None:
+    """How often, over people-resamples, the candidate's list showed need more often than the rules score's."""
+    rules = surfaced.get(RULES_SCORE)
+    mine = surfaced[candidate]
+    if rules is None or NEED_SHOWN not in mine.columns or NEED_SHOWN not in rules.columns:
+        return None
+    return bootstrap_win_shares(mine, {RULES_SCORE: rules}, resamples, seed, column=NEED_SHOWN)[RULES_SCORE]
 
 
 def _precision(surfaced: pl.DataFrame) -> float:

@@ -122,6 +122,38 @@ def test_a_model_that_wins_on_a_narrow_label_but_surfaces_people_whose_need_show
     assert fine.passed
 
 
+def _with_need(frame: pl.DataFrame, shown: int) -> pl.DataFrame:
+    """The list with ``need_shown`` set for the first ``shown`` people of each snapshot (hits first)."""
+    rank = pl.int_range(pl.len()).over("snapshot")
+    return frame.with_columns(need_shown=(rank < shown).cast(pl.Int8))
+
+
+def test_a_model_surely_ahead_on_the_label_but_not_surely_on_need_shown_is_refused() -> None:
+    # 30 of 60 crises against 10, but need showed for 36 of the candidate's 60 and 33 of the rules score's.
+    surfaced = {
+        "logistic_regression": _with_need(_list(30, 60, "m"), 36),
+        "rules_score": _with_need(_list(10, 60, "r"), 33),
+    }
+    result = champion_gate("logistic_regression", surfaced, widened=[], in_use="the rules score", **GATE)
+    assert result.win_share["rules_score"] > 0.99
+    assert result.need_win_share is not None
+    assert 0.5 < result.need_win_share < 0.9
+    assert not result.passed
+    assert "did not surely go on to show need more often than the rules score's" in result.sentence
+    assert result.sentence.endswith("the rules score stays in use.")
+
+
+def test_a_model_surely_ahead_on_the_label_and_on_need_shown_passes() -> None:
+    surfaced = {
+        "logistic_regression": _with_need(_list(30, 60, "m"), 50),
+        "rules_score": _with_need(_list(10, 60, "r"), 30),
+    }
+    result = champion_gate("logistic_regression", surfaced, widened=[], in_use="the rules score", **GATE)
+    assert result.need_win_share is not None
+    assert result.need_win_share >= 0.99
+    assert result.passed
+
+
 def test_a_simple_ranking_surely_ahead_of_the_rules_score_is_pointed_out_to_the_data_team() -> None:
     surfaced = {
         "rules_score": _list(6, 31, "r"),
