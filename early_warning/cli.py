@@ -303,14 +303,17 @@ def _cmd_mlflow(args: argparse.Namespace) -> int:
 
 
 def _cmd_config_check(args: argparse.Namespace) -> int:
-    from early_warning.config import load_config
+    from early_warning.all_settings import load_all
 
-    config = load_config(args.config)
+    settings = load_all(args.config)
+    config = settings.config
     where = args.config or "the built-in defaults"
+    own = [name for name, path in settings.files.items() if args.config and path.parent == Path(args.config)]
     print(
-        f"Configuration in {where} is valid: {len(config.sources)} sources, "
-        f"{len(config.thresholds.services)} services, "
-        f"{len(config.localities.localities)} localities."
+        f"Configuration in {where} is valid: all {len(settings.files)} files "
+        f"({', '.join(own) + ' from the folder, the rest' if own else 'all'} from the defaults); "
+        f"{len(config.sources)} sources, {len(config.thresholds.services)} services, "
+        f"{len(config.localities.localities)} localities, {len(settings.rules.rules)} rules-score rules."
     )
     return EXIT_OK
 

@@ -40,12 +40,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import polars as pl
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from early_warning.config import DEFAULTS_DIR, Config, ConfigError
+from early_warning.config import DEFAULTS_DIR, Config, ConfigError, describe_error, file_path, read_yaml
 from features.person_features import feature_columns
 
 RULES_FILE = "rules_score.yaml"
@@ -119,16 +118,6 @@ class RulesTable(_Strict):
         return [rule.feature for rule in self.rules]
 
 
-def _describe(error: ValidationError, where: str) -> ConfigError:
-    lines = []
-    for problem in error.errors():
-        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-        got = problem.get("input")
-        shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-        lines.append(f"{where}: {key}: {problem['msg']}{shown}")
-    return ConfigError("\n".join(lines))
-
-
 def parse_rules_table(raw: Any, where: str = RULES_FILE, config: Config | None = None) -> RulesTable:
     """Validate a points table held as plain data (the parsed YAML).
 
@@ -141,7 +130,7 @@ def parse_rules_table(raw: Any, where: str = RULES_FILE, config: Config | None =
     try:
         table = RulesTable.model_validate(dict(raw))
     except ValidationError as exc:
-        raise _describe(exc, where) from None
+        raise describe_error(exc, where) from None
     if config is not None:
         known = set(feature_columns(config))
         for i, rule in enumerate(table.rules):
@@ -154,23 +143,18 @@ def parse_rules_table(raw: Any, where: str = RULES_FILE, config: Config | None =
 
 
 def load_rules_table(config_dir: str | Path | None = None, config: Config | None = None) -> RulesTable:
-    """Read ``rules_score.yaml`` from ``config_dir`` if it holds one, else the default table.
+    """The default table, overridden key by key (``rules``, ``scale``) by ``config_dir/rules_score.yaml``
+    if present - read like every configuration file (:func:`early_warning.config.load_file`).
 
     Raises:
         ConfigError: naming the file, the key and what was wrong.
     """
-    path = DEFAULTS_DIR / RULES_FILE
-    if config_dir is not None and (Path(config_dir) / RULES_FILE).exists():
-        path = Path(config_dir) / RULES_FILE
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
-    return parse_rules_table(raw, str(path), config)
+    default = DEFAULTS_DIR / RULES_FILE
+    path = file_path(RULES_FILE, config_dir)
+    values = read_yaml(default)
+    if path != default:
+        values = {**values, **read_yaml(path)}
+    return parse_rules_table(values, str(path), config)
 
 
 def rule_points(rule: PointsRule, values: np.ndarray) -> np.ndarray:

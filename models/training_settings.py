@@ -10,10 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from early_warning.config import DEFAULTS_DIR, ConfigError
+from early_warning.config import load_file
 
 if TYPE_CHECKING:
     from models.evaluation import FairnessRules
@@ -102,24 +101,10 @@ class TrainingSettings(_Strict):
 
 
 def load_training_settings(config_dir: str | Path | None = None) -> TrainingSettings:
-    """Read ``training.yaml`` from ``config_dir`` if it holds one, else the defaults.
+    """The defaults, overridden key by key by ``config_dir/training.yaml`` if present
+    (:func:`early_warning.config.load_file`, the one loader every file goes through).
 
     Raises:
         ConfigError: naming the file, the key and what was wrong.
     """
-    path = DEFAULTS_DIR / TRAINING_FILE
-    if config_dir is not None and (Path(config_dir) / TRAINING_FILE).exists():
-        path = Path(config_dir) / TRAINING_FILE
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc})") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of keys to values at the top level")
-    try:
-        return TrainingSettings.model_validate(raw)
-    except ValidationError as exc:
-        lines = [
-            f"{path}: {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors()
-        ]
-        raise ConfigError("\n".join(lines)) from None
+    return load_file(TRAINING_FILE, TrainingSettings, config_dir)

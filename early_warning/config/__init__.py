@@ -260,7 +260,12 @@ class Config(BaseModel):
         return found.capacity if found else self.localities.default_capacity
 
 
-def _read_yaml(path: Path) -> Any:
+def read_yaml(path: Path) -> dict[str, Any]:
+    """One configuration file's top-level mapping (an empty file is an empty mapping).
+
+    Raises:
+        ConfigError: the file is missing, unreadable, not YAML or not a mapping.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -268,32 +273,64 @@ def _read_yaml(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot be read ({exc})") from None
     try:
-        return yaml.safe_load(text)
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys to values at the top level")
+    return raw
 
 
-def _describe(error: ValidationError, path: Path) -> ConfigError:
+def describe_error(error: ValidationError, where: str | Path) -> ConfigError:
+    """The one error format for every configuration file: ``file: key: what was expected (got value)``."""
     lines = []
     for problem in error.errors():
         key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
         got = problem.get("input")
         shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-        lines.append(f"{path}: {key}: {problem['msg']}{shown}")
+        lines.append(f"{where}: {key}: {problem['msg']}{shown}")
     return ConfigError("\n".join(lines))
 
 
-def _load_file(name: str, model: type[M], config_dir: Path | None) -> tuple[M, Path]:
-    path = DEFAULTS_DIR / name
-    if config_dir is not None and (config_dir / name).exists():
-        path = config_dir / name
-    raw = _read_yaml(path)
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of keys to values at the top level")
+def file_path(name: str, config_dir: str | Path | None) -> Path:
+    """The council's copy of ``name`` when its folder holds one, else the default file."""
+    if config_dir is not None and (Path(config_dir) / name).exists():
+        return Path(config_dir) / name
+    return DEFAULTS_DIR / name
+
+
+def load_file(name: str, model: type[M], config_dir: str | Path | None = None) -> M:
+    """Read one configuration file the one way every package reads them.
+
+    The default file is read, then the council's copy of ``name`` in
+    ``config_dir`` (if it holds one) overrides it **key by key** at the top
+    level: a key the council leaves out keeps its default, a key it writes
+    replaces the default's value whole. The result is validated against
+    ``model``; mistakes are reported by :func:`describe_error` naming the
+    council's file (where the mistake must be), the key and what was expected.
+
+    Example:
+        >>> load_file("routing.yaml", RoutingFile).cooldown_days > 0
+        True
+
+    Raises:
+        ConfigError: naming the file, the key and what was expected.
+    """
+    default = DEFAULTS_DIR / name
+    values = read_yaml(default)
+    path = file_path(name, config_dir)
+    if path != default:
+        values = {**values, **read_yaml(path)}
     try:
-        return model.model_validate(raw), path
+        return model.model_validate(values)
     except ValidationError as exc:
-        raise _describe(exc, path) from None
+        raise describe_error(exc, path) from None
+
+
+def _load_file(name: str, model: type[M], config_dir: Path | None) -> tuple[M, Path]:
+    return load_file(name, model, config_dir), file_path(name, config_dir)
 
 
 def load_config(config_dir: str | Path | None = None) -> Config:

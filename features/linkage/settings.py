@@ -15,12 +15,11 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from early_warning.config import DEFAULTS_DIR, ConfigError
+from early_warning.config import load_file
 
 LINKAGE_FILE = "linkage.yaml"
 
@@ -76,38 +75,11 @@ class LinkageSettings(BaseModel):
         return min(self.clerical_review_band_edges) if self.clerical_review_per_band else None
 
 
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of keys to values at the top level")
-    return raw
-
-
 def load_linkage_settings(config_dir: str | Path | None = None) -> LinkageSettings:
-    """The defaults, overridden key by key by ``config_dir/linkage.yaml`` if present.
+    """The defaults, overridden key by key by ``config_dir/linkage.yaml`` if present
+    (:func:`early_warning.config.load_file`, the one loader every file goes through).
 
     Raises:
         ConfigError: naming the file and the key that is wrong.
     """
-    values = _read(DEFAULTS_DIR / LINKAGE_FILE)
-    source = DEFAULTS_DIR / LINKAGE_FILE
-    if config_dir is not None:
-        override = Path(config_dir) / LINKAGE_FILE
-        if override.exists():
-            values = {**values, **_read(override)}
-            source = override
-    try:
-        return LinkageSettings.model_validate(values)
-    except ValidationError as exc:
-        lines = [
-            f"{source}: {'.'.join(str(p) for p in problem['loc']) or '(top level)'}: {problem['msg']}"
-            for problem in exc.errors()
-        ]
-        raise ConfigError("\n".join(lines)) from None
+    return load_file(LINKAGE_FILE, LinkageSettings, config_dir)

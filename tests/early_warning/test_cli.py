@@ -55,4 +55,30 @@ def test_config_check_reports_a_broken_file_with_exit_code_2(
 
 def test_config_check_accepts_the_defaults(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["config-check"]) == 0
-    assert "is valid: 8 sources" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "is valid: all 8 files" in out
+    assert "8 sources" in out
+
+
+def test_config_check_reads_every_file_and_reports_each_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Issue 15's first bug: these three files were never read, and the folder was called valid.
+    (tmp_path / "linkage.yaml").write_text("duckdb_threads: -3\nnot_a_setting: 1\n")
+    (tmp_path / "rules_score.yaml").write_text("rules: [unclosed\n")
+    (tmp_path / "training.yaml").write_text("horizon_days: soon\n")
+    assert main(["config-check", "--config", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'linkage.yaml'}: duckdb_threads:" in err
+    assert f"{tmp_path / 'linkage.yaml'}: not_a_setting: Extra inputs are not permitted" in err
+    assert f"{tmp_path / 'rules_score.yaml'}: not valid YAML" in err
+    assert f"{tmp_path / 'training.yaml'}: horizon_days:" in err
+    assert "is valid" not in err
+
+
+def test_config_check_names_the_councils_own_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "training.yaml").write_text("horizon_days: 90\n")
+    assert main(["config-check", "--config", str(tmp_path)]) == 0
+    assert "(training.yaml from the folder, the rest from the defaults)" in capsys.readouterr().out

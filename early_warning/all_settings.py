@@ -1,0 +1,77 @@
+"""Every configuration file of a council's folder, loaded and checked together.
+
+Each package reads its own file through the one loader
+(:func:`early_warning.config.load_file`: defaults overridden key by key, one
+error format), but only this module loads *all eight* - the five of
+:func:`early_warning.config.load_config` plus ``linkage.yaml``,
+``training.yaml`` and ``rules_score.yaml`` - so ``early-warning
+config-check`` can say a folder is valid only when every file the night and
+training will read is. Problems in several files are reported together, each
+naming its file, key and what was expected.
+
+Example:
+    >>> settings = load_all()
+    >>> sorted(settings.files)[:3]
+    ['linkage.yaml', 'localities.yaml', 'mappings.yaml']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from early_warning.config import Config, ConfigError, file_path, load_config
+from features.linkage.settings import LINKAGE_FILE, LinkageSettings, load_linkage_settings
+from models.rules_score import RULES_FILE, RulesTable, load_rules_table
+from models.training_settings import TRAINING_FILE, TrainingSettings, load_training_settings
+
+#: The files :func:`early_warning.config.load_config` reads.
+CORE_FILES = ("sources.yaml", "mappings.yaml", "thresholds.yaml", "localities.yaml", "routing.yaml")
+
+
+@dataclass(frozen=True)
+class AllSettings:
+    """The validated contents of every configuration file, and where each was read from."""
+
+    config: Config
+    linkage: LinkageSettings
+    training: TrainingSettings
+    rules: RulesTable
+    #: file name -> the path read (the council's copy, or the default).
+    files: dict[str, Path]
+
+
+def load_all(config_dir: str | Path | None = None) -> AllSettings:
+    """Load and cross-check all eight configuration files.
+
+    Raises:
+        ConfigError: every problem found, one line each (file, key, expected).
+    """
+    problems: list[str] = []
+
+    def attempt(load: Callable[[], Any]) -> Any:
+        try:
+            return load()
+        except ConfigError as error:
+            problems.append(str(error))
+            return None
+
+    if config_dir is not None and not Path(config_dir).is_dir():
+        raise ConfigError(f"{config_dir}: configuration folder not found")
+    config = attempt(lambda: load_config(config_dir))
+    linkage = attempt(lambda: load_linkage_settings(config_dir))
+    training = attempt(lambda: load_training_settings(config_dir))
+    # The points table is checked against the features this configuration makes, when it loaded.
+    rules = attempt(lambda: load_rules_table(config_dir, config))
+    if problems:
+        raise ConfigError("\n".join(problems))
+    names = (*CORE_FILES, LINKAGE_FILE, TRAINING_FILE, RULES_FILE)
+    return AllSettings(
+        config=config,
+        linkage=linkage,
+        training=training,
+        rules=rules,
+        files={name: file_path(name, config_dir) for name in sorted(names)},
+    )
