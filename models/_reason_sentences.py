@@ -14,6 +14,7 @@ from datetime import date, timedelta
 import polars as pl
 
 from early_warning.config import Config
+from features.balances import latest_balance
 from features.person_features import catalogue as cat
 from models._reason_wording import event_sentence_patterns, money_expr, topic_words, uk_date, uk_date_expr
 
@@ -100,27 +101,22 @@ def _event_sentences(ev: pl.LazyFrame, config: Config) -> pl.LazyFrame:
 
 
 def _arrears_now(ev: pl.LazyFrame, config: Config) -> pl.LazyFrame:
-    """person_id, source, now (latest balance), now_date; same order as the features (date, row)."""
-    order = pl.col("event_date").cast(pl.Int64) * (1 << 32) + pl.col("row_number").fill_null(0).cast(pl.Int64)
+    """person_id, source, now (latest balance), now_date (``features.balances``, as the features)."""
     return (
         ev.filter(pl.col("source").is_in(cat.arrears_sources(config)) & pl.col("amount").is_not_null())
         .group_by("person_id", "source")
-        .agg(
-            pl.col("amount").max_by(order).alias("now"), pl.col("event_date").max_by(order).alias("now_date")
-        )
+        .agg(latest_balance().alias("now"), latest_balance("event_date").alias("now_date"))
     )
 
 
 def _arrears_sentences(ev: pl.LazyFrame, as_of: date, config: Config) -> list[pl.LazyFrame]:
-    order = pl.col("event_date").cast(pl.Int64) * (1 << 32) + pl.col("row_number").fill_null(0).cast(pl.Int64)
     balances = ev.filter(
         pl.col("source").is_in(cat.arrears_sources(config)) & pl.col("amount").is_not_null()
     ).group_by("person_id", "source")
     at = [
-        pl.col("amount").max_by(pl.when(pl.col("age_days") >= d).then(order)).fill_null(0.0).alias(f"_at{d}")
-        for d in ARREARS_WINDOWS
+        latest_balance(where=pl.col("age_days") >= d).fill_null(0.0).alias(f"_at{d}") for d in ARREARS_WINDOWS
     ]
-    frame = balances.agg(pl.col("amount").max_by(order).alias("now"), *at)
+    frame = balances.agg(latest_balance().alias("now"), *at)
     labels = pl.LazyFrame(
         {"source": list(config.sources), "label": [s.label for s in config.sources.values()]}
     )

@@ -48,6 +48,7 @@ from early_warning.config import (
     Rule,
     Service,
 )
+from features.balances import balance_order, latest_balance
 from features.person_features import events_as_of
 
 REASON_FIELDS: dict[str, pl.DataType] = {
@@ -96,11 +97,6 @@ def describe_rule(rule: Rule, config: Config) -> str:
     return f"{what} in the last {days} days"
 
 
-def _arrears_order() -> pl.Expr:
-    # The same order as features.person_features' arrears: date, then row in the file.
-    return pl.col("event_date").cast(pl.Int64) * (1 << 32) + pl.col("row_number").fill_null(0).cast(pl.Int64)
-
-
 def _fired(ev: pl.LazyFrame, service: Service, rule: Rule, config: Config) -> pl.LazyFrame:
     """person_id, since, last_seen for everyone this rule fires for."""
     spec = rule.spec
@@ -119,11 +115,11 @@ def _fired(ev: pl.LazyFrame, service: Service, rule: Rule, config: Config) -> pl
         below = pl.col(_ORDER).filter(pl.col("amount") < spec.pounds).max().fill_null(-1)
         return (
             mine.filter(pl.col("amount").is_not_null())
-            .with_columns(_arrears_order().alias(_ORDER))
+            .with_columns(balance_order().alias(_ORDER))
             .group_by("person_id")
             .agg(
-                pl.col("amount").max_by(_ORDER).alias("_latest"),
-                pl.col("event_date").max_by(_ORDER).alias("last_seen"),
+                latest_balance().alias("_latest"),
+                latest_balance("event_date").alias("last_seen"),
                 pl.when(pl.col(_ORDER) > below).then(pl.col("event_date")).min().alias("since"),
             )
             .filter(pl.col("_latest") >= spec.pounds)

@@ -4,8 +4,8 @@ A source's ``amount`` is the arrears balance after the event. A person's
 balance in a source on a day is the amount of their latest amount-bearing
 event from that source on or before that day (latest by date, then by the
 row in the source file, which ingest numbers uniquely). Across several
-records of one person in one source the latest event wins, the same rule the
-service thresholds use (models.thresholds). A person with no balance recorded
+records of one person in one source the latest event wins: the one rule of
+``features.balances``, which the service thresholds and reasons use too. A person with no balance recorded
 has arrears of 0.
 """
 
@@ -14,15 +14,11 @@ from __future__ import annotations
 import polars as pl
 
 from early_warning.config import Config
+from features.balances import balance_order
 from features.person_features import catalogue as cat
 from features.person_features._events import AGE
 
 _ORDER = "_order"
-
-
-def order_key() -> pl.Expr:
-    """Orders a person's balances: by date, then by row in the source file."""
-    return pl.col("event_date").cast(pl.Int64) * (1 << 32) + pl.col("row_number").fill_null(0).cast(pl.Int64)
 
 
 def _balance_where(condition: pl.Expr) -> pl.Expr:
@@ -49,7 +45,7 @@ def arrears(events: pl.LazyFrame, config: Config) -> pl.LazyFrame:
         )
     return (
         events.filter(pl.col("source").is_in(sources) & pl.col("amount").is_not_null())
-        .with_columns(order_key().alias(_ORDER))
+        .with_columns(balance_order().alias(_ORDER))
         .group_by("person_id")
         .agg(aggs)
     )
