@@ -65,6 +65,13 @@ def load_all(config_dir: str | Path | None = None) -> AllSettings:
     training = attempt(lambda: load_training_settings(config_dir))
     # The points table is checked against the features this configuration makes, when it loaded.
     rules = attempt(lambda: load_rules_table(config_dir, config))
+    if config is not None and linkage is not None:
+        unknown = [s for s in linkage.one_record_per_person if s not in config.sources]
+        if unknown:
+            problems.append(
+                f"{file_path(LINKAGE_FILE, config_dir)}: one_record_per_person: no source called "
+                f"{', '.join(map(repr, unknown))}; expected some of {', '.join(config.sources)}"
+            )
     if problems:
         raise ConfigError("\n".join(problems))
     names = (*CORE_FILES, LINKAGE_FILE, TRAINING_FILE, RULES_FILE)

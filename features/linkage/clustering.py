@@ -12,12 +12,17 @@ council data, and each gets an explicit, documented guard:
    NHS number exactly. The model's weights already push such pairs down; this rule
    makes sure a shared phone, e-mail and address cannot outvote them.
 2. **Conflicting identifiers.** A pair is never joined when both hold NI (or
-   NHS) numbers differing by more than a one-character typo.
+   NHS) numbers differing by more than a one-character typo. Likewise two
+   records of one source whose person ids the council trusts
+   (``one_record_per_person`` in ``linkage.yaml``: a system that keeps one
+   record per person, such as a social care case system) are never one
+   person: their own system already says they are two.
 3. **Chaining** (A joins B, B joins C, but A and C are clearly two people).
    After components are found, a cluster is re-clustered when
    (a) two of its records *conflict* in one of the senses above (different
    first names, different dates of birth - each unless they share an NI or
-   NHS number - or conflicting identifiers); or
+   NHS number - conflicting identifiers, or two records of one trusted
+   source); or
    (b) it has four or more records and contains a pair weaker than
    ``bridge_min_probability``: any such pair that is a *bridge* (the only
    link between two groups of at least two records each) is cut.
@@ -125,7 +130,8 @@ _CONFLICT_SQL = """
 SELECT l.unique_id AS a, r.unique_id AS b
 FROM members l JOIN members r ON l.cluster = r.cluster AND l.unique_id < r.unique_id
 WHERE (
-    {ni_conflict}
+    (l.source = r.source AND l.source_trusted)
+    OR {ni_conflict}
     OR {nhs_conflict}
     OR (
         NOT coalesce(l.ni_std = r.ni_std OR l.nhs_std = r.nhs_std, false)
@@ -150,6 +156,7 @@ WHERE (
 
 _CONFLICT_COLUMNS = (
     "unique_id",
+    "source",
     "ni_std",
     "nhs_std",
     "dob",
@@ -172,12 +179,18 @@ def _conflict_sql(reliable: frozenset[str]) -> str:
 
 
 def conflicting_members(
-    prepared: pl.DataFrame, labels: np.ndarray, reliable: frozenset[str], threads: int
+    prepared: pl.DataFrame,
+    labels: np.ndarray,
+    reliable: frozenset[str],
+    threads: int,
+    trusted_sources: frozenset[str] = frozenset(),
 ) -> pl.DataFrame:
     """Pairs of records (a < b) in one cluster of 3+ that must not be one person."""
     members = (
         prepared.select(_CONFLICT_COLUMNS)
-        .with_columns(cluster=pl.Series(labels))
+        .with_columns(
+            cluster=pl.Series(labels), source_trusted=pl.col("source").is_in(sorted(trusted_sources))
+        )
         .filter(pl.len().over("cluster") >= 3)
     )
     if members.is_empty():
@@ -279,6 +292,19 @@ def _constraint_outcome(
     return stats, frame.sort("unique_id")
 
 
+def _same_trusted_source(edges: pl.DataFrame, prepared: pl.DataFrame, trusted: frozenset[str]) -> pl.Series:
+    """Per pair: are both records from one source the council trusts to hold one record per person?
+
+    ``unique_id`` is ``0..n-1`` (``prepare_people``), so each side's source is a positional look-up.
+    """
+    if not trusted or edges.is_empty():
+        return pl.Series("_same_source", [False] * edges.height, dtype=pl.Boolean)
+    sources = prepared["source"]
+    left = sources.gather(edges["unique_id_l"])
+    right = sources.gather(edges["unique_id_r"])
+    return ((left == right) & left.is_in(sorted(trusted))).alias("_same_source")
+
+
 def cluster_records(
     pairs: pl.DataFrame,
     prepared: pl.DataFrame,
@@ -300,24 +326,31 @@ def cluster_records(
     must = constraints.must_link
     n = prepared.height
     household, conflicting = veto_expressions(pairs, reliable)
+    trusted = frozenset(settings.one_record_per_person)
     edges = (
         pairs.filter(pl.col("match_probability") >= settings.match_threshold)
         .with_columns(household.alias("_household"), conflicting.alias("_conflict"))
         .sort(["match_weight", "unique_id_l", "unique_id_r"], descending=[True, False, False])
     )
+    edges = edges.with_columns(_same_trusted_source(edges, prepared, trusted))
     stats = {
         "pairs_above_threshold": edges.height,
         "pairs_vetoed_household": int(edges["_household"].sum()),
         "pairs_vetoed_conflicting_ids": int((edges["_conflict"] & ~edges["_household"]).sum()),
+        "pairs_vetoed_same_trusted_source": int(
+            (edges["_same_source"] & ~edges["_household"] & ~edges["_conflict"]).sum()
+        ),
     }
-    edges = edges.filter(~pl.col("_household") & ~pl.col("_conflict")).drop("_household", "_conflict")
+    edges = edges.filter(~pl.col("_household") & ~pl.col("_conflict") & ~pl.col("_same_source")).drop(
+        "_household", "_conflict", "_same_source"
+    )
     # Must-link pairs come first (stronger than any score), numbered 0..len(must)-1.
     edges = edges.with_row_index("_edge", offset=len(must))
     left = [a for a, _ in must] + edges["unique_id_l"].to_list()
     right = [b for _, b in must] + edges["unique_id_r"].to_list()
     labels, joined = components(n, left, right)
 
-    conflicts = conflicting_members(prepared, labels, reliable, settings.duckdb_threads)
+    conflicts = conflicting_members(prepared, labels, reliable, settings.duckdb_threads, trusted)
     cannot_link: dict[int, set[int]] = {}
     must_pairs = set(must)
     for a, b in conflicts.iter_rows():

@@ -63,6 +63,7 @@ class LinkageSettings(BaseModel):
     spark_temp_dir: str | None = Field(None, min_length=1)
     spark_break_lineage: Literal["parquet", "persist"] = "parquet"
     spark_config: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    one_record_per_person: list[str] = Field(default_factory=list)
     clerical_review_per_band: int = Field(10, ge=0)
     clerical_review_band_edges: list[float] = Field(
         default_factory=lambda: [-4.0, 0.0, 6.0, 10.0, 15.0], min_length=1

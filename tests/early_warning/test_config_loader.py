@@ -84,3 +84,11 @@ def test_every_file_reports_mistakes_the_same_way(
 def test_an_empty_council_file_means_the_defaults(tmp_path: Path) -> None:
     (tmp_path / "training.yaml").write_text("")
     assert load_training_settings(tmp_path) == load_training_settings()
+
+
+def test_a_trusted_source_must_be_a_source_of_the_configuration(tmp_path: Path) -> None:
+    (tmp_path / "linkage.yaml").write_text("one_record_per_person: [adult_social_care, social_care]\n")
+    with pytest.raises(ConfigError, match="one_record_per_person: no source called 'social_care'"):
+        load_all(tmp_path)
+    (tmp_path / "linkage.yaml").write_text("one_record_per_person: [adult_social_care]\n")
+    assert load_all(tmp_path).linkage.one_record_per_person == ["adult_social_care"]

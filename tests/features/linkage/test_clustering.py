@@ -109,3 +109,35 @@ def test_pairs_below_the_threshold_are_ignored() -> None:
         frozenset({0}),
         frozenset({1}),
     }
+
+
+TRUSTING_CARE = SETTINGS.model_copy(update={"one_record_per_person": ["adult_social_care"]})
+
+
+def test_two_records_of_a_trusted_source_are_never_one_person() -> None:
+    # Twins of one name at one address, both with adult social care: the case system keeps them apart.
+    prepared = prepare_people(
+        _people([{"source": "adult_social_care"}, {"source": "adult_social_care"}, {"source": "council_tax"}])
+    )
+    pairs = _pairs([(0, 1, 0.99, AGREE), (0, 2, 0.99, AGREE)])
+    trusting = cluster_records(pairs, prepared, TRUSTING_CARE, ALL_RELIABLE)
+    assert _groups(trusting.clusters) == {frozenset({0, 2}), frozenset({1})}
+    assert trusting.stats["pairs_vetoed_same_trusted_source"] == 1
+    # The default trusts no source: the same pairs make one person.
+    default = cluster_records(pairs, prepared, SETTINGS, ALL_RELIABLE)
+    assert _groups(default.clusters) == {frozenset({0, 1, 2})}
+    assert default.stats["pairs_vetoed_same_trusted_source"] == 0
+
+
+def test_a_trusted_source_keeps_its_records_apart_through_a_third_record() -> None:
+    # 0 and 1 are both care records; 2 (council tax) matches each: the weaker link is dropped.
+    prepared = prepare_people(
+        _people([{"source": "adult_social_care"}, {"source": "adult_social_care"}, {"source": "council_tax"}])
+    )
+    pairs = _pairs([(0, 2, 0.999, AGREE), (1, 2, 0.95, AGREE)])
+    result = cluster_records(pairs, prepared, TRUSTING_CARE, ALL_RELIABLE)
+    assert _groups(result.clusters) == {frozenset({0, 2}), frozenset({1})}
+    untrusted_source = SETTINGS.model_copy(update={"one_record_per_person": ["homelessness"]})
+    assert _groups(cluster_records(pairs, prepared, untrusted_source, ALL_RELIABLE).clusters) == {
+        frozenset({0, 1, 2})
+    }
