@@ -11,13 +11,15 @@ measures: precision at capacity against active need and against crisis
 within the horizon, recall at capacity, median lead time, and the known leak
 (people surfaced who, with perfect linkage, a service already knew).
 
-Report seeds (101, 102, 103 by default) are never used while developing;
-development used seeds 1-3. Every world and seed is printed and appended to
-``benchmarks/results/worlds.json``; ``--markdown`` prints the README table,
-losses included.
+Report seeds (201, 202, 203 by default) are never used while developing;
+development uses seeds 1-3. (101-103 were the first report seeds; they were
+looked at while the gate changed, so they are held out no more; the next
+report set is 301-303.) Every world and seed is printed and appended to
+``benchmarks/results/worlds-201.json``; ``--markdown`` prints the README
+table, losses included.
 
     .venv/bin/python benchmarks/evaluate_models.py --worlds baseline sudden_quiet \\
-        --seeds 101 102 103 --residents 10000 --years 3
+        --seeds 201 202 203 --residents 8000 --years 3
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ from models.thresholds import early_warning_cohort, known_to_services
 from models.training import TrainingResult, run_training
 from models.training_settings import load_training_settings
 
-RESULTS = Path(__file__).parent / "results" / "worlds.json"
+RESULTS = Path(__file__).parent / "results" / "worlds-201.json"
 MEASURES = (
     ("precision_active_need", "need@cap"),
     ("precision_crisis", "crisis@cap"),
@@ -208,7 +210,7 @@ def full_markdown(records: list[dict[str, Any]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worlds", nargs="+", default=world_names(), choices=world_names())
-    parser.add_argument("--seeds", type=int, nargs="+", default=[101, 102, 103])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[201, 202, 203])
     parser.add_argument("--residents", type=int, default=10_000)
     parser.add_argument("--years", type=int, default=3)
     parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 3, 31))
