@@ -18,27 +18,67 @@ model), ``clustering`` (household and chaining guards), ``ids``,
 ``evaluation`` (pairwise accuracy, overall and by record richness).
 """
 
-from features.linkage.evaluation import PairwiseScores, format_class_table, pairwise_scores, scores_by_class
-from features.linkage.pipeline import (
-    EVIDENCE_FILE,
-    LINEAGE_FILE,
-    PERSONS_FILE,
-    SUMMARY_FILE,
-    LinkageResult,
-    resolve_persons,
-    write_linkage_outputs,
-)
-from features.linkage.scoring import count_blocked_comparisons
-from features.linkage.settings import LinkageSettings, load_linkage_settings
-from features.linkage.trained import IncompatibleModelError
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from features.linkage.evaluation import (
+        PairwiseScores,
+        format_class_table,
+        pairwise_scores,
+        scores_by_class,
+    )
+    from features.linkage.pipeline import (
+        EVIDENCE_FILE,
+        LINEAGE_FILE,
+        PERSONS_FILE,
+        SUMMARY_FILE,
+        LinkageResult,
+        resolve_persons,
+        write_linkage_outputs,
+    )
+    from features.linkage.scoring import count_blocked_comparisons
+    from features.linkage.settings import LinkageSettings, load_linkage_settings
+    from features.linkage.trained import IncompatibleModelError
+
+#: Where each public name lives. They are imported on first use (PEP 562), so
+#: code that needs one light module - the review app's clerical estimate, the
+#: settings - does not load Splink and DuckDB with the package.
+_HOMES = {
+    "PairwiseScores": "evaluation",
+    "format_class_table": "evaluation",
+    "pairwise_scores": "evaluation",
+    "scores_by_class": "evaluation",
+    "EVIDENCE_FILE": "pipeline",
+    "LINEAGE_FILE": "pipeline",
+    "PERSONS_FILE": "pipeline",
+    "SUMMARY_FILE": "pipeline",
+    "LinkageResult": "pipeline",
+    "resolve_persons": "pipeline",
+    "write_linkage_outputs": "pipeline",
+    "count_blocked_comparisons": "scoring",
+    "LinkageSettings": "settings",
+    "load_linkage_settings": "settings",
+    "IncompatibleModelError": "trained",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
+
 
 __all__ = [
     "EVIDENCE_FILE",
     "IncompatibleModelError",
     "LINEAGE_FILE",
-    "PERSONS_FILE",
     "LinkageResult",
     "LinkageSettings",
+    "PERSONS_FILE",
     "PairwiseScores",
     "SUMMARY_FILE",
     "count_blocked_comparisons",

@@ -77,3 +77,18 @@ def test_the_m_of_an_agreeing_initial_comes_from_the_share_of_initials() -> None
         x for x in first_name["comparison_levels"] if x["label_for_charts"] == "initial only, agrees"
     )
     assert (level["m_probability"], level["fix_m_probability"]) == (0.32, True)
+
+
+def test_the_package_loads_splink_only_when_linkage_runs() -> None:
+    # The review app reads the clerical estimate and the settings; neither needs Splink or DuckDB.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, features.linkage, features.linkage.clerical, features.linkage.settings\n"
+        "assert 'splink' not in sys.modules and 'duckdb' not in sys.modules, 'loaded too early'\n"
+        "from features.linkage import resolve_persons, __all__ as names\n"
+        "assert 'splink' in sys.modules\n"
+        "assert all(hasattr(features.linkage, name) for name in names)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
