@@ -268,7 +268,7 @@ def run_night(
 ) -> list[StageFigure]:
     """Every stage of one night, in the flow's order, through the functions its tasks call."""
     from early_warning.config import load_config
-    from flows import stages
+    from flows import route, stages
 
     night = stages.Night(home=home, as_of=as_of, config=load_config(config_dir), config_dir=config_dir)
     figures: list[StageFigure] = []
@@ -284,10 +284,10 @@ def run_night(
         out["summary"] = stages.thresholds_stage(night)
     with _measured(memory, figures, "score") as out:
         scored = stages.score_stage(night)
-        out["summary"] = {k: scored[k] for k in ("cohort", "scored", "candidates", "model_name")}
+        out["summary"] = {k: scored[k] for k in ("cohort", "scored", "model_name")}
     with _measured(memory, figures, "route") as out:
-        routed = stages.route_stage(night, scored["model_version"])
-        out["summary"] = {k: routed[k] for k in ("new_items", "updated", "case_files_built")}
+        routed = route.route_stage(night, scored["model_version"])
+        out["summary"] = {k: routed[k] for k in ("candidates", "new_items", "updated", "case_files_built")}
     return figures
 
 

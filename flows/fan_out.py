@@ -72,6 +72,11 @@ def _combine_scores(night: Night, cohort_size: int, parts: list[dict[str, Any]])
     return partitioned.combine_scores(night, cohort_size, parts)
 
 
+@task(name="choose-candidates")
+def _choose(night: Night) -> dict[str, Any]:
+    return partitioned.choose_candidates(night)
+
+
 @task(name="case-files-locality", task_run_name="case-files[{locality}]")
 def _case_files_part(night: Night, locality: str) -> dict[str, Any]:
     return partitioned.case_files_part(night, locality)
@@ -97,7 +102,7 @@ def person_features(night: Night, partitions: list[str]) -> dict[str, Any]:
 
 
 def score(night: Night) -> dict[str, Any]:
-    """Scores per partition with one model and one typical person, then candidates across the borough."""
+    """Scores per partition with one model and one typical person, written as one file."""
     plan = _score_plan(night)
     parts: list[dict[str, Any]] = []
     if plan["partitions"]:
@@ -108,8 +113,10 @@ def score(night: Night) -> dict[str, Any]:
 
 
 def route(night: Night, model_version: str) -> dict[str, Any]:
-    """Case files per candidate locality, then the queue written in one transaction."""
+    """Who is sent for review, case files per candidate locality, then the queue written in
+    one transaction."""
+    chosen = _choose(night)
     localities = partitioned.candidate_localities(night)
     if localities:
         _case_files_part.map(unmapped(night), localities).result()
-    return {**_route(night, model_version, localities), "case_file_localities": len(localities)}
+    return {**chosen, **_route(night, model_version, localities), "case_file_localities": len(localities)}

@@ -1,7 +1,8 @@
 """The nightly Prefect flow: a table of contents of the stages.
 
-One task per stage, each calling one function of :mod:`flows.stages`, which
-calls one function of ``features``, ``models`` or ``review_ui``. Tasks pass
+One task per stage, each calling one function of :mod:`flows.stages` (which
+calls ``features`` or ``models``) or, for the route stage, :mod:`flows.route`
+(the only module of the flow that opens the review queue). Tasks pass
 small summaries and find their inputs by the night's paths, never large
 frames (Prefect hashes task inputs). Retries are on the stages that touch
 the outside world (reading the extracts, writing the queue); the pure
@@ -31,6 +32,7 @@ from prefect.context import FlowRunContext
 
 from early_warning.config import load_config
 from flows import fan_out, stages
+from flows import route as queue_door
 from flows.report import NightlyOutcome, markdown_summary
 from flows.runners import describe, runner_from_environment
 
@@ -84,7 +86,7 @@ def score(night: stages.Night) -> dict[str, Any]:
 
 @task(name="route", retries=2, retry_delay_seconds=30)
 def route(night: stages.Night, model_version: str) -> dict[str, Any]:
-    return stages.route_stage(night, model_version)
+    return queue_door.route_stage(night, model_version)
 
 
 def _one_task_per_stage(night: stages.Night, outcome: dict[str, Any], timings: dict[str, float]) -> None:

@@ -9,8 +9,8 @@ building each partition on its own and putting the parts together gives
 exactly the files the sequential stages write. Scores are per person too,
 and the sequential stage scores partition by partition as well (see
 :func:`flows.stages.score_stage` for why). Ranking and each locality's
-capacity are across the borough, so they happen once, after scoring
-(:func:`flows.stages.write_candidates`).
+capacity are across the borough, so they happen once, in the route stage
+(:func:`flows.route.choose_candidates`).
 
 Files, under ``<home>/runs/<as_of>/parts/`` and rewritten each run:
 
@@ -38,7 +38,7 @@ from typing import Any
 
 import polars as pl
 
-from flows import stages
+from flows import route, stages
 from flows.stages import Night
 
 PARTS_DIR = "parts"
@@ -243,15 +243,20 @@ def combine_scores(night: Night, cohort_size: int, parts: Sequence[dict[str, Any
             for p in parts
         ]
     )
-    return stages.write_candidates(night, cohort_size, scored)
+    return stages.write_scores(night, cohort_size, scored)
 
 
 # --- route -----------------------------------------------------------------------
 
 
+def choose_candidates(night: Night) -> dict[str, Any]:
+    """Who is sent for review tonight, across the borough (:func:`flows.route.choose_candidates`)."""
+    return route.choose_candidates(night)
+
+
 def candidate_localities(night: Night) -> list[str]:
     """The localities of tonight's candidates, in name order: one case-file task each."""
-    candidates = pl.read_parquet(night.output(stages.CANDIDATES_FILE), columns=["locality"])
+    candidates = pl.read_parquet(night.output(route.CANDIDATES_FILE), columns=["locality"])
     return sorted(candidates["locality"].unique().to_list())
 
 
@@ -261,7 +266,7 @@ def case_files_part(night: Night, locality: str) -> dict[str, Any]:
     They read the whole borough's frames (lazily, only the rows needed): a
     household is found by address and postcode, which may cross partitions.
     """
-    candidates = pl.read_parquet(night.output(stages.CANDIDATES_FILE), columns=["person_id", "locality"])
+    candidates = pl.read_parquet(night.output(route.CANDIDATES_FILE), columns=["person_id", "locality"])
     ids = candidates.filter(pl.col("locality") == locality)["person_id"]
     files = stages.case_files_for(night, ids)
     _write(files, part_file(night, "case_files", locality))
@@ -271,4 +276,4 @@ def case_files_part(night: Night, locality: str) -> dict[str, Any]:
 def route_combined(night: Night, model_version: str, localities: Sequence[str]) -> dict[str, Any]:
     """Write the queue in one transaction, with the case files built per locality."""
     case_files = _combined(night, "case_files", localities) if localities else None
-    return stages.route_stage(night, model_version, case_files=case_files)
+    return route.route_stage(night, model_version, case_files=case_files, choose=False)

@@ -1,5 +1,6 @@
 """The nightly stages as plain functions: read the run's files, call one
-``features``/``models``/``review_ui`` function, write the run's files.
+``features``/``models`` function, write the run's files. None of them opens
+the review queue: that is :mod:`flows.route`'s alone.
 
 They take and return small things (paths, counts) so the Prefect flow in
 :mod:`flows.nightly` can pass them between tasks cheaply, and they can be
@@ -10,10 +11,9 @@ called and tested without Prefect. Every write is keyed by the night
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -105,11 +105,10 @@ def link_stage(night: Night) -> dict[str, Any]:
     from features.linkage import load_linkage_settings, resolve_persons, write_linkage_outputs
     from features.linkage.trained import IncompatibleModelError
     from flows.reuse import linkage_model_choice, record_reuse, settings_fingerprint
-    from review_ui.store import queue_database_url
-    from review_ui.store.link_constraints import read_link_constraints
+    from flows.route import clerical_same_person, read_link_constraints
 
     people = night.canonical(PEOPLE_FILE)
-    constraints = read_link_constraints(queue_database_url(night.home))
+    constraints = read_link_constraints(night)
     settings = load_linkage_settings(night.config_dir)
     choice = linkage_model_choice(
         night.home,
@@ -159,17 +158,6 @@ def link_stage(night: Night) -> dict[str, Any]:
         "lineage": dict(changes),
         "model": reuse["model"],
     }
-
-
-def clerical_same_person(night: Night, settings: Any) -> pl.DataFrame | None:
-    """The record pairs the data team labelled "same person", when linkage.yaml's
-    ``train_m_from_clerical_labels`` asks for them (read-only); otherwise None."""
-    if not settings.train_m_from_clerical_labels:
-        return None
-    from review_ui.store import queue_database_url
-    from review_ui.store.clerical import read_same_person_records
-
-    return read_same_person_records(queue_database_url(night.home))
 
 
 def graph_stage(night: Night) -> dict[str, Any]:
@@ -367,41 +355,6 @@ class RegisteredModel:
         return self.pipeline.predict_proba(X)
 
 
-def _queue_engine(night: Night) -> Any:
-    from review_ui.migrations import upgrade_to_head
-    from review_ui.store import make_engine, queue_database_url
-
-    url = queue_database_url(night.home)
-    upgrade_to_head(url)
-    return make_engine(url)
-
-
-def _services_in_contact(night: Night, person_ids: pl.Series) -> pl.DataFrame:
-    """The sources each person had any event with in the last year: for the resurface rule."""
-    since = night.as_of - timedelta(days=night.config.thresholds.window_days)
-    return (
-        pl.scan_parquet(night.run.canonical_dir / EVENTS_FILE)
-        .filter(pl.col("event_date").is_between(since, night.as_of))
-        .select("source", "source_person_id")
-        .unique()
-        .join(pl.scan_parquet(night.run.persons), on=["source", "source_person_id"])
-        .filter(pl.col("person_id").is_in(person_ids.implode()))
-        .group_by("person_id")
-        .agg(pl.col("source").unique().sort().alias("services"))
-        .collect()
-    )
-
-
-def _best_per_locality(ranked: pl.DataFrame, capacities: pl.DataFrame, *, times: int) -> pl.DataFrame:
-    """The first ``times`` x capacity rows of each locality, keeping ``ranked``'s order (best first)."""
-    return (
-        ranked.with_columns(place=pl.int_range(pl.len()).over("locality"))
-        .join(capacities, on="locality", maintain_order="left")
-        .filter(pl.col("place") < pl.col("capacity") * times)
-        .drop("place", "capacity")
-    )
-
-
 def night_cohort(night: Night, persons: pl.DataFrame | pl.LazyFrame | None = None) -> pl.DataFrame:
     """The early-warning cohort (known to no service) among ``persons`` (default: everyone tonight)."""
     from models.thresholds import early_warning_cohort
@@ -454,7 +407,7 @@ def score_stage(night: Night) -> dict[str, Any]:
             )
         )
     scored = merge_scored(parts) if parts else score_cohort(features, cohort, model, night.config)
-    return write_candidates(night, cohort.height, scored)
+    return write_scores(night, cohort.height, scored)
 
 
 def merge_scored(parts: Sequence[ScoredCohort]) -> ScoredCohort:
@@ -478,120 +431,6 @@ def merge_scored(parts: Sequence[ScoredCohort]) -> ScoredCohort:
     )
 
 
-def write_candidates(night: Night, cohort_size: int, scored: ScoredCohort) -> dict[str, Any]:
-    """Write scores.parquet, then rank the whole cohort, apply each locality's capacity and
-    write the night's review candidates with reasons (also used by the fan-out, which scores
-    in parts: ranking and capacity are across the borough, so they happen once, here)."""
-    from models.reasons import reasons_for
-    from review_ui.routing import persons_already_in_queue
-
-    persons = pl.read_parquet(night.run.persons)
-    scored.scores.write_parquet(night.run.scores)
-
-    engine = _queue_engine(night)
-    try:
-        held = persons_already_in_queue(as_of=night.as_of, config=night.config, engine=engine)
-    finally:
-        engine.dispose()
-    ranked = (
-        scored.scores.join(pl.read_parquet(night.output(LOCALITY_FILE)), on="person_id", how="left")
-        .with_columns(pl.col("locality").fill_null("unknown"))
-        .sort(["score", "person_id"], descending=[True, False])
-    )
-    in_queue = pl.col("person_id").is_in(list(held))
-    localities = ranked["locality"].unique().sort().to_list()
-    capacities = pl.DataFrame(
-        {"locality": localities, "capacity": [night.config.capacity_of(name) for name in localities]},
-        schema={"locality": pl.String, "capacity": pl.Int64},
-    )
-
-    # Reasons are written only for a shortlist: each locality's best-ranked
-    # fresh people (a few times its capacity, as some will lack the evidence
-    # floor) plus everyone the queue already holds. A locality the shortlist
-    # does not fill reads further down the ranking (twice as deep each round)
-    # until it is filled or nobody is left, so who is chosen never depends on
-    # how deep the first shortlist happened to reach (re-running a night gives
-    # the same list).
-    def with_reasons(frame: pl.DataFrame) -> pl.DataFrame:
-        found = reasons_for(
-            frame["person_id"],
-            pl.scan_parquet(night.run.canonical_dir / EVENTS_FILE),
-            persons,
-            night.as_of,
-            night.config,
-            drivers=scored.drivers,
-        )
-        return frame.join(found, on="person_id", how="left").with_columns(
-            pl.col("reasons").fill_null(pl.lit([], dtype=pl.List(pl.String)))
-        )
-
-    enough = pl.col("reasons").list.len() >= night.config.routing.min_reasons_to_surface
-    fresh_ranked = ranked.filter(~in_queue)
-    explained = with_reasons(ranked.filter(in_queue))
-    depth = SHORTLIST_FACTOR
-    while True:
-        shortlist = _best_per_locality(fresh_ranked, capacities, times=depth)
-        todo = shortlist.join(explained, on="person_id", how="anti")
-        if not todo.is_empty():
-            explained = pl.concat([explained, with_reasons(todo)])
-        fresh_pool = explained.filter(~in_queue)
-        fresh = _best_per_locality(
-            fresh_pool.filter(enough).sort(["score", "person_id"], descending=[True, False]),
-            capacities,
-            times=1,
-        )
-        filled = fresh.group_by("locality").len().rename({"len": "chosen"})
-        reached = shortlist.group_by("locality").len().rename({"len": "reached"})
-        available = fresh_ranked.group_by("locality").len().rename({"len": "available"})
-        short = (
-            capacities.join(filled, on="locality", how="left")
-            .join(reached, on="locality", how="left")
-            .join(available, on="locality", how="left")
-            .fill_null(0)
-            .filter((pl.col("chosen") < pl.col("capacity")) & (pl.col("reached") < pl.col("available")))
-        )
-        if short.is_empty():
-            break
-        depth *= 2
-    pool = pl.concat([fresh, explained.filter(in_queue)]).sort(
-        ["score", "person_id"], descending=[True, False]
-    )
-    candidates = (
-        pool.join(_services_in_contact(night, pool["person_id"]), on="person_id", how="left")
-        .with_columns(pl.col("services").fill_null(pl.lit([], dtype=pl.List(pl.String))))
-        .select("person_id", "score", "locality", "reasons", "services")
-    )
-    candidates.write_parquet(night.output(CANDIDATES_FILE))
-    from models.registry import scorer_in_use
-
-    scorer, scorer_why = scorer_in_use(night.home)
-    return {
-        "scorer": scorer,
-        "scorer_why": scorer_why,
-        "cohort": cohort_size,
-        "scored": scored.scores.height,
-        "candidates": candidates.height,
-        "model_name": scored.model_name,
-        "model_version": scored.model_version,
-        "model_description": scored.model_description,
-    }
-
-
-CANDIDATES_FILE = "candidates.parquet"
-_ROUTING_CHANGES = ("new", "same", "merged", "split")
-
-
-def routing_lineage(lineage: pl.DataFrame) -> pl.DataFrame:
-    """Linkage's lineage (one row per person, a list of previous ids) as the queue
-    needs it (one row per previous id); ids that vanished have no one to move to."""
-    return (
-        lineage.filter(pl.col("change").is_in(_ROUTING_CHANGES))
-        .explode("previous_person_ids")
-        .rename({"previous_person_ids": "previous_person_id"})
-        .select("person_id", "previous_person_id", "change")
-    )
-
-
 def case_files_for(night: Night, person_ids: pl.Series) -> pl.DataFrame:
     """The case files of the night's candidates, from the run's canonical frames and linkage outputs."""
     from features.case_files import build_case_files
@@ -610,91 +449,28 @@ def case_files_for(night: Night, person_ids: pl.Series) -> pl.DataFrame:
     )
 
 
-def route_stage(night: Night, model_version: str, case_files: pl.DataFrame | None = None) -> dict[str, Any]:
-    """Put the night's candidates and their case files into the review queue (one
-    transaction) and write surfaced.parquet. ``case_files`` are built here unless given
-    (the fan-out builds them per locality first).
+DRIVERS_FILE = "drivers.parquet"
 
-    The review queue is the only place a score goes: this is the product's
-    single sink for scores, and it only ever creates or refreshes review items.
-    Case files hold personal details: only their count is reported, never their content.
+
+def write_scores(night: Night, cohort_size: int, scored: ScoredCohort) -> dict[str, Any]:
+    """Write scores.parquet and drivers.parquet (what moved each score, for the reasons).
+
+    The score stage ends here: who is sent for review - ranking, the evidence floor, each
+    locality's capacity, people already in the queue - is decided by the route stage
+    (:func:`flows.route.choose_candidates`), the only part of the night that opens the
+    review queue. Also used by the fan-out, which scores in parts.
     """
-    from features.linkage import LINEAGE_FILE
-    from review_ui.migrations import upgrade_to_head
-    from review_ui.routing import route_night, surfaced_frame
-    from review_ui.store import make_engine, queue_database_url
+    from models.registry import scorer_in_use
 
-    candidates = pl.read_parquet(night.output(CANDIDATES_FILE))
-    started = time.perf_counter()
-    if case_files is None:
-        case_files = case_files_for(night, candidates["person_id"])
-    case_file_seconds = round(time.perf_counter() - started, 2)
-    url = queue_database_url(night.home)
-    upgrade_to_head(url)
-    engine = make_engine(url)
-    try:
-        summary = route_night(
-            as_of=night.as_of,
-            candidates=candidates,
-            config=night.config,
-            model_version=model_version,
-            lineage=routing_lineage(pl.read_parquet(night.output(LINEAGE_FILE))),
-            case_files=case_files,
-            engine=engine,
-        )
-        surfaced_frame(as_of=night.as_of, engine=engine).write_parquet(night.run.surfaced)
-        clerical = route_clerical_sample(night, engine, url)
-    finally:
-        engine.dispose()
+    scored.scores.write_parquet(night.run.scores)
+    scored.drivers.write_parquet(night.output(DRIVERS_FILE))
+    scorer, scorer_why = scorer_in_use(night.home)
     return {
-        "clerical": clerical,
-        "new_by_locality": dict(sorted(summary.new_by_locality.items())),
-        "new_items": summary.new_items,
-        "updated": summary.updated,
-        "held_back_cooldown": summary.held_back_cooldown,
-        "over_capacity": summary.over_capacity,
-        "merged": summary.merged,
-        "case_files_built": case_files.height,
-        "case_file_seconds": case_file_seconds,
-        "case_files_deleted": summary.case_files_deleted,
+        "scorer": scorer,
+        "scorer_why": scorer_why,
+        "cohort": cohort_size,
+        "scored": scored.scores.height,
+        "model_name": scored.model_name,
+        "model_version": scored.model_version,
+        "model_description": scored.model_description,
     }
-
-
-def route_clerical_sample(night: Night, engine: Any, url: str) -> dict[str, Any]:
-    """Copy tonight's clerical-review sample into the queue, where the data team labels it;
-    blank the record values of samples past the case-file retention period; and estimate
-    linkage's precision and recall from the latest night the data team labelled.
-
-    Reports counts and rates only (:mod:`features.linkage.clerical`); ``estimate`` is
-    None until some pair is labelled.
-    """
-    from features.linkage.clerical import SAMPLE_FILE, STRATA_FILE, estimate_accuracy
-    from review_ui.store import make_session_factory, write_transaction
-    from review_ui.store.clerical import (
-        delete_expired_clerical_values,
-        read_latest_clerical_labels,
-        write_clerical_sample,
-    )
-
-    sample_path, strata_path = night.output(SAMPLE_FILE), night.output(STRATA_FILE)
-    out: dict[str, Any] = {"sampled": 0, "estimate": None}
-    with make_session_factory(engine)() as session, write_transaction(session):
-        if sample_path.exists() and strata_path.exists():
-            pairs = pl.read_parquet(sample_path)
-            write_clerical_sample(
-                session=session, night=night.as_of, pairs=pairs, strata=pl.read_parquet(strata_path)
-            )
-            out["sampled"] = pairs.height
-        out["values_deleted"] = delete_expired_clerical_values(
-            session=session, as_of=night.as_of, retention_days=night.config.routing.case_file_retention_days
-        )
-    latest = read_latest_clerical_labels(url)
-    if latest is not None:
-        labelled_night, labels, strata = latest
-        estimate = estimate_accuracy(labels, strata)
-        out |= {
-            "labelled_night": labelled_night.isoformat(),
-            "estimate": estimate.as_dict(),
-            "sentence": estimate.sentence(),
-        }
-    return out

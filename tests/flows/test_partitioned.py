@@ -18,7 +18,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from early_warning.config import load_config
-from flows import partitioned, stages
+from flows import partitioned, route, stages
 from flows.stages import Night, RegisteredModel
 
 AS_OF = date(2026, 6, 30)  # the night conftest's small borough is generated for
@@ -28,6 +28,7 @@ WHOLE_BOROUGH_FILES = (
     "localities.parquet",
     "features.parquet",
     "scores.parquet",
+    "drivers.parquet",
     "candidates.parquet",
 )
 
@@ -82,6 +83,7 @@ def sequential(linked_night: Night, tmp_path_factory: pytest.TempPathFactory) ->
     stages.features_stage(night)
     stages.thresholds_stage(night)
     stages.score_stage(night)
+    route.choose_candidates(night)
     return night
 
 
@@ -102,6 +104,7 @@ def by_partition(linked_night: Night, tmp_path_factory: pytest.TempPathFactory) 
         for name in plan["partitions"]
     ]
     partitioned.combine_scores(night, plan["cohort"], scored)
+    partitioned.choose_candidates(night)
     return night, parts
 
 
@@ -166,6 +169,7 @@ def test_a_linear_model_scores_the_same_in_both_runners(
     monkeypatch.setattr(stages, "champion_model", lambda night: model)
     one = _copy(sequential, tmp_path / "one")
     stages.score_stage(one)
+    route.choose_candidates(one)
     night, _ = by_partition
     other = _copy(night, tmp_path / "other")
     plan = partitioned.score_plan(other)
@@ -177,7 +181,8 @@ def test_a_linear_model_scores_the_same_in_both_runners(
     ]
     assert {p["drivers_source"] for p in parts} == {"linear"}
     partitioned.combine_scores(other, plan["cohort"], parts)
-    for name in ("scores.parquet", "candidates.parquet"):
+    partitioned.choose_candidates(other)
+    for name in ("scores.parquet", "drivers.parquet", "candidates.parquet"):
         assert_frame_equal(
             pl.read_parquet(other.output(name)), pl.read_parquet(one.output(name)), check_exact=True
         )

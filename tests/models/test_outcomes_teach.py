@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from early_warning.config import load_config
 from early_warning.synthetic import generate_borough
-from flows import stages
+from flows import route, stages
 from models.labels import LABEL, SNAPSHOT
 from models.training_data import prepare_training_data
 from models.training_settings import load_training_settings
@@ -49,7 +49,7 @@ def _run_night(home: Path, extracts: Path, night: date) -> None:
     stages.features_stage(n)
     stages.thresholds_stage(n)
     scored = stages.score_stage(n)
-    stages.route_stage(n, scored["model_version"])
+    route.route_stage(n, scored["model_version"])
 
 
 def _in_need(borough: Path, persons: pl.DataFrame, night: date) -> set[str]:
