@@ -328,7 +328,7 @@ def cluster_records(
     household, conflicting = veto_expressions(pairs, reliable)
     trusted = frozenset(settings.one_record_per_person)
     edges = (
-        pairs.filter(pl.col("match_probability") >= settings.match_threshold)
+        pairs.filter(settings.is_match())
         .with_columns(household.alias("_household"), conflicting.alias("_conflict"))
         .sort(["match_weight", "unique_id_l", "unique_id_r"], descending=[True, False, False])
     )

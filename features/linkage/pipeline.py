@@ -201,7 +201,7 @@ def resolve_persons(
         candidates,
         clustering.clusters,
         people,
-        threshold=settings.match_threshold,
+        threshold=settings.threshold_probability,
         edges=settings.clerical_review_band_edges,
         per_band=settings.clerical_review_per_band,
         night_seed=as_of.toordinal(),

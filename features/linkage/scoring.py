@@ -275,9 +275,14 @@ def score_pairs(
         _register_contact_frequencies(engine, linker, prepared)
         floor = settings.clerical_floor
         if floor is None:
-            predictions = linker.inference.predict(
-                threshold_match_probability=settings.match_threshold, warning_mode="never"
-            )
+            if settings.match_weight_threshold is not None:
+                predictions = linker.inference.predict(
+                    threshold_match_weight=settings.match_weight_threshold, warning_mode="never"
+                )
+            else:
+                predictions = linker.inference.predict(
+                    threshold_match_probability=settings.match_threshold, warning_mode="never"
+                )
         else:
             predictions = linker.inference.predict(threshold_match_weight=floor, warning_mode="never")
         pairs = _evidence_columns(engine, predictions)
@@ -285,7 +290,7 @@ def score_pairs(
         candidates = None
         if floor is not None:
             candidates = pairs.select("unique_id_l", "unique_id_r", "match_weight", "match_probability")
-            pairs = pairs.filter(pl.col("match_probability") >= settings.match_threshold)
+            pairs = pairs.filter(settings.is_match())
         timings["predict"] = time.perf_counter() - started
 
         model = linker.misc.save_model_to_json()

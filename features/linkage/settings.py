@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from early_warning.config import load_file
@@ -37,6 +38,7 @@ class LinkageSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     match_threshold: float = Field(0.9, gt=0, lt=1)
+    match_weight_threshold: float | None = Field(None, ge=-20, le=40)
     bridge_min_probability: float = Field(0.99, gt=0, le=1)
     blocking_rules: list[BlockingRuleSpec] = Field(min_length=1)
     em_training_blocks: list[BlockingRuleSpec] = Field(min_length=1)
@@ -69,6 +71,25 @@ class LinkageSettings(BaseModel):
         default_factory=lambda: [-4.0, 0.0, 6.0, 10.0, 15.0], min_length=1
     )
     train_m_from_clerical_labels: bool = False
+
+    def is_match(self) -> pl.Expr:
+        """Over scored pairs: is this pair a match? By match weight when ``match_weight_threshold``
+        is set, else by probability.
+
+        Probabilities saturate: above a weight of about 50 every pair's probability is 1.0 in
+        floating point, so "0.9999999" cannot tell strong evidence from overwhelming evidence;
+        a weight (bits of evidence) can.
+        """
+        if self.match_weight_threshold is not None:
+            return pl.col("match_weight") >= self.match_weight_threshold
+        return pl.col("match_probability") >= self.match_threshold
+
+    @property
+    def threshold_probability(self) -> float:
+        """The match threshold as a probability (from the weight when one is set; exact below weight 40)."""
+        if self.match_weight_threshold is None:
+            return self.match_threshold
+        return 1.0 / (1.0 + 2.0 ** (-self.match_weight_threshold))
 
     @property
     def clerical_floor(self) -> float | None:

@@ -141,3 +141,21 @@ def test_a_trusted_source_keeps_its_records_apart_through_a_third_record() -> No
     assert _groups(cluster_records(pairs, prepared, untrusted_source, ALL_RELIABLE).clusters) == {
         frozenset({0, 1, 2})
     }
+
+
+def test_a_threshold_on_match_weight_separates_pairs_whose_probabilities_have_saturated() -> None:
+    # Weights of 60 and 55 bits are both probability 1.0 in floating point; only a weight can tell them apart.
+    prepared = prepare_people(_people([{}, {}, {}]))
+    pairs = _pairs([(0, 1, 1.0, AGREE), (1, 2, 1.0, AGREE)]).with_columns(
+        match_weight=pl.Series([60.0, 55.0])
+    )
+    by_probability = SETTINGS.model_copy(update={"match_threshold": 0.999999})
+    assert _groups(cluster_records(pairs, prepared, by_probability, ALL_RELIABLE).clusters) == {
+        frozenset({0, 1, 2})
+    }
+    by_weight = SETTINGS.model_copy(update={"match_weight_threshold": 58.0})
+    assert by_weight.threshold_probability == 1.0
+    assert _groups(cluster_records(pairs, prepared, by_weight, ALL_RELIABLE).clusters) == {
+        frozenset({0, 1}),
+        frozenset({2}),
+    }

@@ -39,3 +39,23 @@ def test_every_record_gets_exactly_one_person(
     assert not keys.is_duplicated().any()
     assert keys.sort(pl.all()).equals(people.select("source", "source_person_id").sort(pl.all()))
     assert result.persons["person_id"].str.contains(r"^P[A-Z2-7]{16}$").all()
+
+
+def test_a_threshold_written_as_a_match_weight_gives_the_same_people_as_its_probability(
+    febrl4_resolved: tuple[pl.DataFrame, pl.DataFrame, LinkageResult],
+) -> None:
+    """0.9 as a probability is log2(9) bits as a weight: real Splink, the same persons either way
+    (clerical review off, so Splink's own predict threshold is the weight)."""
+    import math
+
+    from features.linkage import load_linkage_settings, resolve_persons
+    from tests.features.linkage.conftest import AS_OF
+
+    people, _, by_probability = febrl4_resolved
+    settings = load_linkage_settings().model_copy(
+        update={"match_weight_threshold": math.log2(0.9 / 0.1), "clerical_review_per_band": 0}
+    )
+    by_weight = resolve_persons(people, previous=None, as_of=AS_OF, settings=settings)
+    assert by_weight.persons.sort("source", "source_person_id").equals(
+        by_probability.persons.sort("source", "source_person_id")
+    )
