@@ -19,7 +19,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from review_ui.store.audit import NIGHTLY_ACTOR, append_audit
+from review_ui.store.audit import NIGHTLY_ACTOR, AuditAction, append_audit
 from review_ui.store.models import ItemHistory, ItemStatus, ReviewItem, utc_now
 
 #: The values of the lineage frame's ``change`` column (from linkage).
@@ -94,7 +94,7 @@ def follow_lineage(session: Session, moves: dict[str, str], as_of: date, model_v
         append_audit(
             session=session,
             actor=NIGHTLY_ACTOR,
-            action="person_id_changed",
+            action=AuditAction.PERSON_ID_CHANGED,
             item_id=item.id,
             person_id=item.person_id,
             detail={"previous_person_id": was[item.id], "as_of": as_of.isoformat()},
@@ -137,7 +137,7 @@ def _merge_open_items(
         append_audit(
             session=session,
             actor=NIGHTLY_ACTOR,
-            action="item_merged",
+            action=AuditAction.ITEM_MERGED,
             item_id=item.id,
             person_id=person_id,
             detail={"merged_into_item_id": keep.id, "as_of": as_of.isoformat()},

@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from early_warning.config import Config
 from review_ui.lineage import SOURCE, follow_lineage, lineage_moves, upsert_history
-from review_ui.store.audit import NIGHTLY_ACTOR, append_audit
+from review_ui.store.audit import NIGHTLY_ACTOR, AuditAction, append_audit
 from review_ui.store.case_files import delete_expired_case_files, upsert_case_files
 from review_ui.store.engine import is_sqlite, make_session_factory, write_transaction
 from review_ui.store.models import (
@@ -438,7 +438,7 @@ def _apply_retention(session: Session, as_of: date, retention_days: int) -> int:
         append_audit(
             session=session,
             actor=NIGHTLY_ACTOR,
-            action="case_files_deleted",
+            action=AuditAction.CASE_FILES_DELETED,
             detail={"as_of": as_of.isoformat(), "deleted": deleted, "retention_days": retention_days},
             source=SOURCE,
         )
@@ -465,7 +465,7 @@ def _create_item(session: Session, row: dict[str, Any], as_of: date, model_versi
     append_audit(
         session=session,
         actor=NIGHTLY_ACTOR,
-        action="item_surfaced",
+        action=AuditAction.ITEM_SURFACED,
         item_id=item.id,
         person_id=item.person_id,
         detail={"as_of": as_of.isoformat(), "locality": item.locality, "rank": item.rank},
@@ -538,7 +538,7 @@ def _record_run(session: Session, summary: RouteSummary) -> None:
     append_audit(
         session=session,
         actor=NIGHTLY_ACTOR,
-        action="night_routed",
+        action=AuditAction.NIGHT_ROUTED,
         detail={"as_of": summary.as_of.isoformat(), **counts},
         source=SOURCE,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -12,11 +13,80 @@ from review_ui.store.models import AuditEntry, utc_now
 NIGHTLY_ACTOR = "nightly-route"
 
 
+class AuditAction(enum.StrEnum):
+    """Every kind of entry the audit log holds: one list, so a new action is named once,
+    described once (:data:`ACTION_DESCRIPTIONS`, shown on the audit page) and cannot be misspelt."""
+
+    AUDIT_VIEWED = "audit_viewed"
+    CASE_FILES_DELETED = "case_files_deleted"
+    CLERICAL_LABEL_CHANGED = "clerical_label_changed"
+    CLERICAL_LABEL_RECORDED = "clerical_label_recorded"
+    CLERICAL_PAIR_VIEWED = "clerical_pair_viewed"
+    CLERICAL_SAMPLE_WRITTEN = "clerical_sample_written"
+    ITEM_CLAIMED = "item_claimed"
+    ITEM_MERGED = "item_merged"
+    ITEM_REASSIGNED = "item_reassigned"
+    ITEM_RELEASED = "item_released"
+    ITEM_SURFACED = "item_surfaced"
+    ITEM_VIEW_REFUSED = "item_view_refused"
+    LINK_CONSTRAINT_ADDED_NOT_SAME_PERSON = "link_constraint_added_not_same_person"
+    LINK_CONSTRAINT_ADDED_SAME_PERSON = "link_constraint_added_same_person"
+    LINK_CONSTRAINT_UNDONE = "link_constraint_undone"
+    LINK_CONSTRAINTS_VIEWED = "link_constraints_viewed"
+    NIGHT_ROUTED = "night_routed"
+    OUTCOME_RECORDED = "outcome_recorded"
+    PAGE_REFUSED = "page_refused"
+    PERSON_ID_CHANGED = "person_id_changed"
+    PERSON_VIEWED = "person_viewed"
+    QUEUE_VIEWED = "queue_viewed"
+    SIGN_IN_FAILED = "sign_in_failed"
+    SIGN_IN_THROTTLED = "sign_in_throttled"
+    SIGNED_IN = "signed_in"
+    SIGNED_OUT = "signed_out"
+    USER_ACTIVATED = "user_activated"
+    USER_CREATED = "user_created"
+    USER_DEACTIVATED = "user_deactivated"
+
+
+#: What each action means, in the words the audit page shows.
+ACTION_DESCRIPTIONS: dict[str, str] = {
+    AuditAction.AUDIT_VIEWED: "Viewed the audit log",
+    AuditAction.CASE_FILES_DELETED: "Deleted case files past the retention period",
+    AuditAction.CLERICAL_LABEL_CHANGED: "Changed the label of a pair of records",
+    AuditAction.CLERICAL_LABEL_RECORDED: "Labelled a pair of records",
+    AuditAction.CLERICAL_PAIR_VIEWED: "Looked at a pair of records to label",
+    AuditAction.CLERICAL_SAMPLE_WRITTEN: "Put tonight's sample of record pairs up for the data team to label",
+    AuditAction.ITEM_CLAIMED: "Claimed",
+    AuditAction.ITEM_MERGED: "Merged into another item for the same person",
+    AuditAction.ITEM_REASSIGNED: "Reassigned",
+    AuditAction.ITEM_RELEASED: "Released back to the list",
+    AuditAction.ITEM_SURFACED: "Sent for review",
+    AuditAction.ITEM_VIEW_REFUSED: "Tried to open an item they cannot see",
+    AuditAction.LINK_CONSTRAINT_ADDED_NOT_SAME_PERSON: "Said a record is not the same person",
+    AuditAction.LINK_CONSTRAINT_ADDED_SAME_PERSON: "Said two records are the same person",
+    AuditAction.LINK_CONSTRAINT_UNDONE: "Undid a statement about records",
+    AuditAction.LINK_CONSTRAINTS_VIEWED: "Opened the list of statements about records",
+    AuditAction.NIGHT_ROUTED: "Nightly routing ran",
+    AuditAction.OUTCOME_RECORDED: "Recorded an outcome",
+    AuditAction.PAGE_REFUSED: "Tried to use a page their role does not give them",
+    AuditAction.PERSON_ID_CHANGED: "Person reference changed by record linkage",
+    AuditAction.PERSON_VIEWED: "Opened the person page",
+    AuditAction.QUEUE_VIEWED: "Opened the review list",
+    AuditAction.SIGN_IN_FAILED: "Sign-in failed",
+    AuditAction.SIGN_IN_THROTTLED: "Sign-in refused after too many failed attempts",
+    AuditAction.SIGNED_IN: "Signed in",
+    AuditAction.SIGNED_OUT: "Signed out",
+    AuditAction.USER_ACTIVATED: "Switched a user's access on",
+    AuditAction.USER_CREATED: "Added a user",
+    AuditAction.USER_DEACTIVATED: "Switched a user's access off",
+}
+
+
 def append_audit(
     *,
     session: Session,
     actor: str,
-    action: str,
+    action: AuditAction,
     item_id: int | None = None,
     person_id: str | None = None,
     detail: dict[str, Any] | None = None,

@@ -40,7 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from review_ui.store.audit import NIGHTLY_ACTOR, append_audit
+from review_ui.store.audit import NIGHTLY_ACTOR, AuditAction, append_audit
 from review_ui.store.engine import write_transaction
 from review_ui.store.models import Base, User, utc_now
 from review_ui.store.training_outcomes import queue_exists, read_only_engine
@@ -145,7 +145,7 @@ def write_clerical_sample(*, session: Session, night: date, pairs: pl.DataFrame,
     append_audit(
         session=session,
         actor=NIGHTLY_ACTOR,
-        action="clerical_sample_written",
+        action=AuditAction.CLERICAL_SAMPLE_WRITTEN,
         detail={
             "as_of": night.isoformat(),
             "pairs": pairs.height,
@@ -261,7 +261,7 @@ def record_clerical_label(
         append_audit(
             session=session,
             actor=user.username,
-            action="clerical_label_changed" if before else "clerical_label_recorded",
+            action=AuditAction.CLERICAL_LABEL_CHANGED if before else AuditAction.CLERICAL_LABEL_RECORDED,
             detail={"pair_id": pair_id, "night": pair.night.isoformat(), "label": label, "before": before},
             source=source,
         )
@@ -274,7 +274,7 @@ def audit_pair_viewed(*, session: Session, pair: ClericalPair, user: User, sourc
         append_audit(
             session=session,
             actor=user.username,
-            action="clerical_pair_viewed",
+            action=AuditAction.CLERICAL_PAIR_VIEWED,
             detail={"pair_id": pair.id, "night": pair.night.isoformat()},
             source=source,
         )

@@ -30,7 +30,7 @@ import polars as pl
 from sqlalchemy import JSON, CheckConstraint, Index, String, inspect, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from review_ui.store.audit import append_audit
+from review_ui.store.audit import AuditAction, append_audit
 from review_ui.store.engine import write_transaction
 from review_ui.store.models import Base, Role, User, utc_now
 from review_ui.store.training_outcomes import queue_exists, read_only_engine
@@ -224,7 +224,7 @@ def _add(
         append_audit(
             session=session,
             actor=actor.username,
-            action=f"link_constraint_added_{row.kind}",
+            action=AuditAction(f"link_constraint_added_{row.kind}"),
             item_id=item_id,
             person_id=row.person_id,
             detail={"constraint_id": row.id, "kind": row.kind, "other_records": len(row.other_records)},
@@ -253,7 +253,7 @@ def undo_constraint(
         append_audit(
             session=session,
             actor=actor.username,
-            action="link_constraint_undone",
+            action=AuditAction.LINK_CONSTRAINT_UNDONE,
             person_id=row.person_id,
             detail={"constraint_id": row.id, "kind": row.kind},
             source=source,

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
 
-from review_ui.store.audit import append_audit
+from review_ui.store.audit import AuditAction, append_audit
 from review_ui.store.engine import is_sqlite, write_transaction
 from review_ui.store.models import (
     OPEN_STATUSES,
@@ -158,7 +158,7 @@ def _mark_claimed(
     append_audit(
         session=session,
         actor=actor.username,
-        action="item_claimed",
+        action=AuditAction.ITEM_CLAIMED,
         item_id=item.id,
         person_id=item.person_id,
         source=source,
@@ -213,7 +213,7 @@ def release_item(*, session: Session, item_id: int, user: User, source: str | No
         append_audit(
             session=session,
             actor=actor.username,
-            action="item_released",
+            action=AuditAction.ITEM_RELEASED,
             item_id=item.id,
             person_id=item.person_id,
             detail={"was_assigned_to_user_id": previous},
@@ -259,7 +259,7 @@ def record_outcome(
         append_audit(
             session=session,
             actor=actor.username,
-            action="outcome_recorded",
+            action=AuditAction.OUTCOME_RECORDED,
             item_id=item.id,
             person_id=item.person_id,
             detail={"outcome": chosen.value},
@@ -289,7 +289,7 @@ def reassign_item(
         append_audit(
             session=session,
             actor=lead.username,
-            action="item_reassigned",
+            action=AuditAction.ITEM_REASSIGNED,
             item_id=item.id,
             person_id=item.person_id,
             detail={"from_user_id": previous, "to_user_id": target.id},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from review_ui.store.audit import append_audit
+from review_ui.store.audit import AuditAction, append_audit
 from review_ui.store.engine import write_transaction
 from review_ui.store.models import Role, User
 
@@ -50,7 +50,7 @@ def create_user(
         append_audit(
             session=session,
             actor=created_by,
-            action="user_created",
+            action=AuditAction.USER_CREATED,
             detail={"username": username, "role": role.value, "locality": locality},
             source=source,
         )
@@ -73,7 +73,7 @@ def set_user_active(
         append_audit(
             session=session,
             actor=changed_by,
-            action="user_activated" if active else "user_deactivated",
+            action=AuditAction.USER_ACTIVATED if active else AuditAction.USER_DEACTIVATED,
             detail={"username": username},
             source=source,
         )

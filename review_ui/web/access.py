@@ -16,6 +16,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from review_ui.store import ReviewItem, Role, User, append_audit, write_transaction
+from review_ui.store.audit import AuditAction
 from review_ui.store.models import UNKNOWN_LOCALITY
 from review_ui.web.deps import NotFound
 
@@ -37,7 +38,7 @@ def visible_item(db: Session, user: User, item_id: int, *, source: str | None) -
         append_audit(
             session=db,
             actor=user.username,
-            action="item_view_refused",
+            action=AuditAction.ITEM_VIEW_REFUSED,
             item_id=item.id if item is not None else None,
             person_id=None,
             detail={"requested_item_id": item_id},

@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from review_ui.store import Role, append_audit, write_transaction
+from review_ui.store.audit import AuditAction
 from review_ui.web.security import submitted_csrf_token, tokens_match
 from review_ui.web.sessions import COOKIE_NAME, SignedIn
 
@@ -72,7 +73,7 @@ def allow(*roles: Role) -> Callable[..., SignedIn]:
                 append_audit(
                     session=db,
                     actor=who.user.username,
-                    action="page_refused",
+                    action=AuditAction.PAGE_REFUSED,
                     item_id=None,
                     person_id=None,
                     detail={"method": request.method, "path": request.url.path},

@@ -20,6 +20,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from review_ui.store import AuditEntry, ItemStatus, Outcome, ReviewItem, User
+from review_ui.store.audit import ACTION_DESCRIPTIONS
 from review_ui.web.templating import OUTCOME_LABELS, long_date
 
 # --- The audit log -------------------------------------------------------------
@@ -131,32 +132,6 @@ def audit_page(db: Session, filters: AuditFilters, *, page: int = 1, per_page: i
         for entry in entries
     ]
     return AuditPage(rows=rows, total=total, page=page, pages=pages, per_page=per_page)
-
-
-#: Actions whose description needs nothing from the entry's detail.
-ACTION_DESCRIPTIONS = {
-    "signed_in": "Signed in",
-    "sign_in_failed": "Sign-in failed",
-    "sign_in_throttled": "Sign-in refused after too many failed attempts",
-    "signed_out": "Signed out",
-    "person_viewed": "Opened the person page",
-    "queue_viewed": "Opened the review list",
-    "item_view_refused": "Tried to open an item they cannot see",
-    "page_refused": "Tried to use a page their role does not give them",
-    "item_claimed": "Claimed",
-    "item_released": "Released back to the list",
-    "item_reassigned": "Reassigned",
-    "outcome_recorded": "Recorded an outcome",
-    "item_surfaced": "Sent for review",
-    "night_routed": "Nightly routing ran",
-    "case_files_deleted": "Deleted case files past the retention period",
-    "person_id_changed": "Person reference changed by record linkage",
-    "item_merged": "Merged into another item for the same person",
-    "user_created": "Added a user",
-    "user_activated": "Switched a user's access on",
-    "user_deactivated": "Switched a user's access off",
-    "audit_viewed": "Viewed the audit log",
-}
 
 
 def describe(action: str, detail: Mapping[str, Any], usernames: Mapping[int, str] | None = None) -> str:

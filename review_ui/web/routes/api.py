@@ -32,6 +32,7 @@ from review_ui.store import (
     record_outcome,
     write_transaction,
 )
+from review_ui.store.audit import AuditAction
 from review_ui.web.access import visible_item, visible_localities
 from review_ui.web.deps import AnyUser, Db, NotFound, Posted, Reviewer, client_source
 
@@ -236,7 +237,7 @@ def get_item(request: Request, db: Db, who: Reviewer, item_id: ItemId) -> ItemDe
         append_audit(
             session=db,
             actor=who.user.username,
-            action="person_viewed",
+            action=AuditAction.PERSON_VIEWED,
             item_id=item.id,
             person_id=item.person_id,
             detail={"locality": item.locality, "case_file": case_file is not None, "via": "api"},

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from review_ui.store import append_audit, write_transaction
+from review_ui.store.audit import AuditAction
 from review_ui.web.deps import Administrator, Db, client_source
 from review_ui.web.render import render
 from review_ui.web.reports import AuditFilters, AuditPage, audit_actions, audit_page
@@ -104,7 +105,7 @@ def audit_log(
         append_audit(
             session=db,
             actor=who.user.username,
-            action="audit_viewed",
+            action=AuditAction.AUDIT_VIEWED,
             detail={**filters.as_detail(), "page": page_number},
             source=client_source(request),
         )

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from review_ui.store import Role, append_audit, write_transaction
+from review_ui.store.audit import AuditAction
 from review_ui.store.link_constraints import (
     MAX_REASON_LENGTH,
     ConstraintError,
@@ -82,7 +83,7 @@ def _show(
         append_audit(
             session=db,
             actor=who.user.username,
-            action="link_constraints_viewed",
+            action=AuditAction.LINK_CONSTRAINTS_VIEWED,
             detail={"shown": len(rows)},
             source=client_source(request),
         )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from review_ui.store import append_audit, get_user_by_username, write_transaction
+from review_ui.store.audit import AuditAction
 from review_ui.web.deps import Db, NotFound, client_source
 from review_ui.web.oidc import STATE_COOKIE, OidcClient, OidcError
 from review_ui.web.render import render
@@ -71,7 +72,11 @@ def oidc_callback(request: Request, db: Db, code: str = "", state: str = "") -> 
     except OidcError as exc:
         with write_transaction(db):
             append_audit(
-                session=db, actor="oidc", action="sign_in_failed", detail={"method": "oidc"}, source=source
+                session=db,
+                actor="oidc",
+                action=AuditAction.SIGN_IN_FAILED,
+                detail={"method": "oidc"},
+                source=source,
             )
         return _refused(request, str(exc))
     user = get_user_by_username(session=db, username=username)
@@ -81,7 +86,7 @@ def oidc_callback(request: Request, db: Db, code: str = "", state: str = "") -> 
             append_audit(
                 session=db,
                 actor=username[:64],
-                action="sign_in_failed",
+                action=AuditAction.SIGN_IN_FAILED,
                 detail={"method": "oidc"},
                 source=source,
             )

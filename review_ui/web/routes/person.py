@@ -26,6 +26,7 @@ from review_ui.store import (
     record_outcome,
     write_transaction,
 )
+from review_ui.store.audit import AuditAction
 from review_ui.store.link_constraints import (
     MAX_REASON_LENGTH,
     ConstraintError,
@@ -81,7 +82,7 @@ def _show(
         append_audit(
             session=db,
             actor=user.username,
-            action="person_viewed",
+            action=AuditAction.PERSON_VIEWED,
             item_id=item.id,
             person_id=item.person_id,
             detail={"locality": item.locality, "case_file": page.case_file is not None},

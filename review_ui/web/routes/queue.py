@@ -18,6 +18,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from review_ui.store import QueueError, ReviewItem, append_audit, claim_item, release_item, write_transaction
+from review_ui.store.audit import AuditAction
 from review_ui.web.access import visible_item
 from review_ui.web.deps import Db, NotFound, Posted, Reviewer, client_source
 from review_ui.web.queue_view import (
@@ -50,7 +51,7 @@ def item_for(db: Db, request: Request, who: Reviewer, item_id: int) -> ReviewIte
             append_audit(
                 session=db,
                 actor=who.user.username,
-                action="item_view_refused",
+                action=AuditAction.ITEM_VIEW_REFUSED,
                 detail={"requested_item_id": item_id if abs(item_id) < 2**53 else str(item_id)},
                 source=client_source(request),
             )
@@ -93,7 +94,7 @@ def review_list(request: Request, db: Db, who: Reviewer) -> Response:
         append_audit(
             session=db,
             actor=user.username,
-            action="queue_viewed",
+            action=AuditAction.QUEUE_VIEWED,
             detail={"locality": filters.locality, "filters": filters.as_audit(), "page": filters.page},
             source=client_source(request),
         )

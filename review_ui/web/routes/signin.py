@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from review_ui.store import Role, User, append_audit, get_user_by_username, write_transaction
+from review_ui.store.audit import AuditAction
 from review_ui.web.deps import CsrfFailed, Db, Posted, client_source
 from review_ui.web.passwords import verify_password
 from review_ui.web.render import render
@@ -130,7 +131,7 @@ def sign_in(
     throttle = request.app.state.throttle
     if throttle.is_throttled(db, username, source):
         with write_transaction(db):
-            append_audit(session=db, actor=username[:64], action="sign_in_throttled", source=source)
+            append_audit(session=db, actor=username[:64], action=AuditAction.SIGN_IN_THROTTLED, source=source)
         errors = [{"text": THROTTLED, "href": "#username"}]
         return _sign_in_page(request, status_code=429, username=username, next_path=next, errors=errors)
     user = get_user_by_username(session=db, username=username)
@@ -139,7 +140,7 @@ def sign_in(
     throttle.record(db, username, source, succeeded=ok)
     if not ok or user is None:
         with write_transaction(db):
-            append_audit(session=db, actor=username[:64], action="sign_in_failed", source=source)
+            append_audit(session=db, actor=username[:64], action=AuditAction.SIGN_IN_FAILED, source=source)
         errors = [{"text": FAILED, "href": "#username"}]
         return _sign_in_page(
             request,
@@ -168,7 +169,9 @@ def signed_in_response(
     sessions.end(db, request.cookies.get(COOKIE_NAME))
     cookie = sessions.start(db, user, source)
     with write_transaction(db):
-        append_audit(session=db, actor=user.username, action="signed_in", detail=detail, source=source)
+        append_audit(
+            session=db, actor=user.username, action=AuditAction.SIGNED_IN, detail=detail, source=source
+        )
     response = RedirectResponse(target or START_PAGES.get(Role(user.role), "/"), status_code=303)
     secure = request.app.state.settings.cookie_secure
     response.set_cookie(COOKIE_NAME, cookie, httponly=True, samesite="lax", secure=secure, path="/")
@@ -179,7 +182,9 @@ def signed_in_response(
 def sign_out(request: Request, db: Db, who: Posted) -> Response:
     request.app.state.sessions.end(db, request.cookies.get(COOKIE_NAME))
     with write_transaction(db):
-        append_audit(session=db, actor=who.user.username, action="signed_out", source=client_source(request))
+        append_audit(
+            session=db, actor=who.user.username, action=AuditAction.SIGNED_OUT, source=client_source(request)
+        )
     response = RedirectResponse("/sign-in?signed_out=true", status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/")
     return response

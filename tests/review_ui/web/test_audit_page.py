@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from review_ui.store import AuditEntry, append_audit, claim_item, record_outcome, write_transaction
+from review_ui.store.audit import AuditAction
 from tests.review_ui.web.conftest import Web, csrf_from
 
 ROW = re.compile(r'<tr class="govuk-table__row">\s*(.*?)</tr>', re.S)
@@ -25,7 +26,10 @@ def add_entries(web: Web, count: int, *, at: datetime | None = None, actor: str 
     with web.app.state.session_factory() as db, write_transaction(db):
         for n in range(count):
             entry = append_audit(
-                session=db, actor=actor, action="night_routed", detail={"as_of": "2026-06-30", "n": n}
+                session=db,
+                actor=actor,
+                action=AuditAction.NIGHT_ROUTED,
+                detail={"as_of": "2026-06-30", "n": n},
             )
             if at is not None:
                 entry.at = at
