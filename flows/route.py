@@ -81,13 +81,14 @@ def _best_per_locality(ranked: pl.DataFrame, capacities: pl.DataFrame, *, times:
     )
 
 
-def choose_candidates(night: Night) -> dict[str, Any]:
+def choose_candidates(night: Night, engine: Any | None = None) -> dict[str, Any]:
     """Decide who is sent for review tonight and write candidates.parquet with their reasons.
 
     Ranks the whole cohort by score, skips people the queue already holds (in review or
     in their cool-down), applies the evidence floor and each locality's capacity across
     the borough. The scores and their drivers come from the score stage's files; the
     people already held come from the queue, which is why this runs in the route stage.
+    ``engine`` is the route stage's own (one migration check per night); None opens one.
     """
     from models.reasons import reasons_for
     from review_ui.routing import persons_already_in_queue
@@ -95,11 +96,13 @@ def choose_candidates(night: Night) -> dict[str, Any]:
     persons = pl.read_parquet(night.run.persons)
     scores = pl.read_parquet(night.run.scores)
     drivers = pl.read_parquet(night.output(DRIVERS_FILE))
-    engine = queue_engine(night)
+    own = engine is None
+    engine = engine if engine is not None else queue_engine(night)
     try:
         held = persons_already_in_queue(as_of=night.as_of, config=night.config, engine=engine)
     finally:
-        engine.dispose()
+        if own:
+            engine.dispose()
     ranked = (
         scores.join(pl.read_parquet(night.output(LOCALITY_FILE)), on="person_id", how="left")
         .with_columns(pl.col("locality").fill_null("unknown"))
@@ -196,20 +199,18 @@ def route_stage(
     Case files hold personal details: only their count is reported, never their content.
     """
     from features.linkage import LINEAGE_FILE
-    from review_ui.migrations import upgrade_to_head
     from review_ui.routing import route_night, surfaced_frame
-    from review_ui.store import make_engine, queue_database_url
+    from review_ui.store import queue_database_url
 
-    chosen = choose_candidates(night) if choose else {}
-    candidates = pl.read_parquet(night.output(CANDIDATES_FILE))
-    started = time.perf_counter()
-    if case_files is None:
-        case_files = case_files_for(night, candidates["person_id"])
-    case_file_seconds = round(time.perf_counter() - started, 2)
     url = queue_database_url(night.home)
-    upgrade_to_head(url)
-    engine = make_engine(url)
+    engine = queue_engine(night)
     try:
+        chosen = choose_candidates(night, engine) if choose else {}
+        candidates = pl.read_parquet(night.output(CANDIDATES_FILE))
+        started = time.perf_counter()
+        if case_files is None:
+            case_files = case_files_for(night, candidates["person_id"])
+        case_file_seconds = round(time.perf_counter() - started, 2)
         summary = route_night(
             as_of=night.as_of,
             candidates=candidates,

@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from early_warning.config import DEFAULTS_DIR, Config, ConfigError, describe_error, file_path, read_yaml
+from early_warning.config import Config, ConfigError, describe_error, merged_values
 from features.person_features import feature_columns
 
 RULES_FILE = "rules_score.yaml"
@@ -149,11 +149,7 @@ def load_rules_table(config_dir: str | Path | None = None, config: Config | None
     Raises:
         ConfigError: naming the file, the key and what was wrong.
     """
-    default = DEFAULTS_DIR / RULES_FILE
-    path = file_path(RULES_FILE, config_dir)
-    values = read_yaml(default)
-    if path != default:
-        values = {**values, **read_yaml(path)}
+    values, path = merged_values(RULES_FILE, config_dir)
     return parse_rules_table(values, str(path), config)
 
 

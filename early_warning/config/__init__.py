@@ -301,6 +301,17 @@ def file_path(name: str, config_dir: str | Path | None) -> Path:
     return DEFAULTS_DIR / name
 
 
+def merged_values(name: str, config_dir: str | Path | None = None) -> tuple[dict[str, Any], Path]:
+    """The default file's mapping overridden key by key by the council's copy, and the path
+    mistakes should name (the council's copy when there is one): the one merge rule."""
+    default = DEFAULTS_DIR / name
+    values = read_yaml(default)
+    path = file_path(name, config_dir)
+    if path != default:
+        values = {**values, **read_yaml(path)}
+    return values, path
+
+
 def load_file(name: str, model: type[M], config_dir: str | Path | None = None) -> M:
     """Read one configuration file the one way every package reads them.
 
@@ -318,11 +329,7 @@ def load_file(name: str, model: type[M], config_dir: str | Path | None = None) -
     Raises:
         ConfigError: naming the file, the key and what was expected.
     """
-    default = DEFAULTS_DIR / name
-    values = read_yaml(default)
-    path = file_path(name, config_dir)
-    if path != default:
-        values = {**values, **read_yaml(path)}
+    values, path = merged_values(name, config_dir)
     try:
         return model.model_validate(values)
     except ValidationError as exc:
