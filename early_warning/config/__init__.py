@@ -102,9 +102,35 @@ class Source(_Strict):
         return self
 
 
+class InputLimits(_Strict):
+    """How large an extract ingest will open: a hostile or broken file is refused, not read.
+
+    A file over any limit stops its source (DATA_CONTRACT.md section 4) with a
+    message naming the file and the limit. Each is checked before the work it
+    guards: bytes from the file system, columns from the header, rows from
+    the line count or the Parquet footer, and a Parquet file's text size as
+    its values are decoded (a tiny compressed file can hold gigabytes).
+    The defaults leave room for a large council's nightly files.
+    """
+
+    #: Bytes per file on disk.
+    max_file_bytes: int = Field(default=2 * 1024**3, gt=0)
+    #: Data rows per file (CSV: lines after the header; Parquet: rows in its footer).
+    max_rows: int = Field(default=20_000_000, gt=0)
+    #: Columns per file: the contract's, the source's own and a few extra.
+    max_columns: int = Field(default=500, gt=0)
+    #: Bytes per CSV line (the header too).
+    max_line_bytes: int = Field(default=1024**2, gt=0)
+    #: Row groups per Parquet file.
+    max_row_groups: int = Field(default=10_000, gt=0)
+    #: Bytes of a Parquet file's values once decompressed and decoded, counted as they are read.
+    max_decompressed_bytes: int = Field(default=8 * 1024**3, gt=0)
+
+
 class SourcesFile(_Strict):
     sources: dict[str, Source]
     channels: list[str]
+    limits: InputLimits = InputLimits()
 
 
 DateFormat = Literal["yyyy-mm-dd", "dd/mm/yyyy", "mm/dd/yyyy", "dd-mm-yyyy", "yyyy/mm/dd"]
@@ -238,6 +264,8 @@ class Config(BaseModel):
     thresholds: ThresholdsFile
     localities: LocalitiesFile
     routing: RoutingFile
+    #: sources.yaml ``limits``: how large an extract ingest will open.
+    limits: InputLimits = InputLimits()
 
     def mapping_for(self, source: str) -> SourceMapping:
         return self.mappings.get(source, SourceMapping())
@@ -386,6 +414,7 @@ def load_config(config_dir: str | Path | None = None) -> Config:
     return Config(
         sources=sources.sources,
         channels=sources.channels,
+        limits=sources.limits,
         mappings=mappings.mappings,
         thresholds=thresholds,
         localities=localities,

@@ -47,6 +47,34 @@ def shown(names: Mapping[str, str], column: str) -> str:
     return column if file_name == column else f"{file_name} ({column})"
 
 
+def expected_names(contract: tuple[str, ...], mapping: Mapping[str, str] | None = None) -> frozenset[str]:
+    """The column names a file may have: the contract's and the source's own for them."""
+    return frozenset(contract) | frozenset((mapping or {}).values())
+
+
+def describe_header(header: tuple[str, ...], contract: tuple[str, ...], mapping: Mapping[str, str]) -> str:
+    """What a refused header holds, naming only expected columns.
+
+    A header missing a required column is often a data row (the header line
+    was lost), so its other cells are counted, never shown: they may be a
+    resident's name or phone number.
+    """
+    if not header:
+        return "the header has no columns"
+    expected = expected_names(contract, mapping)
+    known = [name for name in header if name in expected]
+    unexpected = len(header) - len(known)
+    parts = [f"the header has {len(header)} column(s)"]
+    if known:
+        parts.append(f"expected ones: {', '.join(known)}")
+    if unexpected:
+        parts.append(
+            f"{unexpected} unexpected column name(s), not shown because they may be data "
+            "(is the header row missing?)"
+        )
+    return "; ".join(parts)
+
+
 def plan_columns(
     path: Path,
     header: tuple[str, ...],
@@ -94,7 +122,7 @@ def plan_columns(
             for column in missing_required
         )
         raise FileRefused(
-            f"{path}: is missing required column(s) {described}; the header has {', '.join(header) or 'no columns'}"
+            f"{path}: is missing required column(s) {described}; {describe_header(header, contract, mapping)}"
         )
     used = set(found.values())
     return ColumnPlan(

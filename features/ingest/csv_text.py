@@ -14,10 +14,12 @@ that run over several lines go to the careful reader instead.
 from __future__ import annotations
 
 import io
+from collections.abc import Collection
 from pathlib import Path
 
 import polars as pl
 
+from early_warning.config import InputLimits
 from features.ingest import reasons
 from features.ingest.csv_careful import read_records, split_record
 from features.ingest.tables import (
@@ -28,6 +30,7 @@ from features.ingest.tables import (
     RawTable,
     check_header,
     empty_malformed,
+    over_limit,
 )
 
 _FIELD = r'(?:"(?:[^"]|"")*"|[^",\r\n]*)'
@@ -45,17 +48,46 @@ _OTHER_BOMS = {
 _LINE_SEPARATOR = "\x1f"
 
 
-def read_csv_table(path: Path, *, force_careful: bool = False) -> RawTable:
-    """Read a CSV file as text, setting malformed lines aside.
+def read_csv_table(
+    path: Path,
+    *,
+    force_careful: bool = False,
+    limits: InputLimits | None = None,
+    expected: Collection[str] = (),
+) -> RawTable:
+    """Read a CSV file as text, setting malformed lines aside (see :func:`read_csv_bytes`).
 
     Raises:
-        FileRefused: the file is missing, empty, binary, not UTF-8 as a whole
-            or has an unreadable header.
+        FileRefused: the file is missing or unreadable, or as :func:`read_csv_bytes`.
     """
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise FileRefused(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    return read_csv_bytes(path, data, force_careful=force_careful, limits=limits, expected=expected)
+
+
+def read_csv_bytes(
+    path: Path,
+    data: bytes,
+    *,
+    force_careful: bool = False,
+    limits: InputLimits | None = None,
+    expected: Collection[str] = (),
+) -> RawTable:
+    """Read a CSV file's bytes as text, setting malformed lines aside.
+
+    ``path`` only names the file in messages. ``expected`` are the column
+    names the file may have (the contract's and the mapping's): a message
+    names a header cell only if it is one of them, since a file without its
+    header row has data there.
+
+    Raises:
+        FileRefused: the file is empty, binary, not UTF-8 as a whole, has an
+            unreadable header, or is over one of ``limits`` (columns, rows,
+            bytes per line).
+    """
+    limits = limits or InputLimits()
     notes: list[str] = []
     for bom, name in _OTHER_BOMS.items():
         if data.startswith(bom):
@@ -70,6 +102,11 @@ def read_csv_table(path: Path, *, force_careful: bool = False) -> RawTable:
             f"{path}: contains NUL bytes, so it is not a CSV text file (a spreadsheet or other binary file?)"
         )
     header_end = data.find(b"\n")
+    header_length = len(data) if header_end < 0 else header_end
+    if header_length > limits.max_line_bytes:
+        raise over_limit(
+            path, "has a header line of", header_length, "max_line_bytes", limits.max_line_bytes, "bytes"
+        )
     header_bytes = data if header_end < 0 else data[:header_end]
     try:
         header_text = header_bytes.decode("utf-8").removesuffix("\r")
@@ -79,9 +116,16 @@ def read_csv_table(path: Path, *, force_careful: bool = False) -> RawTable:
         raise FileRefused(f"{path}: the first line is blank; expected a header row")
     fields = split_record(header_text)
     if fields is None:
-        raise FileRefused(f"{path}: the header row has broken quoting: {header_text[:200]!r}")
-    names = check_header(path, fields)
+        raise FileRefused(
+            f'{path}: the header row has broken quoting (a " inside an unquoted name, or text after a closing quote)'
+        )
+    if len(fields) > limits.max_columns:
+        raise over_limit(path, "has", len(fields), "max_columns", limits.max_columns, "columns")
+    names = check_header(path, fields, expected)
     body = b"" if header_end < 0 else data[header_end + 1 :]
+    lines_after_header = body.count(b"\n") + (1 if body and not body.endswith(b"\n") else 0)
+    if lines_after_header > limits.max_rows:
+        raise over_limit(path, "has", lines_after_header, "max_rows", limits.max_rows, "rows")
 
     table = None
     # polars drops one CR before each line end and the fast path strips a final CR too, so a
@@ -93,9 +137,9 @@ def read_csv_table(path: Path, *, force_careful: bool = False) -> RawTable:
         except UnicodeDecodeError:
             pass
         else:
-            table = _fast(data, names)
+            table = _fast(path, data, names, limits.max_line_bytes)
     if table is None:
-        table = _careful(path, body, names)
+        table = _careful(path, body, names, limits.max_line_bytes)
     return RawTable(
         columns=tuple(names),
         rows=table[0],
@@ -113,7 +157,17 @@ def _with_names(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     )
 
 
-def _fast(data: bytes, names: list[str]) -> tuple[pl.DataFrame, pl.DataFrame, str, int] | None:
+def _too_long(path: Path, lengths: pl.Series, max_line_bytes: int) -> None:
+    """Refuse the file if a data line (``lengths[0]`` is line 2) is longer than the limit."""
+    longest = lengths.max()
+    if isinstance(longest, int) and longest > max_line_bytes:
+        line = int(lengths.arg_max() or 0) + 2
+        raise over_limit(path, f"line {line} is", longest, "max_line_bytes", max_line_bytes, "bytes")
+
+
+def _fast(
+    path: Path, data: bytes, names: list[str], max_line_bytes: int
+) -> tuple[pl.DataFrame, pl.DataFrame, str, int] | None:
     """Parse with polars when every line is a whole record; None if the careful path is needed."""
     lines = pl.read_csv(
         data,
@@ -126,6 +180,7 @@ def _fast(data: bytes, names: list[str]) -> tuple[pl.DataFrame, pl.DataFrame, st
     expected = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     if lines.height != expected:
         return None
+    _too_long(path, lines.get_column("line").slice(1).str.len_bytes(), max_line_bytes)
     n_columns = len(names)
     # Byte-level facts let the common case (no quotes, no CRs) skip whole checks.
     has_quote, has_cr = b'"' in data, b"\r" in data
@@ -212,10 +267,13 @@ def _text(lines: pl.DataFrame, index: pl.Expr, has_cr: bool) -> pl.Expr:
     return (text.str.strip_suffix("\r") if has_cr else text).alias("text")
 
 
-def _careful(path: Path, body: bytes, names: list[str]) -> tuple[pl.DataFrame, pl.DataFrame, str, int]:
+def _careful(
+    path: Path, body: bytes, names: list[str], max_line_bytes: int
+) -> tuple[pl.DataFrame, pl.DataFrame, str, int]:
     raw_lines = body.split(b"\n")
     if raw_lines and raw_lines[-1] == b"":
         raw_lines.pop()
+    _too_long(path, pl.Series([len(line) for line in raw_lines], dtype=pl.Int64), max_line_bytes)
     records, record_lines, malformed, blank = read_records(raw_lines, len(names))
     not_utf8 = int((malformed.get_column("reason_code") == reasons.NOT_UTF8).sum())
     data_lines = len(raw_lines) - blank
@@ -231,4 +289,4 @@ def _careful(path: Path, body: bytes, names: list[str]) -> tuple[pl.DataFrame, p
     return rows, malformed if malformed.height else empty_malformed(), "careful", blank
 
 
-__all__ = ["MALFORMED_SCHEMA", "read_csv_table"]
+__all__ = ["MALFORMED_SCHEMA", "read_csv_bytes", "read_csv_table"]

@@ -23,6 +23,7 @@ Decisions (DATA_CONTRACT.md section 4):
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -36,10 +37,12 @@ from early_warning.config import (
     PEOPLE_COLUMNS,
     PEOPLE_REQUIRED,
     Config,
+    InputLimits,
 )
 from early_warning.paths import RunPaths
-from features.ingest.columns import ColumnPlan, plan_columns
-from features.ingest.csv_text import read_csv_table
+from features.ingest.columns import ColumnPlan, expected_names, plan_columns
+from features.ingest.csv_text import read_csv_bytes
+from features.ingest.opening import open_extract, plain_parts
 from features.ingest.report import FileReport, IngestReport, SourceReport
 from features.ingest.tables import FileRefused, RawTable, read_parquet_table
 from features.ingest.validate import (
@@ -99,10 +102,13 @@ class _Loaded:
 def locate(folder: Path, stem: str) -> Path:
     """The one ``<stem>.csv`` or ``<stem>.parquet`` in a folder.
 
+    A name that is there counts whatever it is (a link, a folder): opening it
+    refuses it with the reason, rather than calling it missing.
+
     Raises:
         FileRefused: neither exists (naming any other file of that name), or both do.
     """
-    found = [folder / f"{stem}{ext}" for ext in _FORMATS if (folder / f"{stem}{ext}").is_file()]
+    found = [folder / f"{stem}{ext}" for ext in _FORMATS if os.path.lexists(folder / f"{stem}{ext}")]
     if len(found) == 2:
         raise FileRefused(
             f"{found[0]} and {found[1]} both exist; keep one so we need not guess which is current"
@@ -118,10 +124,22 @@ def locate(folder: Path, stem: str) -> Path:
 
 
 def load(
-    folder: Path, stem: str, contract: tuple[str, ...], required: tuple[str, ...], mapping: dict[str, str]
+    root: Path,
+    folder: Path,
+    stem: str,
+    contract: tuple[str, ...],
+    required: tuple[str, ...],
+    mapping: dict[str, str],
+    limits: InputLimits,
 ) -> _Loaded:
+    """Find, open (a regular file inside ``root``, within ``limits``), read and match one file's columns."""
     path = locate(folder, stem)
-    table = read_parquet_table(path) if path.suffix == ".parquet" else read_csv_table(path)
+    expected = expected_names(contract, mapping)
+    with open_extract(root, path.relative_to(root), limits) as (file, _size):
+        if path.suffix == ".parquet":
+            table = read_parquet_table(path, file, limits=limits, expected=expected)
+        else:
+            table = read_csv_bytes(path, file.read(), limits=limits, expected=expected)
     return _Loaded(path, table, plan_columns(path, table.columns, contract, required, mapping))
 
 
@@ -137,8 +155,21 @@ def _skipped(kind: str, path: Path, message: str, table: RawTable | None = None)
 
 
 def _ingest_source(
-    name: str, folder: Path, config: Config, as_of: date
+    name: str, root: Path, config: Config, as_of: date
 ) -> tuple[SourceReport, Checked | None, Checked | None]:
+    try:
+        parts = plain_parts(name)
+    except FileRefused:
+        parts = ()
+    if len(parts) != 1:
+        message = f"source {name!r} is not a plain folder name (no '..' or '/'), so nothing was read for it"
+        return SourceReport(name, "skipped", message), None, None
+    folder = root / parts[0]
+    if folder.is_symlink():
+        message = (
+            f"{folder}: is a symbolic link; extracts are read only from folders inside the extracts folder"
+        )
+        return SourceReport(name, "skipped", message), None, None
     if not folder.is_dir():
         message = f"no folder {folder} in the extracts: the source is configured but sent nothing tonight"
         return SourceReport(name, "missing", message), None, None
@@ -150,7 +181,7 @@ def _ingest_source(
         ("events", EVENT_COLUMNS, EVENT_REQUIRED, mapping.events),
     ):
         try:
-            loaded[kind] = load(folder, kind, contract, required, columns)
+            loaded[kind] = load(root, folder, kind, contract, required, columns, config.limits)
         except FileRefused as exc:
             errors[kind] = str(exc)
     if errors:
@@ -195,9 +226,11 @@ def _ingest_source(
     return SourceReport(name, "ingested", None, files), people, events
 
 
-def _ingest_gazetteer(extracts_dir: Path) -> tuple[FileReport, Checked | None]:
+def _ingest_gazetteer(extracts_dir: Path, limits: InputLimits) -> tuple[FileReport, Checked | None]:
     try:
-        loaded = load(extracts_dir, "gazetteer", GAZETTEER_COLUMNS, GAZETTEER_COLUMNS, {})
+        loaded = load(
+            extracts_dir, extracts_dir, "gazetteer", GAZETTEER_COLUMNS, GAZETTEER_COLUMNS, {}, limits
+        )
     except FileRefused as exc:
         return _skipped("gazetteer", extracts_dir / "gazetteer.csv", str(exc)), None
     checked = with_malformed(check_gazetteer(loaded.frame()), loaded.table.malformed)
@@ -205,8 +238,8 @@ def _ingest_gazetteer(extracts_dir: Path) -> tuple[FileReport, Checked | None]:
 
 
 def _field_quarantine(label: str, checked: Checked) -> pl.DataFrame:
-    """The blanked values of one file, headed by the file they came from, safe to open in a spreadsheet."""
-    return spreadsheet_safe(checked.blanked.select(pl.lit(label, dtype=pl.String).alias("file"), pl.all()))
+    """The blanked values of one file, headed by the file they came from (made spreadsheet-safe on writing)."""
+    return checked.blanked.select(pl.lit(label, dtype=pl.String).alias("file"), pl.all())
 
 
 def _concat(frames: list[pl.DataFrame], schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -237,7 +270,7 @@ def ingest_extracts(extracts_dir: Path, as_of: date, run: RunPaths, config: Conf
     extracts_dir = Path(extracts_dir)
     if not extracts_dir.is_dir():
         raise FileNotFoundError(f"{extracts_dir}: extracts folder not found")
-    gazetteer_report, gazetteer = _ingest_gazetteer(extracts_dir)
+    gazetteer_report, gazetteer = _ingest_gazetteer(extracts_dir, config.limits)
     report = IngestReport(as_of=as_of, extracts_dir=str(extracts_dir), gazetteer=gazetteer_report)
     people: list[pl.DataFrame] = []
     events: list[pl.DataFrame] = []
@@ -245,9 +278,7 @@ def ingest_extracts(extracts_dir: Path, as_of: date, run: RunPaths, config: Conf
     if gazetteer is not None:
         quarantine["gazetteer.csv"] = gazetteer.quarantined
     for name in config.sources:
-        source_report, people_checked, events_checked = _ingest_source(
-            name, extracts_dir / name, config, as_of
-        )
+        source_report, people_checked, events_checked = _ingest_source(name, extracts_dir, config, as_of)
         report.sources[name] = source_report
         if people_checked is not None and events_checked is not None:
             people.append(people_checked.accepted)
@@ -269,6 +300,6 @@ def ingest_extracts(extracts_dir: Path, as_of: date, run: RunPaths, config: Conf
         gazetteer.accepted if gazetteer else pl.DataFrame(schema=GAZETTEER_SCHEMA),
         run.canonical_dir / GAZETTEER_FILE,
     )
-    write_folder(run.quarantine_dir, quarantine)
+    write_folder(run.quarantine_dir, {name: spreadsheet_safe(frame) for name, frame in quarantine.items()})
     write_text(report.to_json(), run.ingest_report)
     return report

@@ -140,7 +140,13 @@ class IngestReport:
                 parts = [_file_line(kind, f) for kind, f in src.files.items()]
                 lines.append(f"  {name}: ingested; " + "; ".join(parts))
                 for f in src.files.values():
-                    lines += ["    " + line for line in f.blanked_lines(f"{name}/{Path(f.path).name}")]
+                    label = f"{name}/{Path(f.path).name}"
+                    lines += ["    " + line for line in f.blanked_lines(label)]
+                    if f.extra_columns:
+                        lines.append(
+                            f"    {label}: {len(f.extra_columns):,} extra column(s) not used "
+                            "(named under extra_columns in ingest_report.json)"
+                        )
             elif src.status == "not_configured":
                 lines.append(f"  {name}: ignored, not a configured source")
             else:

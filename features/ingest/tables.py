@@ -8,10 +8,17 @@ problem; the caller skips that source.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from early_warning.config import InputLimits
 
 #: Internal columns added beside the file's own (prefixed so they cannot
 #: collide with a council's column names; a header using the prefix is refused).
@@ -31,6 +38,19 @@ MALFORMED_SCHEMA: dict[str, pl.DataType] = {
 
 class FileRefused(Exception):
     """A whole file cannot be used; the message names the file and the problem."""
+
+
+#: Where a message sends a person who wants to change a limit.
+LIMITS_KEY = "sources.yaml limits"
+
+
+def over_limit(path: Path, what: str, found: int, key: str, limit: int, unit: str = "") -> FileRefused:
+    """The one message for a file over an input limit: the file, what was found and the limit's key."""
+    unit = f" {unit}" if unit else ""
+    return FileRefused(
+        f"{path}: {what} {found:,}{unit}, over the limit of {limit:,}{unit} "
+        f"({LIMITS_KEY}.{key}); the file was not read"
+    )
 
 
 @dataclass(frozen=True)
@@ -62,51 +82,94 @@ def empty_malformed() -> pl.DataFrame:
     return pl.DataFrame(schema=MALFORMED_SCHEMA)
 
 
-def check_header(path: Path, names: list[str]) -> list[str]:
-    """Refuse duplicate or reserved column names; name blank ones by position."""
+def column_label(names: Sequence[str], index: int, expected: Collection[str]) -> str:
+    """A header cell as a message may show it: its name if expected, else only its position.
+
+    A file that lost its header row has data where the names should be, so
+    an unexpected name is never repeated (DATA_CONTRACT.md section 4).
+    """
+    name = names[index]
+    return f"column {index + 1} ({name!r})" if name in expected else f"column {index + 1}"
+
+
+def check_header(path: Path, names: list[str], expected: Collection[str] = ()) -> list[str]:
+    """Refuse duplicate or reserved column names; name blank ones by position.
+
+    ``expected`` are the names the file may have; others are shown by position only.
+    """
     out: list[str] = []
     for i, name in enumerate(names, start=1):
         if name.startswith(INTERNAL_PREFIX):
-            raise FileRefused(f"{path}: column name {name!r} is reserved for ingest's own use")
-        out.append(name if name != "" else f"(blank column {i})")
-    seen: set[str] = set()
-    for name in out:
-        if name in seen:
             raise FileRefused(
-                f"{path}: column {name!r} appears more than once in the header; "
+                f"{path}: the name of {column_label(names, i - 1, expected)} starts with "
+                f"{INTERNAL_PREFIX!r}, which is reserved for ingest's own use"
+            )
+        out.append(name if name != "" else f"(blank column {i})")
+    first: dict[str, int] = {}
+    for i, name in enumerate(out):
+        if name in first:
+            raise FileRefused(
+                f"{path}: a column name appears more than once in the header "
+                f"({column_label(out, first[name], expected)} and column {i + 1}); "
                 "we cannot tell which one to use"
             )
-        seen.add(name)
+        first[name] = i
     return out
 
 
-def _as_text(column: pl.Series, path: Path) -> pl.Series:
+def _as_text(column: pl.Series, path: Path, label: str) -> pl.Series:
     dtype = column.dtype
     if dtype.is_nested() or dtype == pl.Object or dtype == pl.Binary:
-        raise FileRefused(
-            f"{path}: column {column.name!r} holds {dtype} values; expected text, numbers or dates"
-        )
+        raise FileRefused(f"{path}: {label} holds {dtype} values; expected text, numbers or dates")
     text = column if dtype == pl.String else column.cast(pl.String)
     return text.replace("", None)
 
 
-def read_parquet_table(path: Path) -> RawTable:
+def read_parquet_table(
+    path: Path,
+    source: BinaryIO | None = None,
+    *,
+    limits: InputLimits | None = None,
+    expected: Collection[str] = (),
+) -> RawTable:
     """Read a Parquet extract; every value is cast to text for validation.
 
     Dates become ISO text (so they round-trip exactly), numbers their plain
-    decimal text; an empty string is treated as missing, as in CSV.
+    decimal text; an empty string is treated as missing, as in CSV. The
+    footer is checked against ``limits`` (columns, rows, row groups) before
+    any value is read; values are then read in batches with text columns
+    kept dictionary-encoded, so their decoded size is counted before it is
+    made and a small file that would decode to gigabytes is refused.
+    ``source`` is the open file (``path`` then only names it in messages).
     """
+    limits = limits or InputLimits()
+    where: Path | BinaryIO = source if source is not None else path
     try:
-        frame = pl.read_parquet(path)
-    except Exception as exc:  # polars raises several error types for a bad file
-        raise FileRefused(f"{path}: not a readable Parquet file ({type(exc).__name__}: {exc})") from None
-    if not frame.columns:
+        parquet = pq.ParquetFile(where)
+        schema = parquet.schema_arrow
+    except Exception as exc:  # pyarrow raises several error types for a bad file
+        raise FileRefused(f"{path}: not a readable Parquet file ({type(exc).__name__})") from None
+    meta = parquet.metadata
+    if len(schema) == 0:
         raise FileRefused(f"{path}: the Parquet file has no columns")
-    names = check_header(path, list(frame.columns))
-    if names != frame.columns:
-        frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
+    for found, key, limit, unit in (
+        (len(schema), "max_columns", limits.max_columns, "columns"),
+        (meta.num_rows, "max_rows", limits.max_rows, "rows"),
+        (meta.num_row_groups, "max_row_groups", limits.max_row_groups, "row groups"),
+    ):
+        if found > limit:
+            raise over_limit(path, "has", found, key, limit, unit)
+    names = check_header(path, list(schema.names), expected)
+    frame = _decoded(path, where, schema, names, limits.max_decompressed_bytes)
     rows = (
-        pl.DataFrame([_as_text(frame.get_column(name), path) for name in names]) if names else pl.DataFrame()
+        pl.DataFrame(
+            [
+                _as_text(frame.get_column(name), path, column_label(names, i, expected))
+                for i, name in enumerate(names)
+            ]
+        )
+        if names
+        else pl.DataFrame()
     )
     rows = rows.with_columns(
         pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(ROW),
@@ -119,3 +182,49 @@ def read_parquet_table(path: Path) -> RawTable:
         format="parquet",
         reader="parquet",
     )
+
+
+#: Rows per batch while reading Parquet: large enough to cost nothing, small enough to stop early.
+_BATCH_ROWS = 262_144
+
+
+def _decoded_bytes(batch: pa.RecordBatch) -> int:
+    """The batch's size once every dictionary-encoded text value is written out in full."""
+    total = 0
+    for column in batch.columns:
+        if isinstance(column, pa.DictionaryArray):
+            lengths = pc.binary_length(column.dictionary).take(column.indices)
+            total += int(pc.sum(lengths).as_py() or 0) + column.indices.nbytes
+        else:
+            total += column.nbytes
+    return total
+
+
+def _decoded(
+    path: Path, source: Path | BinaryIO, schema: pa.Schema, names: list[str], cap: int
+) -> pl.DataFrame:
+    """The file's values, refusing the file as soon as their decoded size passes ``cap``."""
+    text = [
+        name
+        for name, field_type in zip(schema.names, schema.types, strict=True)
+        if pa.types.is_string(field_type) or pa.types.is_large_string(field_type)
+    ]
+    batches: list[pa.RecordBatch] = []
+    total = 0
+    try:
+        reader = pq.ParquetFile(source, read_dictionary=text)
+        for batch in reader.iter_batches(batch_size=_BATCH_ROWS):
+            total += _decoded_bytes(batch)
+            if total > cap:
+                raise over_limit(
+                    path, "has values that decode to more than", cap, "max_decompressed_bytes", cap, "bytes"
+                )
+            batches.append(batch)
+    except FileRefused:
+        raise
+    except Exception as exc:  # a damaged page shows only when it is read
+        raise FileRefused(f"{path}: not a readable Parquet file ({type(exc).__name__})") from None
+    table = pa.Table.from_batches(batches) if batches else schema.empty_table()
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)  # a table, never a single array
+    return frame.rename(dict(zip(frame.columns, names, strict=True)))

@@ -5,16 +5,23 @@ reader never sees half a file; the quarantine folder is built beside the old
 one and swapped in, so a file quarantined last time but not this time does
 not linger.
 
-Field-quarantine files are meant to be opened in a spreadsheet by a data
+Quarantine files are meant to be opened in a spreadsheet by a data
 officer, and they hold raw values a resident or a system typed; a value
 such as ``=HYPERLINK(...)`` would run as a formula there (CSV injection).
 :func:`spreadsheet_safe` prefixes such cells with a single quote, the
-escape spreadsheets themselves use, so the text shows as typed.
+escape spreadsheets themselves use, so the text shows as typed. Nothing is
+lost: a cell that starts with quotes and then a formula character had one
+quote added (a value that already began ``'=`` is written ``''=``), so
+dropping the first character of such a cell gives the value as sent
+(:func:`as_sent`). A cell longer than a spreadsheet cell can hold (a 200 MB
+line of a broken file) is cut, with a marker saying how long it was; the
+extract itself still holds it whole.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -35,18 +42,34 @@ def _replace(path: Path, write: Callable[[Path], object]) -> None:
 #: A cell starting with one of these is read as a formula (or, for tab and
 #: carriage return, can be made to start one) by common spreadsheets.
 FORMULA_START = r"^[=+\-@\t\r]"
+#: Cells ingest prefixed with one quote: quotes, then a formula start. A value
+#: sent with its own leading quotes is prefixed too, so the escape can be undone.
+ESCAPED = r"^'*[=+\-@\t\r]"
+#: Characters kept of a cell: a spreadsheet cell holds at most 32,767.
+CELL_CHARS = 32_000
 
 
-def spreadsheet_safe(frame: pl.DataFrame) -> pl.DataFrame:
-    """Prefix every text cell that a spreadsheet would read as a formula with ``'``."""
+def spreadsheet_safe(frame: pl.DataFrame, cell_chars: int = CELL_CHARS) -> pl.DataFrame:
+    """Prefix every text cell a spreadsheet would read as a formula with ``'``; cut over-long cells.
+
+    A cut cell keeps its first ``cell_chars`` characters and ends with
+    ``… [cut by ingest: N characters in all]``.
+    """
     text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
-    return frame.with_columns(
-        pl.when(pl.col(c).str.contains(FORMULA_START))
-        .then(pl.lit("'") + pl.col(c))
-        .otherwise(pl.col(c))
-        .alias(c)
-        for c in text
-    )
+
+    def safe(c: str) -> pl.Expr:
+        value = pl.col(c)
+        escaped = pl.when(value.str.contains(ESCAPED)).then(pl.lit("'") + value).otherwise(value)
+        length = value.str.len_chars()
+        cut = pl.format("{}… [cut by ingest: {} characters in all]", escaped.str.slice(0, cell_chars), length)
+        return pl.when(length > cell_chars).then(cut).otherwise(escaped).alias(c)
+
+    return frame.with_columns(safe(c) for c in text)
+
+
+def as_sent(cell: str) -> str:
+    """The value as the extract sent it, from a quarantine cell :func:`spreadsheet_safe` wrote (not cut)."""
+    return cell[1:] if re.match(ESCAPED, cell) and cell.startswith("'") else cell
 
 
 def write_parquet(frame: pl.DataFrame, path: Path) -> None:
