@@ -9,13 +9,21 @@ Decisions (DATA_CONTRACT.md section 4):
   service that may well be acting. The report names the file and the problem.
 - A file present as both ``.csv`` and ``.parquet`` is refused rather than
   choosing one.
-- Extra columns are carried into quarantine files and listed in the report,
-  never into the canonical output.
+- A file is opened only as a regular file inside the extracts folder (no
+  links, FIFOs or ``..``; :mod:`features.ingest.opening`) and only within
+  ``config.limits`` (``sources.yaml`` ``limits``); otherwise its source is
+  skipped with a message naming the file and the limit.
+- Messages and the report never hold a value from an extract: a refused
+  header is described by the expected names it has and a count of the rest.
+- Extra columns are carried into quarantine files and listed in the report
+  (and counted in its summary), never into the canonical output.
+- Every quarantine file is written spreadsheet-safe, reversibly, with a
+  ``README.txt`` saying how to undo the escape (:mod:`features.ingest.writing`).
 - A bad optional value (date of birth, NI or NHS number, phone, email,
   postcode, UPRN, amount, topic, channel) is blanked and its row kept; each
   source's ``quarantine/<source>/people_fields.csv`` and ``events_fields.csv``
   list them (file, row and line, the row's id, field, reason, original
-  value), written spreadsheet-safe. They are written, header only, even when
+  value). They are written, header only, even when
   empty, so "nothing was blanked" is visible rather than a missing file.
 - The gazetteer is checked like a file of a source; if it cannot be read the
   run goes on with an empty canonical gazetteer and the report says so.
@@ -53,7 +61,13 @@ from features.ingest.validate import (
     check_people,
     with_malformed,
 )
-from features.ingest.writing import spreadsheet_safe, write_folder, write_parquet, write_text
+from features.ingest.writing import (
+    QUARANTINE_README,
+    spreadsheet_safe,
+    write_folder,
+    write_parquet,
+    write_text,
+)
 from features.schema import (
     EVENTS_FILE,
     EVENTS_SCHEMA,
@@ -300,6 +314,10 @@ def ingest_extracts(extracts_dir: Path, as_of: date, run: RunPaths, config: Conf
         gazetteer.accepted if gazetteer else pl.DataFrame(schema=GAZETTEER_SCHEMA),
         run.canonical_dir / GAZETTEER_FILE,
     )
-    write_folder(run.quarantine_dir, {name: spreadsheet_safe(frame) for name, frame in quarantine.items()})
+    write_folder(
+        run.quarantine_dir,
+        {name: spreadsheet_safe(frame) for name, frame in quarantine.items()},
+        {"README.txt": QUARANTINE_README},
+    )
     write_text(report.to_json(), run.ingest_report)
     return report

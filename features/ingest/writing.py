@@ -80,8 +80,28 @@ def write_text(text: str, path: Path) -> None:
     _replace(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-def write_folder(folder: Path, files: dict[str, pl.DataFrame]) -> None:
-    """Replace ``folder`` with one holding exactly ``files`` (relative path -> frame, written as CSV)."""
+#: Written beside the quarantine files, for the data officer who opens them.
+QUARANTINE_README = """\
+Rows and values ingest set aside tonight, one folder per source.
+
+<source>/people.csv, events.csv: every row that could not be used, as read,
+with its row and line number and the reason. <source>/people_fields.csv,
+events_fields.csv: optional values blanked in rows that were kept.
+
+These files are safe to open in a spreadsheet. A cell that would start with
+=, +, -, @, a tab or a carriage return (which a spreadsheet would run as a
+formula) has one ' added in front; so has a cell that already started with
+quotes and then one of those characters. To get a value exactly as it was
+sent: if the cell starts with one or more ' and then one of those
+characters, remove its first character. Nothing else is changed, except
+that a cell over 32,000 characters is cut and ends
+"... [cut by ingest: N characters in all]"; the extract holds it whole.
+"""
+
+
+def write_folder(folder: Path, files: dict[str, pl.DataFrame], texts: dict[str, str] | None = None) -> None:
+    """Replace ``folder`` with one holding exactly ``files`` (relative path -> frame, written as CSV)
+    and ``texts`` (relative path -> text)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
     retired = folder.with_name(f".{folder.name}.old-{os.getpid()}")
@@ -94,6 +114,8 @@ def write_folder(folder: Path, files: dict[str, pl.DataFrame]) -> None:
             target = staging / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             frame.write_csv(target)
+        for relative, text in (texts or {}).items():
+            (staging / relative).write_text(text, encoding="utf-8")
         if folder.exists():
             os.replace(folder, retired)
         os.replace(staging, folder)

@@ -351,6 +351,13 @@ def test_quarantine_cells_cannot_run_as_formulas_and_keep_every_value(tmp_path: 
     assert report.sources["benefits"].files["people"].quarantined == len(FORMULAS)
 
 
+def test_the_quarantine_folder_says_how_to_undo_the_escape(tmp_path: Path) -> None:
+    _, run = run_ingest(tmp_path, valid_extract(("benefits",)))
+    readme = (run.quarantine_dir / "README.txt").read_text(encoding="utf-8")
+    assert "remove its first character" in readme
+    assert "cut by ingest" in readme
+
+
 def test_spreadsheet_safe_round_trips_through_as_sent() -> None:
     values = [*FORMULAS, "a=b", "''+x", "plain"]
     safe = spreadsheet_safe(pl.DataFrame({"v": values})).get_column("v").to_list()
