@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from early_warning.config import InputLimits
@@ -137,9 +135,9 @@ def read_parquet_table(
     Dates become ISO text (so they round-trip exactly), numbers their plain
     decimal text; an empty string is treated as missing, as in CSV. The
     footer is checked against ``limits`` (columns, rows, row groups) before
-    any value is read; values are then read in batches with text columns
-    kept dictionary-encoded, so their decoded size is counted before it is
-    made and a small file that would decode to gigabytes is refused.
+    any value is read, and the decoded size of the values before any is
+    written out in full (:func:`_decoded`), so a small file that would
+    decode to gigabytes is refused.
     ``source`` is the open file (``path`` then only names it in messages).
     """
     limits = limits or InputLimits()
@@ -160,7 +158,7 @@ def read_parquet_table(
         if found > limit:
             raise over_limit(path, "has", found, key, limit, unit)
     names = check_header(path, list(schema.names), expected)
-    frame = _decoded(path, where, schema, names, limits.max_decompressed_bytes)
+    frame = _decoded(path, where, meta.num_rows, names, limits.max_decompressed_bytes)
     rows = (
         pl.DataFrame(
             [
@@ -184,47 +182,36 @@ def read_parquet_table(
     )
 
 
-#: Rows per batch while reading Parquet: large enough to cost nothing, small enough to stop early.
-_BATCH_ROWS = 262_144
+#: Bytes polars holds per value before any text is copied (a string view).
+_VIEW_BYTES = 16
 
 
-def _decoded_bytes(batch: pa.RecordBatch) -> int:
-    """The batch's size once every dictionary-encoded text value is written out in full."""
-    total = 0
-    for column in batch.columns:
-        if isinstance(column, pa.DictionaryArray):
-            lengths = pc.binary_length(column.dictionary).take(column.indices)
-            total += int(pc.sum(lengths).as_py() or 0) + column.indices.nbytes
-        else:
-            total += column.nbytes
-    return total
+def _decoded(path: Path, source: Path | BinaryIO, rows: int, names: list[str], cap: int) -> pl.DataFrame:
+    """The file's values, refused if their text would pass ``cap`` bytes once written out.
 
-
-def _decoded(
-    path: Path, source: Path | BinaryIO, schema: pa.Schema, names: list[str], cap: int
-) -> pl.DataFrame:
-    """The file's values, refusing the file as soon as their decoded size passes ``cap``."""
-    text = [
-        name
-        for name, field_type in zip(schema.names, schema.types, strict=True)
-        if pa.types.is_string(field_type) or pa.types.is_large_string(field_type)
-    ]
-    batches: list[pa.RecordBatch] = []
-    total = 0
+    polars reads a dictionary-encoded text column as views into its one
+    dictionary, so reading costs about 16 bytes a value however long the
+    values are; that is checked against the footer first. What ingest then
+    does (checks, hashes, quarantine files) writes each value out in full,
+    so the text's own size (``estimated_size``, counted from the views, no
+    copy) is checked before any of it.
+    """
+    if rows * len(names) * _VIEW_BYTES > cap:
+        raise over_limit(
+            path,
+            "would take at least",
+            rows * len(names) * _VIEW_BYTES,
+            "max_decompressed_bytes",
+            cap,
+            "bytes",
+        )
     try:
-        reader = pq.ParquetFile(source, read_dictionary=text)
-        for batch in reader.iter_batches(batch_size=_BATCH_ROWS):
-            total += _decoded_bytes(batch)
-            if total > cap:
-                raise over_limit(
-                    path, "has values that decode to more than", cap, "max_decompressed_bytes", cap, "bytes"
-                )
-            batches.append(batch)
-    except FileRefused:
-        raise
+        if not isinstance(source, Path):
+            source.seek(0)
+        frame = pl.read_parquet(source)
     except Exception as exc:  # a damaged page shows only when it is read
         raise FileRefused(f"{path}: not a readable Parquet file ({type(exc).__name__})") from None
-    table = pa.Table.from_batches(batches) if batches else schema.empty_table()
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)  # a table, never a single array
+    size = int(frame.estimated_size())
+    if size > cap:
+        raise over_limit(path, "has values that decode to", size, "max_decompressed_bytes", cap, "bytes")
     return frame.rename(dict(zip(frame.columns, names, strict=True)))
