@@ -10,6 +10,28 @@ import os
 
 import pytest
 
+from tests.support.databases import POSTGRES_ENV, find_local_postgres
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Use the machine's PostgreSQL when it answers, so a plain ``make test`` covers both databases.
+
+    ``EARLY_WARNING_TEST_POSTGRES_URL`` set (to a URL, or to nothing to opt out) is left alone.
+    """
+    if POSTGRES_ENV not in os.environ:
+        found = find_local_postgres()
+        if found:
+            os.environ[POSTGRES_ENV] = found
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    url = os.environ.get(POSTGRES_ENV)
+    return (
+        f"PostgreSQL for the queue tests: {url}"
+        if url
+        else f"PostgreSQL tests skipped ({POSTGRES_ENV} empty)"
+    )
+
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if os.environ.get("CI") != "true":

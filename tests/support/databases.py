@@ -1,8 +1,10 @@
 """Real databases for tests: a SQLite file, or a PostgreSQL schema of its own.
 
-PostgreSQL needs ``EARLY_WARNING_TEST_POSTGRES_URL`` (e.g.
-``postgresql+psycopg://postgres@127.0.0.1:5432/test``); without it the
-PostgreSQL runs skip, and under ``CI=true`` a skip fails the run.
+PostgreSQL comes from ``EARLY_WARNING_TEST_POSTGRES_URL`` (e.g.
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``); when it is not set,
+the tests use that local server if it answers (``tests/conftest.py``), and set
+to nothing it opts out. Without one the PostgreSQL runs skip, and under
+``CI=true`` a skip fails the run.
 """
 
 from __future__ import annotations
@@ -17,6 +19,21 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 POSTGRES_ENV = "EARLY_WARNING_TEST_POSTGRES_URL"
+LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def find_local_postgres(url: str = LOCAL_POSTGRES, timeout_seconds: int = 2) -> str | None:
+    """``url`` when a PostgreSQL answers there (the machine's own, as CI uses), else None."""
+    import psycopg
+
+    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(plain, connect_timeout=timeout_seconds):
+            return url
+    except psycopg.Error:
+        return None
+
+
 DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
