@@ -29,6 +29,7 @@ from review_ui.store import (
     append_audit,
     claim_item,
     get_item_history,
+    priority_order,
     record_outcome,
     write_transaction,
 )
@@ -196,13 +197,7 @@ def list_items(
     where = [ReviewItem.locality == chosen]
     where.append(ReviewItem.status == status if status is not None else ReviewItem.status.in_(OPEN_STATUSES))
     total = db.scalar(select(func.count(ReviewItem.id)).where(*where)) or 0
-    query = (
-        select(ReviewItem)
-        .where(*where)
-        .order_by(ReviewItem.last_scored_on.desc(), ReviewItem.rank, ReviewItem.id)
-        .offset(offset)
-        .limit(limit)
-    )
+    query = select(ReviewItem).where(*where).order_by(*priority_order()).offset(offset).limit(limit)
     items = list(db.scalars(query))
     usernames = _usernames(db, items)
     summaries = [ItemSummary(**_summary_fields(item, usernames)) for item in items]
