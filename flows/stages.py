@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 KNOWN_FILE = "known_to_services.parquet"
-#: How many times its capacity each locality's shortlist holds before the evidence floor.
-SHORTLIST_FACTOR = 4
 FEATURES_FILE = "features.parquet"
 LOCALITY_FILE = "localities.parquet"
 PARTITIONS_FILE = "partitions.parquet"
@@ -457,8 +455,9 @@ def write_scores(night: Night, cohort_size: int, scored: ScoredCohort) -> dict[s
 
     The score stage ends here: who is sent for review - ranking, the evidence floor, each
     locality's capacity, people already in the queue - is decided by the route stage
-    (:func:`flows.route.choose_candidates`), the only part of the night that opens the
-    review queue. Also used by the fan-out, which scores in parts.
+    (:func:`flows.route.choose_candidates`, by the rules in :mod:`review_ui.queue.plan`),
+    the only part of the night that opens the review queue. Also used by the fan-out,
+    which scores in parts.
     """
     from models.registry import scorer_in_use
 
