@@ -20,8 +20,8 @@ from typing import Any
 
 import polars as pl
 
-from features.schema import EVENTS_FILE
-from flows.stages import DRIVERS_FILE, LOCALITY_FILE, Night, case_files_for
+from features.schema import EVENTS_FILE, GAZETTEER_FILE, PEOPLE_FILE
+from flows.stages import DRIVERS_FILE, LOCALITY_FILE, Night
 
 CANDIDATES_FILE = "candidates.parquet"
 
@@ -122,6 +122,26 @@ def choose_candidates(night: Night, engine: Any | None = None) -> dict[str, Any]
     )
     candidates.write_parquet(night.output(CANDIDATES_FILE))
     return {"candidates": candidates.height, "already_in_queue": len(held)}
+
+
+def case_files_for(night: Night, person_ids: pl.Series) -> pl.DataFrame:
+    """The case files of the night's candidates (:func:`review_ui.queue.case_files.build_case_files`),
+    from the run's canonical frames and linkage outputs. Only the route stage builds them:
+    they hold names and contact details, which go nowhere but the queue."""
+    from features.linkage import EVIDENCE_FILE
+    from review_ui.queue.case_files import build_case_files
+
+    evidence = night.output(EVIDENCE_FILE)
+    return build_case_files(
+        person_ids,
+        persons=pl.scan_parquet(night.run.persons),
+        people=pl.scan_parquet(night.run.canonical_dir / PEOPLE_FILE),
+        events=pl.scan_parquet(night.run.canonical_dir / EVENTS_FILE),
+        gazetteer=night.canonical(GAZETTEER_FILE),
+        evidence=pl.scan_parquet(evidence) if evidence.exists() else None,
+        as_of=night.as_of,
+        config=night.config,
+    )
 
 
 def route_stage(

@@ -429,24 +429,6 @@ def merge_scored(parts: Sequence[ScoredCohort]) -> ScoredCohort:
     )
 
 
-def case_files_for(night: Night, person_ids: pl.Series) -> pl.DataFrame:
-    """The case files of the night's candidates, from the run's canonical frames and linkage outputs."""
-    from features.case_files import build_case_files
-    from features.linkage import EVIDENCE_FILE
-
-    evidence = night.output(EVIDENCE_FILE)
-    return build_case_files(
-        person_ids,
-        persons=pl.scan_parquet(night.run.persons),
-        people=pl.scan_parquet(night.run.canonical_dir / PEOPLE_FILE),
-        events=pl.scan_parquet(night.run.canonical_dir / EVENTS_FILE),
-        gazetteer=night.canonical(GAZETTEER_FILE),
-        evidence=pl.scan_parquet(evidence) if evidence.exists() else None,
-        as_of=night.as_of,
-        config=night.config,
-    )
-
-
 DRIVERS_FILE = "drivers.parquet"
 
 

@@ -128,7 +128,7 @@ def route_night(
         lineage: person_id, previous_person_id, change (new/same/merged/split)
             from linkage, or None when ids did not change.
         case_files: person_id, ward (nullable), content (the case file as a
-            JSON string, see ``features.case_files``), or None to leave case
+            JSON string, see ``review_ui.queue.case_files``), or None to leave case
             files and wards alone.
         session_factory / engine: where the queue is (give one).
 
