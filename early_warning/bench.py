@@ -233,7 +233,7 @@ _STAGE_MODULES = (
     "features.linkage",
     "features.graph",
     "features.person_features",
-    "features.case_files",
+    "review_ui.queue.case_files",
     "models.thresholds",
     "models.scoring",
     "models.reasons",

@@ -268,7 +268,7 @@ def case_files_part(night: Night, locality: str) -> dict[str, Any]:
     """
     candidates = pl.read_parquet(night.output(route.CANDIDATES_FILE), columns=["person_id", "locality"])
     ids = candidates.filter(pl.col("locality") == locality)["person_id"]
-    files = stages.case_files_for(night, ids)
+    files = route.case_files_for(night, ids)
     _write(files, part_file(night, "case_files", locality))
     return {"locality": locality, "case_files": files.height}
 

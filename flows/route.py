@@ -3,9 +3,11 @@
 Every part of the nightly run that reads or writes the review queue's
 database is here, and the import contract in ``pyproject.toml`` keeps it so:
 no other module of ``flows`` imports ``review_ui``. The route stage decides
-who is sent for review (:func:`choose_candidates`: ranking, people already in
-the queue, the evidence floor, each locality's capacity), then writes items
-and case files in one transaction (:func:`route_stage`). The link stage reads
+who is sent for review (:func:`choose_candidates`, reading what the rules in
+:mod:`review_ui.queue.plan` need: ranking, people already in the queue, the
+evidence floor, each locality's capacity), then writes items and case files
+in one transaction (:func:`route_stage`; the cool-down and tonight's room are
+decided inside it). The link stage reads
 reviewers' statements about records through :func:`read_link_constraints`
 and :func:`clerical_same_person` - read-only.
 """
@@ -18,11 +20,10 @@ from typing import Any
 
 import polars as pl
 
-from features.schema import EVENTS_FILE
-from flows.stages import DRIVERS_FILE, LOCALITY_FILE, SHORTLIST_FACTOR, Night, case_files_for
+from features.schema import EVENTS_FILE, GAZETTEER_FILE, PEOPLE_FILE
+from flows.stages import DRIVERS_FILE, LOCALITY_FILE, Night
 
 CANDIDATES_FILE = "candidates.parquet"
-_ROUTING_CHANGES = ("new", "same", "merged", "split")
 
 
 def read_link_constraints(night: Night) -> pl.DataFrame:
@@ -71,30 +72,20 @@ def _services_in_contact(night: Night, person_ids: pl.Series) -> pl.DataFrame:
     )
 
 
-def _best_per_locality(ranked: pl.DataFrame, capacities: pl.DataFrame, *, times: int) -> pl.DataFrame:
-    """The first ``times`` x capacity rows of each locality, keeping ``ranked``'s order (best first)."""
-    return (
-        ranked.with_columns(place=pl.int_range(pl.len()).over("locality"))
-        .join(capacities, on="locality", maintain_order="left")
-        .filter(pl.col("place") < pl.col("capacity") * times)
-        .drop("place", "capacity")
-    )
-
-
 def choose_candidates(night: Night, engine: Any | None = None) -> dict[str, Any]:
     """Decide who is sent for review tonight and write candidates.parquet with their reasons.
 
-    Ranks the whole cohort by score, skips people the queue already holds (in review or
-    in their cool-down), applies the evidence floor and each locality's capacity across
-    the borough. The scores and their drivers come from the score stage's files; the
-    people already held come from the queue, which is why this runs in the route stage.
+    The rules (ranking, people already in the queue, the evidence floor, each
+    locality's capacity) are :func:`review_ui.queue.plan.choose_candidates`;
+    this reads what they need: the score stage's scores and drivers, and the
+    people the queue already holds, which is why this runs in the route stage.
     ``engine`` is the route stage's own (one migration check per night); None opens one.
     """
     from models.reasons import reasons_for
+    from review_ui.queue import plan
     from review_ui.routing import persons_already_in_queue
 
     persons = pl.read_parquet(night.run.persons)
-    scores = pl.read_parquet(night.run.scores)
     drivers = pl.read_parquet(night.output(DRIVERS_FILE))
     own = engine is None
     engine = engine if engine is not None else queue_engine(night)
@@ -103,27 +94,12 @@ def choose_candidates(night: Night, engine: Any | None = None) -> dict[str, Any]
     finally:
         if own:
             engine.dispose()
-    ranked = (
-        scores.join(pl.read_parquet(night.output(LOCALITY_FILE)), on="person_id", how="left")
-        .with_columns(pl.col("locality").fill_null("unknown"))
-        .sort(["score", "person_id"], descending=[True, False])
-    )
-    in_queue = pl.col("person_id").is_in(list(held))
-    localities = ranked["locality"].unique().sort().to_list()
-    capacities = pl.DataFrame(
-        {"locality": localities, "capacity": [night.config.capacity_of(name) for name in localities]},
-        schema={"locality": pl.String, "capacity": pl.Int64},
+    ranked = plan.ranked_cohort(
+        pl.read_parquet(night.run.scores), pl.read_parquet(night.output(LOCALITY_FILE))
     )
 
-    # Reasons are written only for a shortlist: each locality's best-ranked
-    # fresh people (a few times its capacity, as some will lack the evidence
-    # floor) plus everyone the queue already holds. A locality the shortlist
-    # does not fill reads further down the ranking (twice as deep each round)
-    # until it is filled or nobody is left, so who is chosen never depends on
-    # how deep the first shortlist happened to reach (re-running a night gives
-    # the same list).
-    def with_reasons(frame: pl.DataFrame) -> pl.DataFrame:
-        found = reasons_for(
+    def explain(frame: pl.DataFrame) -> pl.DataFrame:
+        return reasons_for(
             frame["person_id"],
             pl.scan_parquet(night.run.canonical_dir / EVENTS_FILE),
             persons,
@@ -131,40 +107,13 @@ def choose_candidates(night: Night, engine: Any | None = None) -> dict[str, Any]
             night.config,
             drivers=drivers,
         )
-        return frame.join(found, on="person_id", how="left").with_columns(
-            pl.col("reasons").fill_null(pl.lit([], dtype=pl.List(pl.String)))
-        )
 
-    enough = pl.col("reasons").list.len() >= night.config.routing.min_reasons_to_surface
-    fresh_ranked = ranked.filter(~in_queue)
-    explained = with_reasons(ranked.filter(in_queue))
-    depth = SHORTLIST_FACTOR
-    while True:
-        shortlist = _best_per_locality(fresh_ranked, capacities, times=depth)
-        todo = shortlist.join(explained, on="person_id", how="anti")
-        if not todo.is_empty():
-            explained = pl.concat([explained, with_reasons(todo)])
-        fresh_pool = explained.filter(~in_queue)
-        fresh = _best_per_locality(
-            fresh_pool.filter(enough).sort(["score", "person_id"], descending=[True, False]),
-            capacities,
-            times=1,
-        )
-        filled = fresh.group_by("locality").len().rename({"len": "chosen"})
-        reached = shortlist.group_by("locality").len().rename({"len": "reached"})
-        available = fresh_ranked.group_by("locality").len().rename({"len": "available"})
-        short = (
-            capacities.join(filled, on="locality", how="left")
-            .join(reached, on="locality", how="left")
-            .join(available, on="locality", how="left")
-            .fill_null(0)
-            .filter((pl.col("chosen") < pl.col("capacity")) & (pl.col("reached") < pl.col("available")))
-        )
-        if short.is_empty():
-            break
-        depth *= 2
-    pool = pl.concat([fresh, explained.filter(in_queue)]).sort(
-        ["score", "person_id"], descending=[True, False]
+    pool = plan.choose_candidates(
+        ranked,
+        held,
+        plan.locality_capacities(ranked["locality"], night.config),
+        min_reasons=night.config.routing.min_reasons_to_surface,
+        explain=explain,
     )
     candidates = (
         pool.join(_services_in_contact(night, pool["person_id"]), on="person_id", how="left")
@@ -175,14 +124,23 @@ def choose_candidates(night: Night, engine: Any | None = None) -> dict[str, Any]
     return {"candidates": candidates.height, "already_in_queue": len(held)}
 
 
-def routing_lineage(lineage: pl.DataFrame) -> pl.DataFrame:
-    """Linkage's lineage (one row per person, a list of previous ids) as the queue
-    needs it (one row per previous id); ids that vanished have no one to move to."""
-    return (
-        lineage.filter(pl.col("change").is_in(_ROUTING_CHANGES))
-        .explode("previous_person_ids")
-        .rename({"previous_person_ids": "previous_person_id"})
-        .select("person_id", "previous_person_id", "change")
+def case_files_for(night: Night, person_ids: pl.Series) -> pl.DataFrame:
+    """The case files of the night's candidates (:func:`review_ui.queue.case_files.build_case_files`),
+    from the run's canonical frames and linkage outputs. Only the route stage builds them:
+    they hold names and contact details, which go nowhere but the queue."""
+    from features.linkage import EVIDENCE_FILE
+    from review_ui.queue.case_files import build_case_files
+
+    evidence = night.output(EVIDENCE_FILE)
+    return build_case_files(
+        person_ids,
+        persons=pl.scan_parquet(night.run.persons),
+        people=pl.scan_parquet(night.run.canonical_dir / PEOPLE_FILE),
+        events=pl.scan_parquet(night.run.canonical_dir / EVENTS_FILE),
+        gazetteer=night.canonical(GAZETTEER_FILE),
+        evidence=pl.scan_parquet(evidence) if evidence.exists() else None,
+        as_of=night.as_of,
+        config=night.config,
     )
 
 
@@ -199,6 +157,7 @@ def route_stage(
     Case files hold personal details: only their count is reported, never their content.
     """
     from features.linkage import LINEAGE_FILE
+    from review_ui.queue.plan import routing_lineage
     from review_ui.routing import route_night, surfaced_frame
     from review_ui.store import queue_database_url
 

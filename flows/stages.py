@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 KNOWN_FILE = "known_to_services.parquet"
-#: How many times its capacity each locality's shortlist holds before the evidence floor.
-SHORTLIST_FACTOR = 4
 FEATURES_FILE = "features.parquet"
 LOCALITY_FILE = "localities.parquet"
 PARTITIONS_FILE = "partitions.parquet"
@@ -431,24 +429,6 @@ def merge_scored(parts: Sequence[ScoredCohort]) -> ScoredCohort:
     )
 
 
-def case_files_for(night: Night, person_ids: pl.Series) -> pl.DataFrame:
-    """The case files of the night's candidates, from the run's canonical frames and linkage outputs."""
-    from features.case_files import build_case_files
-    from features.linkage import EVIDENCE_FILE
-
-    evidence = night.output(EVIDENCE_FILE)
-    return build_case_files(
-        person_ids,
-        persons=pl.scan_parquet(night.run.persons),
-        people=pl.scan_parquet(night.run.canonical_dir / PEOPLE_FILE),
-        events=pl.scan_parquet(night.run.canonical_dir / EVENTS_FILE),
-        gazetteer=night.canonical(GAZETTEER_FILE),
-        evidence=pl.scan_parquet(evidence) if evidence.exists() else None,
-        as_of=night.as_of,
-        config=night.config,
-    )
-
-
 DRIVERS_FILE = "drivers.parquet"
 
 
@@ -457,8 +437,9 @@ def write_scores(night: Night, cohort_size: int, scored: ScoredCohort) -> dict[s
 
     The score stage ends here: who is sent for review - ranking, the evidence floor, each
     locality's capacity, people already in the queue - is decided by the route stage
-    (:func:`flows.route.choose_candidates`), the only part of the night that opens the
-    review queue. Also used by the fan-out, which scores in parts.
+    (:func:`flows.route.choose_candidates`, by the rules in :mod:`review_ui.queue.plan`),
+    the only part of the night that opens the review queue. Also used by the fan-out,
+    which scores in parts.
     """
     from models.registry import scorer_in_use
 

@@ -5,7 +5,9 @@ into two. Items follow the people: they move to the new id (and so do the
 closed items that drive the cool-down), and two open items of one person
 become one. Nothing is deleted and no review is lost: a folded item becomes
 ``merged``, points at the item that was kept, and keeps its own history.
-Used by :mod:`review_ui.routing` inside the night's single transaction.
+Used by :mod:`review_ui.routing` inside the night's single transaction; which
+previous id moves to which new one is decided by
+:func:`review_ui.queue.plan.lineage_moves`.
 """
 
 from __future__ import annotations
@@ -15,48 +17,14 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from review_ui.store.audit import NIGHTLY_ACTOR, AuditAction, append_audit
 from review_ui.store.models import ItemHistory, ItemStatus, ReviewItem, utc_now
 
-#: The values of the lineage frame's ``change`` column (from linkage).
-LINEAGE_CHANGES = ("new", "same", "merged", "split")
 SOURCE = "nightly run"
 _CHUNK = 500
-
-
-def lineage_moves(lineage: pl.DataFrame | None) -> dict[str, str]:
-    """previous person_id -> the person_id that now holds that person's items."""
-    if lineage is None or lineage.height == 0:
-        return {}
-    missing = [c for c in ("person_id", "previous_person_id", "change") if c not in lineage.columns]
-    if missing:
-        raise ValueError(f"lineage is missing column(s): {', '.join(missing)}")
-    unknown = set(lineage["change"].drop_nulls().unique().to_list()) - set(LINEAGE_CHANGES)
-    if unknown or lineage["change"].null_count():
-        raise ValueError(f"lineage: change must be one of {', '.join(LINEAGE_CHANGES)}")
-    rows = lineage.filter(
-        pl.col("previous_person_id").is_not_null()
-        & ((pl.col("previous_person_id") != pl.col("person_id")) | (pl.col("change") == "split"))
-    ).select("person_id", "previous_person_id", "change")
-    moves: dict[str, str] = {}
-    split_parts: dict[str, list[str]] = defaultdict(list)
-    for person_id, previous, change in rows.iter_rows():
-        if change == "split":
-            split_parts[previous].append(person_id)
-        elif change in ("same", "merged"):
-            if moves.get(previous, person_id) != person_id:
-                raise ValueError(f"lineage: {previous} is mapped to two people; mark it as a split")
-            moves[previous] = person_id
-    for previous, parts in split_parts.items():
-        # The part that kept the id inherits the items; if none did, the
-        # smallest new id does, so the choice is the same on every run.
-        if previous not in parts:
-            moves[previous] = min(parts)
-    return moves
 
 
 def _items_of(session: Session, person_ids: Iterable[str]) -> list[ReviewItem]:

@@ -5,7 +5,8 @@ and never decides anything about an item: it creates new items, refreshes
 the score and reasons of open ones, and (when linkage merged two people)
 folds duplicate items together. Only a reviewer closes an item.
 
-Rules, per night (``as_of``):
+Rules, per night (``as_of``); each is written once, in :mod:`review_ui.queue.plan`,
+and this module does the reads and writes around them:
 
 * Candidates are ranked within their locality by score, highest first; ties
   are broken by ``person_id`` so the order is the same every time.
@@ -46,7 +47,8 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from early_warning.config import Config
-from review_ui.lineage import SOURCE, follow_lineage, lineage_moves, upsert_history
+from review_ui.lineage import SOURCE, follow_lineage, upsert_history
+from review_ui.queue.plan import CLOSED_SCHEMA, already_held, lineage_moves, recently_closed, route_plan
 from review_ui.store.audit import NIGHTLY_ACTOR, AuditAction, append_audit
 from review_ui.store.case_files import delete_expired_case_files, upsert_case_files
 from review_ui.store.engine import is_sqlite, make_session_factory, write_transaction
@@ -61,7 +63,6 @@ from review_ui.store.models import (
 
 #: The council's clock: a closing time becomes a date in this zone for the cool-down.
 COUNCIL_TIME_ZONE = ZoneInfo("Europe/London")
-_SCORE_TOLERANCE = 1e-9
 _ADVISORY_LOCK_KEY = 0x45575F524F555445  # one routing run at a time on PostgreSQL
 
 _CANDIDATE_COLUMNS: dict[str, pl.DataType] = {
@@ -127,7 +128,7 @@ def route_night(
         lineage: person_id, previous_person_id, change (new/same/merged/split)
             from linkage, or None when ids did not change.
         case_files: person_id, ward (nullable), content (the case file as a
-            JSON string, see ``features.case_files``), or None to leave case
+            JSON string, see ``review_ui.queue.case_files``), or None to leave case
             files and wards alone.
         session_factory / engine: where the queue is (give one).
 
@@ -201,10 +202,8 @@ def persons_already_in_queue(
     """
     factory = _factory(session_factory, engine)
     with factory() as session:
-        open_items = session.scalars(select(ReviewItem.person_id).where(ReviewItem.status.in_(OPEN_STATUSES)))
-        held = set(open_items)
-        held |= set(_recently_closed(session, as_of, config.routing.cooldown_days)["person_id"].to_list())
-    return held
+        closed = recently_closed(_closed_items(session), as_of, config.routing.cooldown_days)
+        return already_held(_open_people(session), closed)
 
 
 # --- inputs -----------------------------------------------------------------
@@ -302,13 +301,9 @@ def _lock_open_items(session: Session) -> list[ReviewItem]:
 
 
 def _plan(session: Session, frame: pl.DataFrame, as_of: date, config: Config) -> pl.DataFrame:
-    """Decide, for every candidate, what happens tonight (pure polars after three reads)."""
-    open_ids = session.scalars(select(ReviewItem.person_id).where(ReviewItem.status.in_(OPEN_STATUSES)))
-    open_frame = pl.DataFrame({"person_id": list(open_ids)}, schema={"person_id": pl.String}).with_columns(
-        has_open=pl.lit(True)
-    )
-    closed = _recently_closed(session, as_of, config.routing.cooldown_days)
-    used = dict(
+    """Decide, for every candidate, what happens tonight (:func:`review_ui.queue.plan.route_plan`
+    on three reads of the queue)."""
+    new_tonight = dict(
         session.execute(
             select(ReviewItem.locality, func.count())
             .where(ReviewItem.first_surfaced_on == as_of, ReviewItem.status != ItemStatus.MERGED)
@@ -317,59 +312,31 @@ def _plan(session: Session, frame: pl.DataFrame, as_of: date, config: Config) ->
         .tuples()
         .all()
     )
-    localities = sorted(set(frame["locality"].to_list()))
-    room = pl.DataFrame(
-        {
-            "locality": localities,
-            "room": [max(config.capacity_of(name) - used.get(name, 0), 0) for name in localities],
-        },
-        schema={"locality": pl.String, "room": pl.Int64},
-    )
-    rules = config.routing
-    risen = pl.col("score") >= pl.col("closed_score") + rules.resurface_if_score_rises_by - _SCORE_TOLERANCE
-    new_service = pl.col("services").list.set_difference(pl.col("closed_services")).list.len() > 0
-    resurface = risen.fill_null(False) | (new_service.fill_null(False) & rules.resurface_if_new_service)
-    return (
-        frame.join(open_frame, on="person_id", how="left")
-        .join(closed, on="person_id", how="left")
-        .join(room, on="locality", how="left")
-        .with_columns(pl.col("has_open").fill_null(False))
-        .with_columns(
-            held_back=~pl.col("has_open") & pl.col("closed_on").is_not_null() & ~resurface,
-        )
-        .with_columns(eligible=~pl.col("has_open") & ~pl.col("held_back"))
-        .sort(["locality", "score", "person_id"], descending=[False, True, False])
-        .with_columns(queue_position=pl.col("eligible").cast(pl.Int64).cum_sum().over("locality"))
-        .with_columns(
-            create=pl.col("eligible") & (pl.col("queue_position") <= pl.col("room")),
-            over_capacity=pl.col("eligible") & (pl.col("queue_position") > pl.col("room")),
-        )
-        .with_columns(routed=pl.col("has_open") | pl.col("create"))
-        .with_columns(
-            rank=pl.when(pl.col("routed")).then(pl.col("routed").cast(pl.Int64).cum_sum().over("locality"))
-        )
+    return route_plan(
+        frame,
+        open_people=_open_people(session),
+        closed_recently=recently_closed(_closed_items(session), as_of, config.routing.cooldown_days),
+        new_tonight=new_tonight,
+        config=config,
     )
 
 
-def _recently_closed(session: Session, as_of: date, cooldown_days: int) -> pl.DataFrame:
-    """Each person's latest closed item, if it closed less than ``cooldown_days`` before the night."""
-    schema: dict[str, pl.DataType] = {
-        "person_id": pl.String(),
-        "closed_on": pl.Date(),
-        "closed_score": pl.Float64(),
-        "closed_services": pl.List(pl.String),
-    }
+def _open_people(session: Session) -> list[str]:
+    """The people with an open item (new or in review)."""
+    return list(session.scalars(select(ReviewItem.person_id).where(ReviewItem.status.in_(OPEN_STATUSES))))
+
+
+def _closed_items(session: Session) -> pl.DataFrame:
+    """Every closed item as :data:`review_ui.queue.plan.CLOSED_SCHEMA`, its closing time
+    as a date on the council's clock (the cool-down counts council days)."""
     query = select(
         ReviewItem.person_id, ReviewItem.closed_at, ReviewItem.score, ReviewItem.services_last_scored
     ).where(ReviewItem.status == ItemStatus.CLOSED)
-    latest: dict[str, tuple[Any, ...]] = {}
-    for person_id, closed_at, score, services in session.execute(query):
-        closed_on = closed_at.astimezone(COUNCIL_TIME_ZONE).date()
-        if (as_of - closed_on).days >= cooldown_days:
-            continue
-        if person_id not in latest or closed_on > latest[person_id][1]:
-            latest[person_id] = (person_id, closed_on, score, list(services))
-    return pl.DataFrame(list(latest.values()), schema=schema, orient="row")
+    rows = [
+        (person_id, closed_at.astimezone(COUNCIL_TIME_ZONE).date(), score, list(services))
+        for person_id, closed_at, score, services in session.execute(query)
+    ]
+    return pl.DataFrame(rows, schema=CLOSED_SCHEMA, orient="row")
 
 
 # --- writes -----------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Case files: storing and reading what a reviewer sees about a person.
 
 A case file is one JSON document per person (built by
-``features.case_files``), replaced each night the person has an open item.
+``review_ui.queue.case_files``, read as ``review_ui.queue.case_file.CaseFile``), replaced each night the person has an open item.
 Writing happens only in the nightly route stage, inside routing's own
 transaction, so :func:`upsert_case_files` does not commit: the caller's
 transaction does. A case file whose item has closed is simply not written

@@ -300,7 +300,8 @@ class CaseFile(Base):
     Written by the nightly route stage for every person with an open item
     (and kept, unchanged, once the item closes, so earlier reviews can be
     read back). ``content`` is a JSON document built by
-    :mod:`features.case_files` (see ``CASE_FILE_VERSION`` there): the names and
+    :mod:`review_ui.queue.case_files` and read as
+    :class:`review_ui.queue.case_file.CaseFile` (``schema_version``): the names and
     contact details the council's systems hold, the cross-service timeline,
     the household (described, not named) and the match evidence. It is the
     only place the queue holds personal details, and only the web app, behind

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import inspect, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import UnaryExpression, inspect, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from review_ui.store.audit import AuditAction, append_audit
 from review_ui.store.engine import is_sqlite, write_transaction
@@ -37,6 +37,17 @@ from review_ui.store.models import (
 )
 
 REVIEWER_ROLES = (Role.CASEWORKER, Role.TEAM_LEAD)
+
+
+def priority_order() -> list[UnaryExpression[Any] | InstrumentedAttribute[Any]]:
+    """The one priority order of a list: the latest night first, then by rank, then by id.
+
+    The list page, the API and "claim the next item" all sort by this, so a
+    reviewer who takes the next item gets the one at the top of the list. An
+    item without a rank sorts after every ranked item of its night on both
+    databases (SQLite puts nulls first unless told, PostgreSQL last).
+    """
+    return [ReviewItem.last_scored_on.desc(), ReviewItem.rank.asc().nulls_last(), ReviewItem.id]
 
 
 class QueueError(Exception):
@@ -169,7 +180,7 @@ def _mark_claimed(
 def claim_next_item(*, session: Session, user: User, source: str | None = None) -> ReviewItem | None:
     """Claim the highest-priority new item of the user's locality, or None if there is none.
 
-    Priority: the latest night's items first, then by rank. On PostgreSQL the
+    Priority: :func:`priority_order`, as the list shows it. On PostgreSQL the
     row is picked with ``FOR UPDATE SKIP LOCKED``, so many reviewers can ask at
     once without waiting on each other; while the nightly routing holds the
     open items (a few seconds) this may return None — try again.
@@ -179,7 +190,7 @@ def claim_next_item(*, session: Session, user: User, source: str | None = None) 
         query = (
             select(ReviewItem.id)
             .where(ReviewItem.locality == actor.locality, ReviewItem.status == ItemStatus.NEW)
-            .order_by(ReviewItem.last_scored_on.desc(), ReviewItem.rank, ReviewItem.id)
+            .order_by(*priority_order())
             .limit(1)
         )
         if not is_sqlite(session):
@@ -303,11 +314,11 @@ def get_item(*, session: Session, item_id: int) -> ReviewItem | None:
 
 
 def list_open_items(*, session: Session, locality: str, limit: int = 200) -> list[ReviewItem]:
-    """A locality's open items in priority order (latest night first, then rank)."""
+    """A locality's open items in :func:`priority_order`."""
     query = (
         select(ReviewItem)
         .where(ReviewItem.locality == locality, ReviewItem.status.in_(OPEN_STATUSES))
-        .order_by(ReviewItem.last_scored_on.desc(), ReviewItem.rank, ReviewItem.id)
+        .order_by(*priority_order())
         .limit(limit)
     )
     return list(session.scalars(query))

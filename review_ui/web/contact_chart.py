@@ -9,10 +9,11 @@ a table. The geometry is worked out here; the template only draws it.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
+from review_ui.queue.case_file import TimelineEntry
 from review_ui.web.templating import service_label
 
 MONTHS = 12
@@ -89,15 +90,6 @@ def _months_back(last: date, count: int) -> list[date]:
     return months[::-1]
 
 
-def _entry_date(entry: Any) -> date | None:
-    if not isinstance(entry, dict):
-        return None
-    try:
-        return date.fromisoformat(str(entry.get("date"))[:10])
-    except ValueError:
-        return None
-
-
 def _step(top: int) -> int:
     """A tick step giving at most about five whole-number ticks."""
     for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 500, 1000):
@@ -106,17 +98,18 @@ def _step(top: int) -> int:
     return -(-top // 5)
 
 
-def contact_chart(timeline: list[Any], *, as_of: date) -> ContactChart:
-    """Contacts per month for the 12 months up to ``as_of``, by service, ready to draw."""
+def contact_chart(timeline: Sequence[TimelineEntry], *, as_of: date) -> ContactChart:
+    """Contacts per month for the 12 months up to ``as_of``, by service, ready to draw
+    (entries without a readable date are left out)."""
     months = _months_back(_month(as_of), MONTHS)
     first = months[0]
     counted: Counter[tuple[date, str]] = Counter()
     order: list[str] = []
     for entry in timeline:
-        day = _entry_date(entry)
+        day = entry.date
         if day is None or day > as_of or day < first:
             continue
-        service = str(entry.get("service") or "other")
+        service = entry.service or "other"
         counted[(_month(day), service)] += 1
         if service not in order:
             order.append(service)

@@ -16,7 +16,9 @@ from typing import Any
 from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
-from review_ui.store import CaseFile, ItemHistory, ItemStatus, ReviewItem, ReviewOutcome, Role, User
+from review_ui.queue.case_file import CaseFile, SourceRecord, TimelineEntry, read_case_file
+from review_ui.store import CaseFile as StoredCaseFile
+from review_ui.store import ItemHistory, ItemStatus, ReviewItem, ReviewOutcome, Role, User
 from review_ui.store.link_constraints import RecordKey, active_not_same_person_records
 from review_ui.web.contact_chart import ContactChart, contact_chart
 from review_ui.web.queue_view import display_names, reviewers_for
@@ -38,14 +40,14 @@ class EarlierReview:
 @dataclass
 class PersonPage:
     item: ReviewItem
-    case_file: dict[str, Any] | None
+    case_file: CaseFile | None
     assigned_to_name: str | None
     history: list[ItemHistory]
     earlier: list[EarlierReview]
     chart: ContactChart | None
     reviewers: list[tuple[int, str]]
     mine: bool
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[SourceRecord] = field(default_factory=list)
     evidence: list[dict[str, Any]] = field(default_factory=list)
     timeline: list[dict[str, Any]] = field(default_factory=list)
     #: Records someone has marked "not this person" (kept apart from the next night on).
@@ -61,8 +63,8 @@ class PersonPage:
         return len(unmarked) >= 2 and key in unmarked
 
 
-def record_key(record: dict[str, Any]) -> RecordKey:
-    return RecordKey(str(record.get("source") or ""), str(record.get("source_person_id") or ""))
+def record_key(record: SourceRecord) -> RecordKey:
+    return RecordKey(record.source or "", record.source_person_id or "")
 
 
 def _earlier_reviews(db: Session, item: ReviewItem) -> list[EarlierReview]:
@@ -117,8 +119,9 @@ def _record_label(text: Any) -> dict[str, str]:
 
 def person_page(db: Session, *, item: ReviewItem, viewer: User) -> PersonPage:
     """Everything the person page shows for an item the viewer may see."""
-    found = db.get(CaseFile, item.person_id)
-    content = found.content if found is not None and isinstance(found.content, dict) else None
+    found = db.get(StoredCaseFile, item.person_id)
+    stored = found.content if found is not None and isinstance(found.content, dict) else None
+    case_file = read_case_file(stored) if stored is not None else None
     history = list(
         db.scalars(
             select(ItemHistory).where(ItemHistory.item_id == item.id).order_by(ItemHistory.as_of.desc())
@@ -127,28 +130,26 @@ def person_page(db: Session, *, item: ReviewItem, viewer: User) -> PersonPage:
     chart = None
     timeline: list[dict[str, Any]] = []
     evidence: list[dict[str, Any]] = []
-    records: list[dict[str, Any]] = []
-    if content is not None:
-        as_of = _as_date(content.get("as_of")) or item.last_scored_on
-        chart = contact_chart(content.get("timeline") or [], as_of=as_of)
-        records = [r for r in content.get("records") or [] if isinstance(r, dict)]
-        timeline = _timeline(content.get("timeline") or [])
-        for pair in content.get("evidence") or []:
-            if isinstance(pair, dict):
-                evidence.append(
-                    {
-                        "left": _record_label(pair.get("left")),
-                        "right": _record_label(pair.get("right")),
-                        "probability": _number(pair.get("match_probability")),
-                        "reasons": [str(r) for r in pair.get("reasons") or []],
-                    }
-                )
+    records: list[SourceRecord] = []
+    if case_file is not None:
+        chart = contact_chart(case_file.timeline, as_of=case_file.as_of)
+        records = list(case_file.records)
+        timeline = _timeline(case_file.timeline)
+        evidence = [
+            {
+                "left": _record_label(pair.left),
+                "right": _record_label(pair.right),
+                "probability": pair.match_probability,
+                "reasons": list(pair.reasons),
+            }
+            for pair in case_file.evidence
+        ]
     reviewers: list[tuple[int, str]] = []
     if viewer.role == Role.TEAM_LEAD and item.is_open:
         reviewers = [(u.id, u.display_name) for u in reviewers_for(db, locality=item.locality, viewer=viewer)]
     return PersonPage(
         item=item,
-        case_file=content,
+        case_file=case_file,
         assigned_to_name=display_names(db, {item.assigned_to_id}).get(item.assigned_to_id or 0),
         history=history,
         earlier=_earlier_reviews(db, item),
@@ -162,28 +163,16 @@ def person_page(db: Session, *, item: ReviewItem, viewer: User) -> PersonPage:
     )
 
 
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _timeline(entries: list[Any]) -> list[dict[str, Any]]:
-    """The case file's contacts, most recent first, with dates read and amounts as numbers."""
+def _timeline(entries: list[TimelineEntry]) -> list[dict[str, Any]]:
+    """The case file's contacts as the page lists them, most recent first."""
     shown = [
         {
-            "date": _as_date(entry.get("date")),
-            "label": str(entry.get("label") or entry.get("event_type") or "Contact"),
-            "service": entry.get("service"),
-            "topic": str(entry.get("topic")).replace("_", " ") if entry.get("topic") else None,
-            "amount": _number(entry.get("amount")),
+            "date": entry.date,
+            "label": entry.label or entry.event_type or "Contact",
+            "service": entry.service,
+            "topic": entry.topic.replace("_", " ") if entry.topic else None,
+            "amount": entry.amount,
         }
         for entry in entries
-        if isinstance(entry, dict)
     ]
     return sorted(shown, key=lambda e: e["date"] or date.min, reverse=True)
-
-
-def _as_date(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
-from review_ui.store import ItemStatus, ReviewItem, Role, User
+from review_ui.store import ItemStatus, ReviewItem, Role, User, priority_order
 from review_ui.store.models import OPEN_STATUSES, UNKNOWN_LOCALITY
 from review_ui.web.access import visible_localities
 
@@ -225,7 +225,7 @@ def queue_counts(db: Session, *, locality: str, viewer: User) -> QueueCounts:
 
 
 def _order(sort: str) -> list[Any]:
-    priority = [ReviewItem.last_scored_on.desc(), ReviewItem.rank.asc().nulls_last(), ReviewItem.id]
+    priority = priority_order()
     if sort == "waiting":
         return [ReviewItem.first_surfaced_on.asc(), *priority]
     if sort == "ward":

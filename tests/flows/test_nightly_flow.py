@@ -191,7 +191,7 @@ def test_every_open_item_has_a_case_file_built_from_that_persons_own_records(fir
         content = stored["content"]
         assert isinstance(content, dict)
         assert stored["as_of"] == AS_OF == content["as_of"]
-        assert content["version"] == 1
+        assert content["schema_version"] == 1
         assert item["ward"] == content["person"]["ward"]
         mine = persons.filter(pl.col("person_id") == item["person_id"]).select("source", "source_person_id")
         assert {(r["source"], r["source_person_id"]) for r in content["records"]} == set(mine.iter_rows())

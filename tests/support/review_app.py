@@ -2,7 +2,7 @@
 
 Two localities (Northgate, Riverside) plus the "unknown" list, a user of
 every role, and open items whose case files follow the schema of
-``features.case_files`` (version 1). Everything is fictional.
+``review_ui.queue.case_files`` (version 1, written before ``schema_version``). Everything is fictional.
 """
 
 from __future__ import annotations

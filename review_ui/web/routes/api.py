@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from review_ui.queue.case_file import CaseFile as CaseFileContent
+from review_ui.queue.case_file import read_case_file
 from review_ui.store import (
     OPEN_STATUSES,
     CaseFile,
@@ -29,6 +31,7 @@ from review_ui.store import (
     append_audit,
     claim_item,
     get_item_history,
+    priority_order,
     record_outcome,
     write_transaction,
 )
@@ -108,7 +111,7 @@ class CaseFileOut(BaseModel):
     """What the council's systems hold about the person, as of the latest night."""
 
     as_of: date
-    content: dict[str, Any]
+    content: CaseFileContent
 
 
 class ItemDetail(ItemSummary):
@@ -196,13 +199,7 @@ def list_items(
     where = [ReviewItem.locality == chosen]
     where.append(ReviewItem.status == status if status is not None else ReviewItem.status.in_(OPEN_STATUSES))
     total = db.scalar(select(func.count(ReviewItem.id)).where(*where)) or 0
-    query = (
-        select(ReviewItem)
-        .where(*where)
-        .order_by(ReviewItem.last_scored_on.desc(), ReviewItem.rank, ReviewItem.id)
-        .offset(offset)
-        .limit(limit)
-    )
+    query = select(ReviewItem).where(*where).order_by(*priority_order()).offset(offset).limit(limit)
     items = list(db.scalars(query))
     usernames = _usernames(db, items)
     summaries = [ItemSummary(**_summary_fields(item, usernames)) for item in items]
@@ -221,7 +218,11 @@ def get_item(request: Request, db: Db, who: Reviewer, item_id: ItemId) -> ItemDe
         person_id=item.person_id,
         outcome=Outcome(item.outcome) if item.outcome else None,
         closed_at=item.closed_at,
-        case_file=CaseFileOut(as_of=case_file.as_of, content=case_file.content) if case_file else None,
+        case_file=(
+            CaseFileOut(as_of=case_file.as_of, content=read_case_file(case_file.content))
+            if case_file
+            else None
+        ),
         history=[
             HistoryEntry(
                 as_of=row.as_of,

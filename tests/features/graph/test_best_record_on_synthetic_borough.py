@@ -22,11 +22,11 @@ from polars.testing import assert_frame_equal
 from early_warning.config import load_config
 from early_warning.paths import RunPaths
 from early_warning.synthetic import generate_borough
-from features.case_files import build_case_files
 from features.graph import build_graph_features
 from features.graph.addresses import UNKNOWN_LOCALITY, person_addresses, record_addresses
 from features.ingest import ingest_extracts
 from features.schema import EVENTS_FILE, GAZETTEER_FILE, PEOPLE_FILE
+from review_ui.queue.case_files import build_case_files
 
 AS_OF = date(2026, 3, 31)
 RECORD = ["source", "source_person_id"]

@@ -301,6 +301,7 @@ def test_names_from_the_case_file_are_shown_as_text_not_run(odd_names: Web) -> N
 
 
 def test_the_chart_counts_contacts_per_month_by_service() -> None:
+    from review_ui.queue.case_file import TimelineEntry
     from review_ui.web.contact_chart import contact_chart
 
     timeline = [
@@ -311,7 +312,7 @@ def test_the_chart_counts_contacts_per_month_by_service() -> None:
         {"date": "2026-07-01", "service": "benefits"},  # after the night: left out
         {"date": "not a date", "service": "benefits"},
     ]
-    chart = contact_chart(timeline, as_of=AS_OF)
+    chart = contact_chart([TimelineEntry.model_validate(entry) for entry in timeline], as_of=AS_OF)
     assert [s.label for s in chart.series] == ["Benefits", "Council tax"]
     assert chart.rows[0].month == date(2025, 7, 1)
     assert chart.rows[-1].month == date(2026, 6, 1)

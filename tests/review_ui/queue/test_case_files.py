@@ -10,9 +10,10 @@ import polars as pl
 import pytest
 
 from features import case_file_labels
-from features.case_files import CASE_FILE_VERSION, build_case_files, months_before
 from features.linkage.evidence import EVIDENCE_SCHEMA
 from features.schema import GAZETTEER_SCHEMA, PEOPLE_SCHEMA
+from review_ui.queue.case_file import CASE_FILE_VERSION
+from review_ui.queue.case_files import build_case_files, months_before
 from tests.support.canonical_events import AS_OF, CONFIG, event, events_frame
 
 # AS_OF is 2025-03-31.
@@ -204,7 +205,7 @@ def test_one_row_per_person_asked_for_with_the_ward_of_the_current_address() -> 
     assert frame.columns == ["person_id", "ward", "content"]
     assert frame["person_id"].to_list() == ["p1", "p3", "p5"]
     assert frame["ward"].to_list() == ["Central", "Central", "Central"]
-    assert all(json.loads(c)["version"] == CASE_FILE_VERSION for c in frame["content"])
+    assert all(json.loads(c)["schema_version"] == CASE_FILE_VERSION for c in frame["content"])
     assert build([]).is_empty()
 
 

@@ -1,11 +1,17 @@
 """Case files: what a caseworker needs to see about each person sent for review.
 
+This is the one place the product assembles names and contact details, so it
+lives beside the queue store that keeps them (the personal data's one room);
+``features`` stays identifier-free, and an import contract keeps features and
+scoring code from importing it. The route stage (:mod:`flows.route`) calls it;
+the person page and the API read the result as :class:`review_ui.queue.case_file.CaseFile`.
+
 The review queue holds a score and reasons; a caseworker offering help also
 needs to see who the person is to the council's systems, what happened when,
 who else lives at the address, and why the records were joined. This module
 builds that, as a JSON document per person (``CASE_FILE_VERSION``)::
 
-    {"version": 1, "as_of": "2026-06-30",
+    {"schema_version": 1, "as_of": "2026-06-30",
      "person": {"names", "age", "address", "postcode", "ward", "phones", "emails",
                 "name", "locality", "name_from", "address_from"},
      "records": [{"source", "source_person_id", "name", "address", "last_event"}],
@@ -104,8 +110,8 @@ from features.graph.best_record import (
 from features.graph.gazetteer_match import gazetteer_entries, uprn_key
 from features.linkage.prep import postcode_expr
 from features.schema import EVENTS_SCHEMA, PEOPLE_SCHEMA
+from review_ui.queue.case_file import CASE_FILE_VERSION
 
-CASE_FILE_VERSION = 1
 CASE_FILES_SCHEMA: dict[str, pl.DataType] = {
     "person_id": pl.String(),
     "ward": pl.String(),
@@ -240,7 +246,7 @@ def build_case_files(
         pl.col("members").fill_null(pl.lit([], dtype=pl.List(_MEMBER_ENTRY))),
     )
     content = pl.struct(
-        pl.lit(CASE_FILE_VERSION).alias("version"),
+        pl.lit(CASE_FILE_VERSION).alias("schema_version"),
         pl.lit(as_of.isoformat()).alias("as_of"),
         person.alias("person"),
         pl.col("records").fill_null(pl.lit([], dtype=pl.List(_RECORD_ENTRY))),
