@@ -18,10 +18,9 @@ from typing import Any
 
 import polars as pl
 
-from features.schema import EVENTS_FILE
-from flows.stages import DRIVERS_FILE, LOCALITY_FILE, SHORTLIST_FACTOR, Night, case_files_for
+from early_warning.paths import write_frame
+from flows.stages import SHORTLIST_FACTOR, Night, case_files_for
 
-CANDIDATES_FILE = "candidates.parquet"
 _ROUTING_CHANGES = ("new", "same", "merged", "split")
 
 
@@ -59,7 +58,7 @@ def _services_in_contact(night: Night, person_ids: pl.Series) -> pl.DataFrame:
     """The sources each person had any event with in the last year: for the resurface rule."""
     since = night.as_of - timedelta(days=night.config.thresholds.window_days)
     return (
-        pl.scan_parquet(night.run.canonical_dir / EVENTS_FILE)
+        pl.scan_parquet(night.run.canonical_events)
         .filter(pl.col("event_date").is_between(since, night.as_of))
         .select("source", "source_person_id")
         .unique()
@@ -95,7 +94,7 @@ def choose_candidates(night: Night, engine: Any | None = None) -> dict[str, Any]
 
     persons = pl.read_parquet(night.run.persons)
     scores = pl.read_parquet(night.run.scores)
-    drivers = pl.read_parquet(night.output(DRIVERS_FILE))
+    drivers = pl.read_parquet(night.run.drivers)
     own = engine is None
     engine = engine if engine is not None else queue_engine(night)
     try:
@@ -104,7 +103,7 @@ def choose_candidates(night: Night, engine: Any | None = None) -> dict[str, Any]
         if own:
             engine.dispose()
     ranked = (
-        scores.join(pl.read_parquet(night.output(LOCALITY_FILE)), on="person_id", how="left")
+        scores.join(pl.read_parquet(night.run.localities), on="person_id", how="left")
         .with_columns(pl.col("locality").fill_null("unknown"))
         .sort(["score", "person_id"], descending=[True, False])
     )
@@ -125,7 +124,7 @@ def choose_candidates(night: Night, engine: Any | None = None) -> dict[str, Any]
     def with_reasons(frame: pl.DataFrame) -> pl.DataFrame:
         found = reasons_for(
             frame["person_id"],
-            pl.scan_parquet(night.run.canonical_dir / EVENTS_FILE),
+            pl.scan_parquet(night.run.canonical_events),
             persons,
             night.as_of,
             night.config,
@@ -171,7 +170,7 @@ def choose_candidates(night: Night, engine: Any | None = None) -> dict[str, Any]
         .with_columns(pl.col("services").fill_null(pl.lit([], dtype=pl.List(pl.String))))
         .select("person_id", "score", "locality", "reasons", "services")
     )
-    candidates.write_parquet(night.output(CANDIDATES_FILE))
+    write_frame(candidates, night.run.candidates)
     return {"candidates": candidates.height, "already_in_queue": len(held)}
 
 
@@ -198,7 +197,6 @@ def route_stage(
     single sink for scores, and it only ever creates or refreshes review items.
     Case files hold personal details: only their count is reported, never their content.
     """
-    from features.linkage import LINEAGE_FILE
     from review_ui.routing import route_night, surfaced_frame
     from review_ui.store import queue_database_url
 
@@ -206,7 +204,7 @@ def route_stage(
     engine = queue_engine(night)
     try:
         chosen = choose_candidates(night, engine) if choose else {}
-        candidates = pl.read_parquet(night.output(CANDIDATES_FILE))
+        candidates = pl.read_parquet(night.run.candidates)
         started = time.perf_counter()
         if case_files is None:
             case_files = case_files_for(night, candidates["person_id"])
@@ -216,11 +214,11 @@ def route_stage(
             candidates=candidates,
             config=night.config,
             model_version=model_version,
-            lineage=routing_lineage(pl.read_parquet(night.output(LINEAGE_FILE))),
+            lineage=routing_lineage(pl.read_parquet(night.run.lineage)),
             case_files=case_files,
             engine=engine,
         )
-        surfaced_frame(as_of=night.as_of, engine=engine).write_parquet(night.run.surfaced)
+        write_frame(surfaced_frame(as_of=night.as_of, engine=engine), night.run.surfaced)
         clerical = route_clerical_sample(night, engine, url)
     finally:
         engine.dispose()
@@ -247,7 +245,7 @@ def route_clerical_sample(night: Night, engine: Any, url: str) -> dict[str, Any]
     Reports counts and rates only (:mod:`features.linkage.clerical`); ``estimate`` is
     None until some pair is labelled.
     """
-    from features.linkage.clerical import SAMPLE_FILE, STRATA_FILE, estimate_accuracy
+    from features.linkage.clerical import estimate_accuracy
     from review_ui.store import make_session_factory, write_transaction
     from review_ui.store.clerical import (
         delete_expired_clerical_values,
@@ -255,7 +253,7 @@ def route_clerical_sample(night: Night, engine: Any, url: str) -> dict[str, Any]
         write_clerical_sample,
     )
 
-    sample_path, strata_path = night.output(SAMPLE_FILE), night.output(STRATA_FILE)
+    sample_path, strata_path = night.run.clerical_sample, night.run.clerical_strata
     out: dict[str, Any] = {"sampled": 0, "estimate": None}
     with make_session_factory(engine)() as session, write_transaction(session):
         if sample_path.exists() and strata_path.exists():
