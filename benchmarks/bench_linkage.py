@@ -47,7 +47,6 @@ from features.linkage import (
     scores_by_class,
 )
 from features.linkage.prep import prepare_people
-from features.schema import EVENTS_FILE, GAZETTEER_FILE, PEOPLE_FILE
 
 RESULTS = Path(__file__).parent / "results" / "linkage.json"
 AS_OF = date(2026, 3, 31)
@@ -84,14 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     name = f"borough_{args.residents}_{args.seed}"
     out = args.workdir / (name if args.world == "baseline" else f"{args.world}_{name}")
     run = RunPaths(home=out / "home", as_of=AS_OF)
-    if not (run.canonical_dir / PEOPLE_FILE).exists():
+    if not (run.canonical_people).exists():
         started = time.perf_counter()
         generate_borough(
             out, residents=args.residents, years=args.years, as_of=AS_OF, seed=args.seed, world=args.world
         )
         ingest_extracts(out / "extracts", AS_OF, run, load_config())
         print(f"generated and ingested the borough in {time.perf_counter() - started:.0f} s")
-    people = pl.read_parquet(run.canonical_dir / PEOPLE_FILE)
+    people = pl.read_parquet(run.canonical_people)
     truth = pl.read_parquet(out / "truth" / "person_records.parquet")
     settings = load_linkage_settings(args.config)
     print(f"{people.height:,} source person records from {args.residents:,} residents ({args.world} world)")
@@ -128,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
 
     graph_s = None
     if not args.skip_graph:
-        events = pl.read_parquet(run.canonical_dir / EVENTS_FILE)
-        gazetteer = pl.read_parquet(run.canonical_dir / GAZETTEER_FILE)
+        events = pl.read_parquet(run.canonical_events)
+        gazetteer = pl.read_parquet(run.canonical_gazetteer)
         started = time.perf_counter()
         features = build_graph_features(result.persons, people, events, gazetteer, AS_OF)
         graph_s = time.perf_counter() - started

@@ -33,7 +33,6 @@ from early_warning.synthetic import generate_borough
 from features.ingest import ingest_extracts
 from features.linkage import load_linkage_settings, pairwise_scores, resolve_persons
 from features.linkage.clerical import DIFFERENT, SAME, estimate_accuracy, true_accuracy
-from features.schema import PEOPLE_FILE
 
 RESULTS = Path(__file__).parent / "results" / "clerical.json"
 AS_OF = date(2026, 3, 31)
@@ -55,10 +54,10 @@ def _truth_labels(pairs: pl.DataFrame, ids: pl.DataFrame) -> pl.DataFrame:
 def one_borough(world: str, seed: int, residents: int, per_band: int, workdir: Path) -> dict[str, Any]:
     out = workdir / f"{world}_{residents}_{seed}"
     run = RunPaths(home=out / "home", as_of=AS_OF)
-    if not (run.canonical_dir / PEOPLE_FILE).exists():
+    if not (run.canonical_people).exists():
         generate_borough(out, residents=residents, years=1, as_of=AS_OF, seed=seed, world=world)
         ingest_extracts(out / "extracts", AS_OF, run, load_config())
-    people = pl.read_parquet(run.canonical_dir / PEOPLE_FILE)
+    people = pl.read_parquet(run.canonical_people)
     truth = pl.read_parquet(out / "truth" / "person_records.parquet")
     settings = load_linkage_settings().model_copy(update={"clerical_review_per_band": per_band})
     started = time.perf_counter()

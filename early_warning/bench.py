@@ -409,7 +409,8 @@ def _incremental(
 ) -> dict[str, Any]:
     """Run the night before (its events of ``as_of`` not yet valid), then ``as_of`` itself,
     which may reuse the earlier night's linkage model and unchanged features."""
-    from flows.reuse import REUSE_FILE
+    from early_warning.paths import RunPaths
+    from flows.reuse import read_reuse
 
     with (
         tempfile.TemporaryDirectory(prefix="incremental-", dir=cache) as scratch,
@@ -430,7 +431,7 @@ def _incremental(
         figures = run_night(
             place.extracts, as_of=as_of, home=night_home, config_dir=config_dir, memory=memory
         )
-        reuse = json.loads((night_home / "runs" / as_of.isoformat() / REUSE_FILE).read_text(encoding="utf-8"))
+        reuse = read_reuse(RunPaths(home=night_home, as_of=as_of))
     total = round(sum(f.seconds for f in figures), 2)
     return {
         "stages": [asdict(f) for f in figures],

@@ -177,11 +177,10 @@ def _newest_persons(home: Path, as_of: date) -> Any:
     """The newest night's persons on or before ``as_of`` (so training ids are the queue's), or None."""
     import polars as pl
 
-    runs = home / "runs"
-    nights = sorted(
-        p for p in runs.glob("*") if p.name <= as_of.isoformat() and (p / "persons.parquet").exists()
-    )
-    return pl.read_parquet(nights[-1] / "persons.parquet") if nights else None
+    from early_warning.paths import nights_through
+
+    newest = next((night for night in nights_through(home, as_of) if night.persons.exists()), None)
+    return pl.read_parquet(newest.persons) if newest else None
 
 
 def _cmd_train(args: argparse.Namespace) -> int:

@@ -34,7 +34,6 @@ from datetime import date, timedelta
 import polars as pl
 
 RECORD_KEY = ["source", "source_person_id"]
-FINGERPRINTS_FILE = "fingerprints.parquet"
 #: Columns that say where a row sat in its file, not what it says.
 _POSITION_COLUMNS = ("row_number",)
 

@@ -38,15 +38,15 @@ from typing import Any
 
 import polars as pl
 
+from early_warning.paths import write_frame
 from flows import route, stages
 from flows.stages import Night
 
-PARTS_DIR = "parts"
 _RECORD = ["source", "source_person_id"]
 
 
 def parts_dir(night: Night) -> Path:
-    return night.run.root / PARTS_DIR
+    return night.run.parts_dir
 
 
 def partition_key(name: str) -> str:
@@ -64,8 +64,7 @@ def _input(night: Night, partition: str, name: str) -> Path:
 
 
 def _write(frame: pl.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_parquet(path)
+    write_frame(frame, path)
 
 
 def _combined(night: Night, kind: str, names: Sequence[str]) -> pl.DataFrame:
@@ -83,11 +82,10 @@ def partition_stage(night: Night) -> dict[str, Any]:
     whole borough's events (on a cluster: never read them over the network).
     """
     from features.graph.addresses import person_addresses
-    from features.schema import EVENTS_FILE, GAZETTEER_FILE, PEOPLE_FILE
 
     persons = pl.read_parquet(night.run.persons)
-    people = night.canonical(PEOPLE_FILE)
-    events = night.canonical(EVENTS_FILE)
+    people = pl.read_parquet(night.run.canonical_people)
+    events = pl.read_parquet(night.run.canonical_events)
     shutil.rmtree(parts_dir(night), ignore_errors=True)
     from features.graph.best_record import source_reliability
 
@@ -95,7 +93,7 @@ def partition_stage(night: Night) -> dict[str, Any]:
         persons,
         people,
         events,
-        night.canonical(GAZETTEER_FILE),
+        pl.read_parquet(night.run.canonical_gazetteer),
         night.as_of,
         stages.GRAPH_WINDOW_DAYS,
         reliability=source_reliability(night.config),
@@ -127,15 +125,14 @@ def graph_part(night: Night, partition: str) -> dict[str, Any]:
     """The graph features of one partition's people."""
     from features.graph import build_graph_features
     from features.graph.best_record import source_reliability
-    from features.schema import GAZETTEER_FILE, PEOPLE_FILE
 
     # Column names follow the borough's services, not the partition's.
-    sources = pl.scan_parquet(night.run.canonical_dir / PEOPLE_FILE).select("source").unique().collect()
+    sources = pl.scan_parquet(night.run.canonical_people).select("source").unique().collect()
     graph = build_graph_features(
         pl.read_parquet(_input(night, partition, "persons.parquet")),
         pl.read_parquet(_input(night, partition, "people.parquet")),
         pl.read_parquet(_input(night, partition, "events.parquet")),
-        night.canonical(GAZETTEER_FILE),
+        pl.read_parquet(night.run.canonical_gazetteer),
         night.as_of,
         services=sorted(sources["source"].to_list()),
         window_days=stages.GRAPH_WINDOW_DAYS,
@@ -189,7 +186,7 @@ def score_plan(night: Night) -> dict[str, Any]:
     model = stages.champion_model(night)
     centre = None
     if model is not None:
-        centre = linear_centre(pl.read_parquet(night.output(stages.FEATURES_FILE)), cohort, model)
+        centre = linear_centre(pl.read_parquet(night.run.features), cohort, model)
     return {
         "cohort": cohort.height,
         "partitions": stages.scoring_partitions(night, cohort),
@@ -256,7 +253,7 @@ def choose_candidates(night: Night) -> dict[str, Any]:
 
 def candidate_localities(night: Night) -> list[str]:
     """The localities of tonight's candidates, in name order: one case-file task each."""
-    candidates = pl.read_parquet(night.output(route.CANDIDATES_FILE), columns=["locality"])
+    candidates = pl.read_parquet(night.run.candidates, columns=["locality"])
     return sorted(candidates["locality"].unique().to_list())
 
 
@@ -266,7 +263,7 @@ def case_files_part(night: Night, locality: str) -> dict[str, Any]:
     They read the whole borough's frames (lazily, only the rows needed): a
     household is found by address and postcode, which may cross partitions.
     """
-    candidates = pl.read_parquet(night.output(route.CANDIDATES_FILE), columns=["person_id", "locality"])
+    candidates = pl.read_parquet(night.run.candidates, columns=["person_id", "locality"])
     ids = candidates.filter(pl.col("locality") == locality)["person_id"]
     files = route.case_files_for(night, ids)
     _write(files, part_file(night, "case_files", locality))

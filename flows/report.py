@@ -7,9 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from early_warning.paths import RunPaths
-
-RUN_SUMMARY_FILE = "run_summary.json"
+from early_warning.paths import RunPaths, write_text
 
 
 @dataclass(frozen=True)
@@ -70,9 +68,7 @@ class NightlyOutcome:
 
     def write(self, run: RunPaths) -> None:
         """Write ``run_summary.json`` beside the night's outputs (timings vary, so it is not compared)."""
-        (run.root / RUN_SUMMARY_FILE).write_text(
-            json.dumps(self.stages, indent=2, sort_keys=True, default=str)
-        )
+        write_text(json.dumps(self.stages, indent=2, sort_keys=True, default=str), run.run_summary)
 
     def summary(self) -> str:
         """The plain-text summary the command line prints."""

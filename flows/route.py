@@ -20,10 +20,8 @@ from typing import Any
 
 import polars as pl
 
-from features.schema import EVENTS_FILE, GAZETTEER_FILE, PEOPLE_FILE
-from flows.stages import DRIVERS_FILE, LOCALITY_FILE, Night
-
-CANDIDATES_FILE = "candidates.parquet"
+from early_warning.paths import write_frame
+from flows.stages import Night
 
 
 def read_link_constraints(night: Night) -> pl.DataFrame:
@@ -60,7 +58,7 @@ def _services_in_contact(night: Night, person_ids: pl.Series) -> pl.DataFrame:
     """The sources each person had any event with in the last year: for the resurface rule."""
     since = night.as_of - timedelta(days=night.config.thresholds.window_days)
     return (
-        pl.scan_parquet(night.run.canonical_dir / EVENTS_FILE)
+        pl.scan_parquet(night.run.canonical_events)
         .filter(pl.col("event_date").is_between(since, night.as_of))
         .select("source", "source_person_id")
         .unique()
@@ -86,7 +84,7 @@ def choose_candidates(night: Night, engine: Any | None = None) -> dict[str, Any]
     from review_ui.routing import persons_already_in_queue
 
     persons = pl.read_parquet(night.run.persons)
-    drivers = pl.read_parquet(night.output(DRIVERS_FILE))
+    drivers = pl.read_parquet(night.run.drivers)
     own = engine is None
     engine = engine if engine is not None else queue_engine(night)
     try:
@@ -94,14 +92,12 @@ def choose_candidates(night: Night, engine: Any | None = None) -> dict[str, Any]
     finally:
         if own:
             engine.dispose()
-    ranked = plan.ranked_cohort(
-        pl.read_parquet(night.run.scores), pl.read_parquet(night.output(LOCALITY_FILE))
-    )
+    ranked = plan.ranked_cohort(pl.read_parquet(night.run.scores), pl.read_parquet(night.run.localities))
 
     def explain(frame: pl.DataFrame) -> pl.DataFrame:
         return reasons_for(
             frame["person_id"],
-            pl.scan_parquet(night.run.canonical_dir / EVENTS_FILE),
+            pl.scan_parquet(night.run.canonical_events),
             persons,
             night.as_of,
             night.config,
@@ -120,7 +116,7 @@ def choose_candidates(night: Night, engine: Any | None = None) -> dict[str, Any]
         .with_columns(pl.col("services").fill_null(pl.lit([], dtype=pl.List(pl.String))))
         .select("person_id", "score", "locality", "reasons", "services")
     )
-    candidates.write_parquet(night.output(CANDIDATES_FILE))
+    write_frame(candidates, night.run.candidates)
     return {"candidates": candidates.height, "already_in_queue": len(held)}
 
 
@@ -128,16 +124,15 @@ def case_files_for(night: Night, person_ids: pl.Series) -> pl.DataFrame:
     """The case files of the night's candidates (:func:`review_ui.queue.case_files.build_case_files`),
     from the run's canonical frames and linkage outputs. Only the route stage builds them:
     they hold names and contact details, which go nowhere but the queue."""
-    from features.linkage import EVIDENCE_FILE
     from review_ui.queue.case_files import build_case_files
 
-    evidence = night.output(EVIDENCE_FILE)
+    evidence = night.run.match_evidence
     return build_case_files(
         person_ids,
         persons=pl.scan_parquet(night.run.persons),
-        people=pl.scan_parquet(night.run.canonical_dir / PEOPLE_FILE),
-        events=pl.scan_parquet(night.run.canonical_dir / EVENTS_FILE),
-        gazetteer=night.canonical(GAZETTEER_FILE),
+        people=pl.scan_parquet(night.run.canonical_people),
+        events=pl.scan_parquet(night.run.canonical_events),
+        gazetteer=pl.read_parquet(night.run.canonical_gazetteer),
         evidence=pl.scan_parquet(evidence) if evidence.exists() else None,
         as_of=night.as_of,
         config=night.config,
@@ -156,7 +151,6 @@ def route_stage(
     single sink for scores, and it only ever creates or refreshes review items.
     Case files hold personal details: only their count is reported, never their content.
     """
-    from features.linkage import LINEAGE_FILE
     from review_ui.queue.plan import routing_lineage
     from review_ui.routing import route_night, surfaced_frame
     from review_ui.store import queue_database_url
@@ -165,7 +159,7 @@ def route_stage(
     engine = queue_engine(night)
     try:
         chosen = choose_candidates(night, engine) if choose else {}
-        candidates = pl.read_parquet(night.output(CANDIDATES_FILE))
+        candidates = pl.read_parquet(night.run.candidates)
         started = time.perf_counter()
         if case_files is None:
             case_files = case_files_for(night, candidates["person_id"])
@@ -175,11 +169,11 @@ def route_stage(
             candidates=candidates,
             config=night.config,
             model_version=model_version,
-            lineage=routing_lineage(pl.read_parquet(night.output(LINEAGE_FILE))),
+            lineage=routing_lineage(pl.read_parquet(night.run.lineage)),
             case_files=case_files,
             engine=engine,
         )
-        surfaced_frame(as_of=night.as_of, engine=engine).write_parquet(night.run.surfaced)
+        write_frame(surfaced_frame(as_of=night.as_of, engine=engine), night.run.surfaced)
         clerical = route_clerical_sample(night, engine, url)
     finally:
         engine.dispose()
@@ -206,7 +200,7 @@ def route_clerical_sample(night: Night, engine: Any, url: str) -> dict[str, Any]
     Reports counts and rates only (:mod:`features.linkage.clerical`); ``estimate`` is
     None until some pair is labelled.
     """
-    from features.linkage.clerical import SAMPLE_FILE, STRATA_FILE, estimate_accuracy
+    from features.linkage.clerical import estimate_accuracy
     from review_ui.store import make_session_factory, write_transaction
     from review_ui.store.clerical import (
         delete_expired_clerical_values,
@@ -214,7 +208,7 @@ def route_clerical_sample(night: Night, engine: Any, url: str) -> dict[str, Any]
         write_clerical_sample,
     )
 
-    sample_path, strata_path = night.output(SAMPLE_FILE), night.output(STRATA_FILE)
+    sample_path, strata_path = night.run.clerical_sample, night.run.clerical_strata
     out: dict[str, Any] = {"sampled": 0, "estimate": None}
     with make_session_factory(engine)() as session, write_transaction(session):
         if sample_path.exists() and strata_path.exists():

@@ -21,7 +21,6 @@ import polars as pl
 from early_warning.config import Config
 from early_warning.paths import RunPaths
 from features.person_features import feature_columns
-from features.schema import EVENTS_FILE, GAZETTEER_FILE, PEOPLE_FILE
 from models.attributes import age_band_expr, person_attributes
 from models.labels import (
     LABEL,
@@ -70,10 +69,8 @@ def resolve_training_persons(
     """
     from features.linkage import resolve_persons, write_linkage_outputs
 
-    result = resolve_persons(
-        people, previous=previous, as_of=as_of, save_model_to=run.root / "linkage_model.json"
-    )
-    write_linkage_outputs(result, run.root)
+    result = resolve_persons(people, previous=previous, as_of=as_of, save_model_to=run.linkage_model)
+    write_linkage_outputs(result, run)
     return result.persons
 
 
@@ -101,9 +98,9 @@ def prepare_training_data(
     run.root.mkdir(parents=True, exist_ok=True)
     progress("reading and checking the extracts")
     ingest_extracts(Path(extracts_dir), as_of, run, config)
-    events = pl.read_parquet(run.canonical_dir / EVENTS_FILE)
-    people = pl.read_parquet(run.canonical_dir / PEOPLE_FILE)
-    gazetteer = pl.read_parquet(run.canonical_dir / GAZETTEER_FILE)
+    events = pl.read_parquet(run.canonical_events)
+    people = pl.read_parquet(run.canonical_people)
+    gazetteer = pl.read_parquet(run.canonical_gazetteer)
     linkage = "supplied persons (tests)" if persons is not None else "Splink linkage (features.linkage)"
     if persons is None:
         progress(f"resolving {people.height:,} source records to persons (Splink)")

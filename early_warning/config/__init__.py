@@ -24,41 +24,20 @@ from typing import Annotated, Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+# The extract columns live in the contract module; imported here, they stay importable
+# from the configuration as before.
+from early_warning.contract import EVENT_COLUMNS as EVENT_COLUMNS
+from early_warning.contract import EVENT_REQUIRED as EVENT_REQUIRED
+from early_warning.contract import GAZETTEER_COLUMNS as GAZETTEER_COLUMNS
+from early_warning.contract import PEOPLE_COLUMNS as PEOPLE_COLUMNS
+from early_warning.contract import PEOPLE_REQUIRED as PEOPLE_REQUIRED
+
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
 
 M = TypeVar("M", bound=BaseModel)
 
 Role = Literal["routine", "signal", "service", "enforcement", "crisis"]
 ROLES: tuple[Role, ...] = ("routine", "signal", "service", "enforcement", "crisis")
-
-#: Columns of the contract's extracts (DATA_CONTRACT.md section 1).
-PEOPLE_COLUMNS: tuple[str, ...] = (
-    "source_person_id",
-    "first_name",
-    "last_name",
-    "dob",
-    "ni_number",
-    "nhs_number",
-    "phone",
-    "email",
-    "address",
-    "postcode",
-    "uprn",
-    "sex",
-    "ethnicity",
-)
-PEOPLE_REQUIRED: tuple[str, ...] = ("source_person_id", "first_name", "last_name")
-EVENT_COLUMNS: tuple[str, ...] = (
-    "event_id",
-    "source_person_id",
-    "event_date",
-    "event_type",
-    "amount",
-    "topic",
-    "channel",
-)
-EVENT_REQUIRED: tuple[str, ...] = ("event_id", "source_person_id", "event_date", "event_type")
-GAZETTEER_COLUMNS: tuple[str, ...] = ("uprn", "address", "postcode", "ward", "locality")
 
 
 class ConfigError(ValueError):

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import polars as pl
 
-from early_warning.config import EVENT_COLUMNS, GAZETTEER_COLUMNS, PEOPLE_COLUMNS, Config
+from early_warning.config import Config
+from early_warning.contract import EVENT_COLUMNS, GAZETTEER_COLUMNS, PEOPLE_COLUMNS
 
 PARQUET_SOURCES = frozenset({"benefits"})
 

@@ -3,7 +3,7 @@
 A flow needs only::
 
     features = build_graph_features(persons, people, events, gazetteer, as_of)
-    write_graph_features(features, run.root)
+    write_graph_features(features, run)
 
 The graph is built per locality partition so a borough of a million people
 fits in memory; see ``build`` for how partitions keep results identical to a
@@ -14,6 +14,6 @@ placed on the gazetteer, ``best_record`` for which record a person's address
 """
 
 from features.graph.build import build_graph
-from features.graph.features import GRAPH_FEATURES_FILE, build_graph_features, write_graph_features
+from features.graph.features import build_graph_features, write_graph_features
 
-__all__ = ["GRAPH_FEATURES_FILE", "build_graph", "build_graph_features", "write_graph_features"]
+__all__ = ["build_graph", "build_graph_features", "write_graph_features"]

@@ -29,6 +29,7 @@ from pathlib import Path
 import networkx as nx
 import polars as pl
 
+from early_warning.paths import RunPaths, write_frame
 from features.graph.addresses import UNKNOWN_LOCALITY, person_addresses
 from features.graph.build import graphs_by_partition, partitions, person_contacts
 
@@ -176,14 +177,6 @@ def features_of_partitions(
     return pl.DataFrame(rows, schema=schema).sort("person_id") if rows else pl.DataFrame(schema=schema)
 
 
-GRAPH_FEATURES_FILE = "graph_features.parquet"
-
-
-def write_graph_features(features: pl.DataFrame, run_root: str | Path) -> Path:
-    """Write ``graph_features.parquet`` under the run's folder (replacing the night's file)."""
-    path = Path(run_root) / GRAPH_FEATURES_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".parquet.tmp")
-    features.write_parquet(tmp)
-    tmp.replace(path)
-    return path
+def write_graph_features(features: pl.DataFrame, run: RunPaths) -> Path:
+    """Write ``graph_features.parquet`` in the night's folder (replacing the night's file atomically)."""
+    return write_frame(features, run.graph_features)

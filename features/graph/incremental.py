@@ -21,9 +21,6 @@ from features.graph.addresses import person_addresses
 from features.graph.build import partitions, person_components, person_contacts
 from features.graph.features import features_of_partitions
 
-#: person_id, address_key of the night: what the next night needs to find households people left.
-GRAPH_ADDRESSES_FILE = "graph_addresses.parquet"
-
 
 def graph_window_cut(window_days: int) -> int:
     """The graph's one window as an ``age_days <= cut`` comparison: "after as_of - window"."""

@@ -68,14 +68,7 @@ from features.ingest.writing import (
     write_parquet,
     write_text,
 )
-from features.schema import (
-    EVENTS_FILE,
-    EVENTS_SCHEMA,
-    GAZETTEER_FILE,
-    GAZETTEER_SCHEMA,
-    PEOPLE_FILE,
-    PEOPLE_SCHEMA,
-)
+from features.schema import EVENTS_SCHEMA, GAZETTEER_SCHEMA, PEOPLE_SCHEMA
 
 _FORMATS = (".csv", ".parquet")
 
@@ -308,11 +301,11 @@ def ingest_extracts(extracts_dir: Path, as_of: date, run: RunPaths, config: Conf
             report.sources[folder.name] = SourceReport(folder.name, "not_configured", message)
     report.check_balanced()
 
-    write_parquet(_concat(people, PEOPLE_SCHEMA), run.canonical_dir / PEOPLE_FILE)
-    write_parquet(_concat(events, EVENTS_SCHEMA), run.canonical_dir / EVENTS_FILE)
+    write_parquet(_concat(people, PEOPLE_SCHEMA), run.canonical_people)
+    write_parquet(_concat(events, EVENTS_SCHEMA), run.canonical_events)
     write_parquet(
         gazetteer.accepted if gazetteer else pl.DataFrame(schema=GAZETTEER_SCHEMA),
-        run.canonical_dir / GAZETTEER_FILE,
+        run.canonical_gazetteer,
     )
     write_folder(
         run.quarantine_dir,

@@ -4,7 +4,7 @@ A flow needs only these names::
 
     settings = load_linkage_settings(config_dir)
     result = resolve_persons(people, previous=last_night, as_of=night, settings=settings)
-    write_linkage_outputs(result, run.root)
+    write_linkage_outputs(result, run)
 
 ``result.persons`` maps every accepted source record to a stable,
 pseudonymous ``person_id``; ``result.evidence`` says why records were
@@ -31,10 +31,6 @@ if TYPE_CHECKING:
         scores_by_class,
     )
     from features.linkage.pipeline import (
-        EVIDENCE_FILE,
-        LINEAGE_FILE,
-        PERSONS_FILE,
-        SUMMARY_FILE,
         LinkageResult,
         resolve_persons,
         write_linkage_outputs,
@@ -51,10 +47,6 @@ _HOMES = {
     "format_class_table": "evaluation",
     "pairwise_scores": "evaluation",
     "scores_by_class": "evaluation",
-    "EVIDENCE_FILE": "pipeline",
-    "LINEAGE_FILE": "pipeline",
-    "PERSONS_FILE": "pipeline",
-    "SUMMARY_FILE": "pipeline",
     "LinkageResult": "pipeline",
     "resolve_persons": "pipeline",
     "write_linkage_outputs": "pipeline",
@@ -73,14 +65,10 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "EVIDENCE_FILE",
     "IncompatibleModelError",
-    "LINEAGE_FILE",
     "LinkageResult",
     "LinkageSettings",
-    "PERSONS_FILE",
     "PairwiseScores",
-    "SUMMARY_FILE",
     "count_blocked_comparisons",
     "format_class_table",
     "load_linkage_settings",

@@ -57,11 +57,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
+
+from early_warning.paths import RunPaths, write_frame
 
 #: The three answers the data team gives, as stored.
 SAME, DIFFERENT, CANT_TELL = "same", "different", "cant_tell"
@@ -477,13 +478,6 @@ def true_accuracy(sampled_population: pl.DataFrame) -> tuple[float | None, float
     return (tp / called if called else None, tp / matches if matches else None)
 
 
-#: Where the night's sample and strata are kept in the run's folder (personal data: the
-#: run folder already holds the night's canonical people; the route stage copies them
-#: into the review queue, the only other place personal data lives).
-SAMPLE_FILE = "clerical_sample.parquet"
-STRATA_FILE = "clerical_strata.parquet"
-
-
 def night_sample(
     candidates: pl.DataFrame | None,
     clusters: pl.DataFrame,
@@ -507,19 +501,21 @@ def night_sample(
     )
 
 
-def write_night_sample(sample: ClericalSample | None, run_root: Path) -> None:
-    """Write (or, with clerical review off, remove) the night's sample and strata."""
-    for name, frame in (
-        (SAMPLE_FILE, None if sample is None else sample.pairs),
-        (STRATA_FILE, None if sample is None else sample.strata),
+def write_night_sample(sample: ClericalSample | None, run: RunPaths) -> None:
+    """Write (or, with clerical review off, remove) the night's sample and strata.
+
+    They are kept in the night's folder (``run.clerical_sample``, ``run.clerical_strata``;
+    personal data: the folder already holds the night's canonical people; the route stage
+    copies them into the review queue, the only other place personal data lives).
+    """
+    for path, frame in (
+        (run.clerical_sample, None if sample is None else sample.pairs),
+        (run.clerical_strata, None if sample is None else sample.strata),
     ):
-        path = run_root / name
         if frame is None:
             path.unlink(missing_ok=True)
-            continue
-        tmp = path.with_suffix(".parquet.tmp")
-        frame.write_parquet(tmp)
-        tmp.replace(path)
+        else:
+            write_frame(frame, path)
 
 
 #: Record pairs the data team labelled "same person", as the night reads them back.

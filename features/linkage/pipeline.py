@@ -23,6 +23,7 @@ from typing import Any
 
 import polars as pl
 
+from early_warning.paths import RunPaths, write_frame, write_text
 from features.linkage.clerical import ClericalSample, night_sample, same_person_ids, write_night_sample
 from features.linkage.clustering import cluster_records, reliable_comparisons
 from features.linkage.constraints import constraints_on_records, detached_keys, with_why
@@ -34,11 +35,6 @@ from features.linkage.scoring import score_pairs
 from features.linkage.settings import LinkageSettings, load_linkage_settings
 
 logger = logging.getLogger(__name__)
-
-PERSONS_FILE = "persons.parquet"
-EVIDENCE_FILE = "match_evidence.parquet"
-LINEAGE_FILE = "lineage.parquet"
-SUMMARY_FILE = "linkage_summary.json"
 
 _NO_PAIRS: dict[str, pl.DataType] = {
     "unique_id_l": pl.Int64(),
@@ -231,33 +227,21 @@ def resolve_persons(
     )
 
 
-def write_linkage_outputs(result: LinkageResult, run_root: str | Path) -> dict[str, Path]:
-    """Write persons, match evidence and lineage as Parquet, and the summary as JSON, under the run's folder.
+def write_linkage_outputs(result: LinkageResult, run: RunPaths) -> dict[str, Path]:
+    """Write persons, match evidence and lineage as Parquet, and the summary as JSON, in the night's folder.
 
-    Writes replace the night's files (runs are keyed by night; see
-    ``early_warning.paths``). Returns the paths written.
+    Each write replaces the night's file atomically (runs are keyed by night;
+    see ``early_warning.paths``). Returns the paths written, by file name.
     """
-    root = Path(run_root)
-    root.mkdir(parents=True, exist_ok=True)
-    written = {}
-    for name, frame in (
-        (PERSONS_FILE, result.persons),
-        (EVIDENCE_FILE, result.evidence),
-        (LINEAGE_FILE, result.lineage),
-    ):
-        path = root / name
-        tmp = path.with_suffix(".parquet.tmp")
-        frame.write_parquet(tmp)
-        tmp.replace(path)
-        written[name] = path
+    written = [
+        write_frame(result.persons, run.persons),
+        write_frame(result.evidence, run.match_evidence),
+        write_frame(result.lineage, run.lineage),
+    ]
     summary = {
         "stats": dict(sorted(result.stats.items())),
         "seconds": {k: round(v, 3) for k, v in result.timings.items()},
     }
-    path = root / SUMMARY_FILE
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    written[SUMMARY_FILE] = path
-    write_night_sample(result.clerical, root)
-    return written
+    written.append(write_text(json.dumps(summary, indent=2) + "\n", run.linkage_summary))
+    write_night_sample(result.clerical, run)
+    return {path.name: path for path in written}

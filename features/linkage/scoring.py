@@ -34,6 +34,7 @@ import splink.internals.expectation_maximisation as splink_em
 from splink import Linker, SettingsCreator
 from splink.blocking_analysis import count_comparisons_from_blocking_rules
 
+from early_warning.paths import write_text
 from features.linkage.contacts import CONTACT_COLUMNS, contact_frequencies, trained_exact_u
 from features.linkage.engines import Engine, open_engine
 from features.linkage.model import blocking_rule, initial_only_m_probability, splink_settings
@@ -295,7 +296,7 @@ def score_pairs(
 
         model = linker.misc.save_model_to_json()
     if save_model_to is not None:
-        Path(save_model_to).write_text(json.dumps(model, indent=2), encoding="utf-8")
+        write_text(json.dumps(model, indent=2), Path(save_model_to))
     logger.info(
         "scored %d candidate pairs at or above the match threshold on %s (%s model)",
         pairs.height,

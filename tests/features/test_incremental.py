@@ -28,7 +28,6 @@ from features.linkage import resolve_persons
 from features.person_features import build_person_features
 from features.person_features import catalogue as cat
 from features.person_features.incremental import incremental_person_features, sample_matches
-from features.schema import EVENTS_FILE, GAZETTEER_FILE, PEOPLE_FILE
 
 AS_OF = date(2026, 3, 31)
 WINDOW = 365
@@ -49,9 +48,9 @@ def canonical(tmp_path_factory: pytest.TempPathFactory) -> tuple[pl.DataFrame, p
     run = RunPaths(home=out / "home", as_of=AS_OF)
     ingest_extracts(out / "extracts", AS_OF, run, load_config())
     return (
-        pl.read_parquet(run.canonical_dir / PEOPLE_FILE),
-        pl.read_parquet(run.canonical_dir / EVENTS_FILE),
-        pl.read_parquet(run.canonical_dir / GAZETTEER_FILE),
+        pl.read_parquet(run.canonical_people),
+        pl.read_parquet(run.canonical_events),
+        pl.read_parquet(run.canonical_gazetteer),
     )
 
 

@@ -45,31 +45,32 @@ def test_a_night_after_a_night_reuses_and_matches_a_fresh_night(
 ) -> None:
     _run(small_borough / "extracts", tmp_path, BEFORE)
     night = _run(small_borough / "extracts", tmp_path, NIGHT)
-    reuse = read_reuse(night.run.root)
+    reuse = read_reuse(night.run)
     for stage in ("graph", "features"):
         assert reuse[stage]["from"] == BEFORE.isoformat()
         assert reuse[stage]["reused"] > reuse[stage]["recomputed"] > 0
-    assert read_reuse(fresh.run.root)["features"]["from"] is None
+    assert read_reuse(fresh.run)["features"]["from"] is None
     assert reuse["link"]["model"] == "reused"
     assert reuse["link"]["trained_on"] == BEFORE.isoformat()
-    assert read_reuse(fresh.run.root)["link"]["model"] == "trained tonight"
+    assert read_reuse(fresh.run)["link"]["model"] == "trained tonight"
     for name in OUTPUTS:
-        assert_frame_equal(pl.read_parquet(night.output(name)), pl.read_parquet(fresh.output(name)))
+        assert_frame_equal(pl.read_parquet(night.run.root / name), pl.read_parquet(fresh.run.root / name))
 
 
 def test_wrong_reused_rows_are_caught_and_everyone_recomputed(
     small_borough: Path, fresh: stages.Night, tmp_path: Path
 ) -> None:
     before = _run(small_borough / "extracts", tmp_path, BEFORE)
-    path = before.output("features.parquet")
+    path = before.run.root / "features.parquet"
     tampered = pl.read_parquet(path).with_columns(pl.col("signals_365d_total") + 1)
     tampered.write_parquet(path)
     night = _run(small_borough / "extracts", tmp_path, NIGHT)
-    reuse = read_reuse(night.run.root)["features"]
+    reuse = read_reuse(night.run)["features"]
     assert reuse["fell_back_from"] == BEFORE.isoformat()
     assert reuse["reused"] == 0
     assert_frame_equal(
-        pl.read_parquet(night.output("features.parquet")), pl.read_parquet(fresh.output("features.parquet"))
+        pl.read_parquet(night.run.root / "features.parquet"),
+        pl.read_parquet(fresh.run.root / "features.parquet"),
     )
 
 
@@ -77,7 +78,7 @@ def test_a_changed_configuration_means_nothing_is_reused(small_borough: Path, tm
     _run(small_borough / "extracts", tmp_path, BEFORE)
     (tmp_path / "runs" / BEFORE.isoformat() / "reuse.json").write_text('{"config": "another"}')
     night = _run(small_borough / "extracts", tmp_path, NIGHT)
-    reuse = read_reuse(night.run.root)
+    reuse = read_reuse(night.run)
     assert reuse["graph"]["from"] is None
     assert reuse["features"]["from"] is None
 
@@ -88,9 +89,9 @@ def test_the_linkage_model_is_retrained_when_too_old(small_borough: Path, tmp_pa
     (config / "linkage.yaml").write_text("retrain_after_days: 2\n")
     _run(small_borough / "extracts", tmp_path / "home", BEFORE - timedelta(days=1), config)
     a_day_later = _run(small_borough / "extracts", tmp_path / "home", BEFORE, config)
-    assert read_reuse(a_day_later.run.root)["link"]["model"] == "reused"
+    assert read_reuse(a_day_later.run)["link"]["model"] == "reused"
     two_days_later = _run(small_borough / "extracts", tmp_path / "home", NIGHT, config)
-    link = read_reuse(two_days_later.run.root)["link"]
+    link = read_reuse(two_days_later.run)["link"]
     assert link["model"] == "trained tonight"
     assert "days ago" in link["reason"]
 

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from early_warning.cli import main
+from early_warning.paths import RunPaths
 from tests.support.databases import DATABASES, empty_database
 
 AS_OF = "2026-06-30"  # the night the shared small borough is generated for (conftest)
@@ -150,6 +151,25 @@ def test_a_night_writes_the_contracts_outputs(first_night: FirstNight) -> None:
         "score",
         "route",
     }
+
+
+def uncatalogued(run: RunPaths) -> list[str]:
+    """Files in a night's folder that :class:`RunPaths` does not name (a catalogued folder
+    covers what is inside it)."""
+    named = set(run.catalogue().values())
+    return sorted(
+        str(path.relative_to(run.root))
+        for path in run.root.rglob("*")
+        if path.is_file() and not any(p in named for p in (path, *path.parents))
+    )
+
+
+def test_every_file_a_night_writes_is_named_in_the_catalogue(first_night: FirstNight) -> None:
+    run = RunPaths(home=first_night.home, as_of=date.fromisoformat(AS_OF))
+    assert uncatalogued(run) == []
+    optional = {"clerical_sample", "clerical_strata", "parts_dir"}  # clerical review off; no fan-out
+    missing = [name for name, path in run.catalogue().items() if name not in optional and not path.exists()]
+    assert missing == []
 
 
 def test_nobody_surfaced_is_known_to_a_service_or_over_capacity(first_night: FirstNight) -> None:

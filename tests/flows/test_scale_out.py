@@ -15,14 +15,16 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from early_warning.paths import RunPaths
 from flows.report import NightlyOutcome, markdown_summary
-from tests.flows.test_nightly_flow import AS_OF, queue_dump, run_night
+from tests.flows.test_nightly_flow import AS_OF, queue_dump, run_night, uncatalogued
 
 SAME_FILES = (
     "partitions.parquet",
@@ -78,6 +80,12 @@ def test_fanning_out_writes_the_same_files(nights: Nights, name: str) -> None:
     fanned_out = pl.read_parquet(nights.run(nights.fanned_out) / name)
     assert sequential.height > 0
     assert_frame_equal(fanned_out, sequential, check_exact=True)
+
+
+def test_a_fanned_out_night_writes_only_catalogued_files(nights: Nights) -> None:
+    run = RunPaths(home=nights.fanned_out, as_of=date.fromisoformat(AS_OF))
+    assert run.parts_dir.is_dir()
+    assert uncatalogued(run) == []
 
 
 def test_the_surfaced_list_is_byte_for_byte_the_same(nights: Nights) -> None:

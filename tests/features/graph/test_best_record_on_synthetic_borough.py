@@ -25,7 +25,6 @@ from early_warning.synthetic import generate_borough
 from features.graph import build_graph_features
 from features.graph.addresses import UNKNOWN_LOCALITY, person_addresses, record_addresses
 from features.ingest import ingest_extracts
-from features.schema import EVENTS_FILE, GAZETTEER_FILE, PEOPLE_FILE
 from review_ui.queue.case_files import build_case_files
 
 AS_OF = date(2026, 3, 31)
@@ -37,9 +36,9 @@ class Borough:
         run = RunPaths(home=root / "home", as_of=AS_OF)
         self.config = load_config()
         ingest_extracts(root / "extracts", AS_OF, run, self.config)
-        self.people = pl.read_parquet(run.canonical_dir / PEOPLE_FILE)
-        self.events = pl.read_parquet(run.canonical_dir / EVENTS_FILE)
-        self.gazetteer = pl.read_parquet(run.canonical_dir / GAZETTEER_FILE)
+        self.people = pl.read_parquet(run.canonical_people)
+        self.events = pl.read_parquet(run.canonical_events)
+        self.gazetteer = pl.read_parquet(run.canonical_gazetteer)
         truth = pl.read_parquet(root / "truth" / "person_records.parquet").filter("in_extract")
         self.persons = truth.select(
             (pl.lit("T") + pl.col("true_person_id").cast(pl.String)).alias("person_id"), *RECORD

@@ -14,7 +14,6 @@ from early_warning.synthetic import generate_borough
 from features.graph import build_graph_features, write_graph_features
 from features.ingest import ingest_extracts
 from features.linkage import resolve_persons
-from features.schema import EVENTS_FILE, GAZETTEER_FILE, PEOPLE_FILE
 
 AS_OF = date(2026, 3, 31)
 
@@ -24,9 +23,9 @@ def test_per_locality_and_whole_builds_agree_on_a_borough(tmp_path_factory: pyte
     generate_borough(out, residents=2_000, years=2, as_of=AS_OF, seed=3)
     run = RunPaths(home=out / "home", as_of=AS_OF)
     ingest_extracts(out / "extracts", AS_OF, run, load_config())
-    people = pl.read_parquet(run.canonical_dir / PEOPLE_FILE)
-    events = pl.read_parquet(run.canonical_dir / EVENTS_FILE)
-    gazetteer = pl.read_parquet(run.canonical_dir / GAZETTEER_FILE)
+    people = pl.read_parquet(run.canonical_people)
+    events = pl.read_parquet(run.canonical_events)
+    gazetteer = pl.read_parquet(run.canonical_gazetteer)
     persons = resolve_persons(people, previous=None, as_of=AS_OF).persons
 
     by_locality = build_graph_features(persons, people, events, gazetteer, AS_OF)
@@ -35,5 +34,5 @@ def test_per_locality_and_whole_builds_agree_on_a_borough(tmp_path_factory: pyte
     assert by_locality.height == persons["person_id"].n_unique()
     assert by_locality["locality"].n_unique() > 1
     assert (by_locality["household_size"] > 1).any()
-    path = write_graph_features(by_locality, run.root)
+    path = write_graph_features(by_locality, run)
     assert_frame_equal(pl.read_parquet(path), by_locality)

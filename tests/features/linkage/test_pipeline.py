@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from features.linkage import (
-    EVIDENCE_FILE,
-    LINEAGE_FILE,
-    PERSONS_FILE,
-    SUMMARY_FILE,
-    LinkageResult,
-    resolve_persons,
-    write_linkage_outputs,
-)
+from early_warning.paths import RunPaths
+from features.linkage import LinkageResult, resolve_persons, write_linkage_outputs
 
 from .conftest import AS_OF, febrl3
 
@@ -64,17 +58,24 @@ def test_outputs_are_written_as_parquet_under_the_run_folder(
     febrl4_resolved: tuple[pl.DataFrame, pl.DataFrame, LinkageResult], tmp_path: Path
 ) -> None:
     _, _, result = febrl4_resolved
-    written = write_linkage_outputs(result, tmp_path / "runs" / "2026-11-22")
-    assert set(written) == {PERSONS_FILE, EVIDENCE_FILE, LINEAGE_FILE, SUMMARY_FILE}
-    summary = json.loads(written[SUMMARY_FILE].read_text(encoding="utf-8"))
+    run = RunPaths(home=tmp_path, as_of=date(2026, 11, 22))
+    written = write_linkage_outputs(result, run)
+    assert set(written) == {
+        "persons.parquet",
+        "match_evidence.parquet",
+        "lineage.parquet",
+        "linkage_summary.json",
+    }
+    assert all(path.parent == run.root for path in written.values())
+    summary = json.loads(written["linkage_summary.json"].read_text(encoding="utf-8"))
     assert summary["stats"]["records"] == result.persons.height
     assert summary["stats"]["generic_phone_values"] == 0  # FEBRL holds no phone numbers
     # counts and seconds only: every value in the summary is a number
     assert all(isinstance(v, int | float) for part in summary.values() for v in part.values())
-    persons = pl.read_parquet(written[PERSONS_FILE])
+    persons = pl.read_parquet(written["persons.parquet"])
     assert persons.columns == ["person_id", "source", "source_person_id"]
     assert persons.equals(result.persons)
-    assert pl.read_parquet(written[LINEAGE_FILE]).columns == [
+    assert pl.read_parquet(written["lineage.parquet"]).columns == [
         "as_of",
         "person_id",
         "previous_person_ids",

@@ -59,7 +59,6 @@ from features.linkage import pipeline as linkage_pipeline
 from features.linkage.prep import prepare_people
 from features.linkage.scoring import ScoredPairs, score_pairs
 from features.linkage.spark_backend import session_config, start_session
-from features.schema import PEOPLE_FILE
 
 AS_OF = date(2026, 3, 31)
 WEIGHT_TOLERANCE = 1e-9
@@ -115,7 +114,7 @@ def people(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
     generate_borough(out, residents=500, years=2, as_of=AS_OF, seed=3)
     run = RunPaths(home=out / "home", as_of=AS_OF)
     ingest_extracts(out / "extracts", AS_OF, run, load_config())
-    return pl.read_parquet(run.canonical_dir / PEOPLE_FILE)
+    return pl.read_parquet(run.canonical_people)
 
 
 @pytest.fixture(scope="module")

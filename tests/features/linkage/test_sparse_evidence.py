@@ -34,9 +34,8 @@ from early_warning.config import load_config
 from early_warning.paths import RunPaths
 from early_warning.synthetic import generate_borough
 from features.ingest import ingest_extracts
-from features.linkage import SUMMARY_FILE, LinkageResult, resolve_persons, write_linkage_outputs
+from features.linkage import LinkageResult, resolve_persons, write_linkage_outputs
 from features.linkage.prep import phone_expr
-from features.schema import PEOPLE_FILE
 
 AS_OF = date(2026, 3, 31)
 HOSTEL_RESIDENTS = 30
@@ -171,7 +170,7 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> tuple[LinkageResult, dict
     generate_borough(out, residents=3_000, years=2, as_of=AS_OF, seed=5, world="sparse_crm")
     run = RunPaths(home=out / "home", as_of=AS_OF)
     ingest_extracts(out / "extracts", AS_OF, run, load_config())
-    people = pl.read_parquet(run.canonical_dir / PEOPLE_FILE)
+    people = pl.read_parquet(run.canonical_people)
     assert not people["last_name"].str.to_lowercase().is_in(["thrandlewick", "pellingworth"]).any()
     added = _hand_made(people)
     hostel = added.filter(pl.col("source_person_id") == "C-crm")["phone"].item()
@@ -226,8 +225,8 @@ def test_the_hostel_line_is_counted_as_generic_and_never_named(
     result, _, hostel = night
     assert result.stats["generic_phone_values"] >= 1
     assert result.stats["records_with_generic_phone"] >= HOSTEL_RESIDENTS + 1
-    written = write_linkage_outputs(result, tmp_path)
-    summary = written[SUMMARY_FILE].read_text(encoding="utf-8")
+    written = write_linkage_outputs(result, RunPaths(home=tmp_path, as_of=AS_OF))
+    summary = written["linkage_summary.json"].read_text(encoding="utf-8")
     assert json.loads(summary)["stats"]["generic_phone_values"] == result.stats["generic_phone_values"]
     digits = "".join(c for c in hostel if c.isdigit())
     assert digits not in summary

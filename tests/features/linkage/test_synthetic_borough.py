@@ -47,7 +47,6 @@ from early_warning.synthetic import generate_borough
 from early_warning.synthetic.sparse import RICHNESS
 from features.ingest import ingest_extracts
 from features.linkage import pairwise_scores, resolve_persons, scores_by_class
-from features.schema import PEOPLE_FILE
 
 AS_OF = date(2026, 3, 31)
 #: Seeds never used for tuning (see the module docstring).
@@ -69,7 +68,7 @@ def borough(
     generate_borough(out, residents=5_000, years=2, as_of=AS_OF, seed=request.param)
     run = RunPaths(home=out / "home", as_of=AS_OF)
     ingest_extracts(out / "extracts", AS_OF, run, load_config())
-    people = pl.read_parquet(run.canonical_dir / PEOPLE_FILE)
+    people = pl.read_parquet(run.canonical_people)
     truth = pl.read_parquet(out / "truth" / "person_records.parquet")
     return people, truth
 
@@ -82,9 +81,7 @@ def sparse_borough(
     generate_borough(out, residents=5_000, years=2, as_of=AS_OF, seed=request.param, world="sparse_crm")
     run = RunPaths(home=out / "home", as_of=AS_OF)
     ingest_extracts(out / "extracts", AS_OF, run, load_config())
-    return pl.read_parquet(run.canonical_dir / PEOPLE_FILE), pl.read_parquet(
-        out / "truth" / "person_records.parquet"
-    )
+    return pl.read_parquet(run.canonical_people), pl.read_parquet(out / "truth" / "person_records.parquet")
 
 
 def test_untuned_sparse_crm_seed_links_thin_records_without_wrong_links(

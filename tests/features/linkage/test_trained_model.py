@@ -34,7 +34,6 @@ from features.linkage.model import comparisons
 from features.linkage.prep import prepare_people
 from features.linkage.scoring import ScoredPairs, score_pairs
 from features.linkage.trained import IncompatibleModelError, model_problems, with_trained_probabilities
-from features.schema import PEOPLE_FILE
 
 AS_OF = date(2026, 3, 31)
 KEY = ["source", "source_person_id"]
@@ -50,7 +49,7 @@ def borough(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
     generate_borough(out, residents=3_000, years=2, as_of=AS_OF, seed=4)
     run = RunPaths(home=out / "home", as_of=AS_OF)
     ingest_extracts(out / "extracts", AS_OF, run, load_config())
-    people = pl.read_parquet(run.canonical_dir / PEOPLE_FILE)
+    people = pl.read_parquet(run.canonical_people)
     truth = pl.read_parquet(out / "truth" / "person_records.parquet").select(*KEY, "registered")
     return people.join(truth, on=KEY, how="left")
 
