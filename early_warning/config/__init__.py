@@ -3,7 +3,9 @@
 Configuration is data, not code (DESIGN.md). The defaults in ``defaults/``
 are DATA_CONTRACT.md sections 2 and 3; a council points ``--config DIR`` (or
 ``EARLY_WARNING_CONFIG``) at a folder holding its own copies of any of the
-files, and files it leaves out fall back to the defaults.
+files, and files it leaves out fall back to the defaults. The words a
+caseworker reads are configuration too (``wording.yaml``, see
+:mod:`early_warning.wording`), merged over the default word by word.
 
 Every file is validated on load. A mistake is reported as a
 :class:`ConfigError` that names the file, the key and what was expected, so
