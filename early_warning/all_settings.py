@@ -2,7 +2,7 @@
 
 Each package reads its own file through the one loader
 (:func:`early_warning.config.load_file`: defaults overridden key by key, one
-error format), but only this module loads *all eight* - the five of
+error format), but only this module loads *all nine* - the six of
 :func:`early_warning.config.load_config` plus ``linkage.yaml``,
 ``training.yaml`` and ``rules_score.yaml`` - so ``early-warning
 config-check`` can say a folder is valid only when every file the night and
@@ -28,7 +28,14 @@ from models.rules_score import RULES_FILE, RulesTable, load_rules_table
 from models.training_settings import TRAINING_FILE, TrainingSettings, load_training_settings
 
 #: The files :func:`early_warning.config.load_config` reads.
-CORE_FILES = ("sources.yaml", "mappings.yaml", "thresholds.yaml", "localities.yaml", "routing.yaml")
+CORE_FILES = (
+    "sources.yaml",
+    "mappings.yaml",
+    "thresholds.yaml",
+    "localities.yaml",
+    "routing.yaml",
+    "wording.yaml",
+)
 
 
 @dataclass(frozen=True)
@@ -44,7 +51,7 @@ class AllSettings:
 
 
 def load_all(config_dir: str | Path | None = None) -> AllSettings:
-    """Load and cross-check all eight configuration files.
+    """Load and cross-check all nine configuration files.
 
     Raises:
         ConfigError: every problem found, one line each (file, key, expected).

@@ -14,9 +14,11 @@ from datetime import date, timedelta
 import polars as pl
 
 from early_warning.config import Config
+from early_warning.formatting import money_expr, uk_date, uk_date_expr
+from early_warning.wording import capitalised
 from features.balances import latest_balance
 from features.person_features import catalogue as cat
-from models._reason_wording import event_sentence_patterns, money_expr, topic_words, uk_date, uk_date_expr
+from models._reason_wording import event_sentence_patterns, topic_words
 
 RECENT_DAYS = cat.RECENT_DAYS
 #: Arrears below a pound are not worth a sentence (or a mention).
@@ -118,7 +120,7 @@ def _arrears_sentences(ev: pl.LazyFrame, as_of: date, config: Config) -> list[pl
     ]
     frame = balances.agg(latest_balance().alias("now"), *at)
     labels = pl.LazyFrame(
-        {"source": list(config.sources), "label": [s.label for s in config.sources.values()]}
+        {"source": list(config.sources), "label": [capitalised(s.label) for s in config.sources.values()]}
     )
     frame = frame.join(labels, on="source", how="inner")
     rises = [pl.col("now").round(2) - pl.col(f"_at{d}").round(2) for d in ARREARS_WINDOWS]
@@ -135,7 +137,7 @@ def _arrears_sentences(ev: pl.LazyFrame, as_of: date, config: Config) -> list[pl
     for d in ARREARS_WINDOWS:
         start = pl.when(pl.col("_d") == d).then(pl.col(f"_at{d}")).otherwise(start)
         since = pl.when(pl.col("_d") == d).then(pl.lit(uk_date(as_of - timedelta(days=d)))).otherwise(since)
-    label = pl.col("label").str.slice(0, 1).str.to_uppercase() + pl.col("label").str.slice(1)
+    label = pl.col("label")
     rise_text = pl.concat_str(
         [
             label,

@@ -3,7 +3,9 @@
 Configuration is data, not code (DESIGN.md). The defaults in ``defaults/``
 are DATA_CONTRACT.md sections 2 and 3; a council points ``--config DIR`` (or
 ``EARLY_WARNING_CONFIG``) at a folder holding its own copies of any of the
-files, and files it leaves out fall back to the defaults.
+files, and files it leaves out fall back to the defaults. The words a
+caseworker reads are configuration too (``wording.yaml``, see
+:mod:`early_warning.wording`), merged over the default word by word.
 
 Every file is validated on load. A mistake is reported as a
 :class:`ConfigError` that names the file, the key and what was expected, so
@@ -31,6 +33,7 @@ from early_warning.contract import EVENT_REQUIRED as EVENT_REQUIRED
 from early_warning.contract import GAZETTEER_COLUMNS as GAZETTEER_COLUMNS
 from early_warning.contract import PEOPLE_COLUMNS as PEOPLE_COLUMNS
 from early_warning.contract import PEOPLE_REQUIRED as PEOPLE_REQUIRED
+from early_warning.wording import Wording
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
 
@@ -59,7 +62,9 @@ class SourceEvents(_Strict):
 class Source(_Strict):
     """One council system that sends an extract."""
 
-    label: str
+    #: How a sentence names it. Its home is ``wording.yaml`` (``services``); a label still
+    #: written here (the older place) wins. :func:`load_config` fills it in either way.
+    label: str = ""
     events: SourceEvents
     holds_arrears: bool = False
     topics: list[str] = []
@@ -245,6 +250,8 @@ class Config(BaseModel):
     routing: RoutingFile
     #: sources.yaml ``limits``: how large an extract ingest will open.
     limits: InputLimits = InputLimits()
+    #: The words a caseworker reads (``wording.yaml``); ``sources[...].label`` agrees with it.
+    wording: Wording
 
     def mapping_for(self, source: str) -> SourceMapping:
         return self.mappings.get(source, SourceMapping())
@@ -308,18 +315,35 @@ def file_path(name: str, config_dir: str | Path | None) -> Path:
     return DEFAULTS_DIR / name
 
 
-def merged_values(name: str, config_dir: str | Path | None = None) -> tuple[dict[str, Any], Path]:
+def _merged(default: dict[str, Any], council: dict[str, Any], *, deep: bool) -> dict[str, Any]:
+    out = dict(default)
+    for key, value in council.items():
+        below = out.get(key)
+        if deep and isinstance(value, dict) and isinstance(below, dict):
+            out[key] = _merged(below, value, deep=True)
+        else:
+            out[key] = value
+    return out
+
+
+def merged_values(
+    name: str, config_dir: str | Path | None = None, *, deep: bool = False
+) -> tuple[dict[str, Any], Path]:
     """The default file's mapping overridden key by key by the council's copy, and the path
-    mistakes should name (the council's copy when there is one): the one merge rule."""
+    mistakes should name (the council's copy when there is one): the one merge rule.
+
+    ``deep`` applies the same rule inside every mapping too, for a file of words
+    (``wording.yaml``) where a council changes one word and keeps the rest.
+    """
     default = DEFAULTS_DIR / name
     values = read_yaml(default)
     path = file_path(name, config_dir)
     if path != default:
-        values = {**values, **read_yaml(path)}
+        values = _merged(values, read_yaml(path), deep=deep)
     return values, path
 
 
-def load_file(name: str, model: type[M], config_dir: str | Path | None = None) -> M:
+def load_file(name: str, model: type[M], config_dir: str | Path | None = None, *, deep: bool = False) -> M:
     """Read one configuration file the one way every package reads them.
 
     The default file is read, then the council's copy of ``name`` in
@@ -336,7 +360,7 @@ def load_file(name: str, model: type[M], config_dir: str | Path | None = None) -
     Raises:
         ConfigError: naming the file, the key and what was expected.
     """
-    values, path = merged_values(name, config_dir)
+    values, path = merged_values(name, config_dir, deep=deep)
     try:
         return model.model_validate(values)
     except ValidationError as exc:
@@ -347,13 +371,36 @@ def _load_file(name: str, model: type[M], config_dir: Path | None) -> tuple[M, P
     return load_file(name, model, config_dir), file_path(name, config_dir)
 
 
+WORDING_FILE = "wording.yaml"
+
+
+def _with_service_labels(wording: Wording, sources: dict[str, Source]) -> Wording:
+    """``wording`` naming every source: a label written in sources.yaml wins (the older place)."""
+    labels = {**wording.services, **{name: src.label for name, src in sources.items() if src.label}}
+    return wording.model_copy(update={"services": labels})
+
+
+def load_wording(config_dir: str | Path | None = None) -> Wording:
+    """The words a caseworker reads: ``wording.yaml`` merged word by word over the default.
+
+    Reads ``sources.yaml`` too, because a label written there (the older place for it) wins
+    over ``wording.yaml``'s. The review app calls this; the pipeline reads ``config.wording``.
+
+    Raises:
+        ConfigError: naming the file, the key and what was expected.
+    """
+    folder = Path(config_dir) if config_dir is not None else None
+    sources = load_file("sources.yaml", SourcesFile, folder).sources
+    return _with_service_labels(load_file(WORDING_FILE, Wording, folder, deep=True), sources)
+
+
 def load_config(config_dir: str | Path | None = None) -> Config:
     """Load and cross-check the configuration.
 
     Args:
         config_dir: a folder with any of ``sources.yaml``, ``mappings.yaml``,
-            ``thresholds.yaml``, ``localities.yaml``, ``routing.yaml``; the
-            defaults fill the rest.
+            ``thresholds.yaml``, ``localities.yaml``, ``routing.yaml``,
+            ``wording.yaml``; the defaults fill the rest.
 
     Raises:
         ConfigError: naming the file, the key and what was expected.
@@ -366,6 +413,7 @@ def load_config(config_dir: str | Path | None = None) -> Config:
     thresholds, thresholds_path = _load_file("thresholds.yaml", ThresholdsFile, folder)
     localities, _ = _load_file("localities.yaml", LocalitiesFile, folder)
     routing, _ = _load_file("routing.yaml", RoutingFile, folder)
+    wording = _with_service_labels(load_file(WORDING_FILE, Wording, folder, deep=True), sources.sources)
 
     for name in mappings.mappings:
         if name not in sources.sources:
@@ -391,11 +439,15 @@ def load_config(config_dir: str | Path | None = None) -> Config:
                         f"{event_type!r} is not an event type of {', '.join(service.sources)}"
                     )
     return Config(
-        sources=sources.sources,
+        sources={
+            name: src.model_copy(update={"label": wording.service_label(name)})
+            for name, src in sources.sources.items()
+        },
         channels=sources.channels,
         limits=sources.limits,
         mappings=mappings.mappings,
         thresholds=thresholds,
         localities=localities,
         routing=routing,
+        wording=wording,
     )

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from early_warning.config import load_wording
 from early_warning.paths import resolve_home
 from early_warning.settings import Settings, get_settings
 from review_ui.migrations import upgrade_to_head
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
-    app.state.templates = make_templates()
+    app.state.templates = make_templates(load_wording(settings.config))
     app.state.sessions = SessionStore(
         _secret_key(settings),
         idle=timedelta(minutes=settings.session_idle_minutes),

@@ -8,7 +8,6 @@ is not on GOV.UK: no crown, no GOV.UK logotype).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -17,26 +16,20 @@ import jinja2
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from early_warning.config import load_wording
+from early_warning.formatting import money, uk_date, uk_date_time
+from early_warning.wording import Wording
+
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
-SERVICE_LABELS = {
-    "council_tax": "Council tax",
-    "housing_rent": "Housing rent",
-    "benefits": "Benefits",
-    "contact_centre": "Contact centre",
-    "adult_social_care": "Adult social care",
-    "childrens_services": "Children's services",
-    "homelessness": "Homelessness",
-    "asb": "Anti-social behaviour",
-}
+#: The default ``wording.yaml``, for code that names a service or an outcome outside a page's
+#: templates (the contact chart, audit descriptions, the outcome form); pages read the app's own
+#: wording, a council's, through the filters :func:`make_templates` installs.
+DEFAULT_WORDING = load_wording()
 
-OUTCOME_LABELS = {
-    "help_offered": "Help offered",
-    "already_supported": "Already supported",
-    "no_help_needed": "No help needed",
-    "could_not_reach": "Could not reach",
-    "declined": "Declined",
-}
+SERVICE_LABELS = {source: DEFAULT_WORDING.service_title(source) for source in DEFAULT_WORDING.services}
+
+OUTCOME_LABELS: dict[str, str] = dict(DEFAULT_WORDING.outcomes)
 
 STATUS_LABELS = {"new": "New", "in_review": "In review", "closed": "Closed", "merged": "Merged"}
 
@@ -49,28 +42,12 @@ ROLE_LABELS = {
 
 
 def service_label(source: str | None) -> str:
-    if not source:
-        return ""
-    return SERVICE_LABELS.get(source, source.replace("_", " ").capitalize())
+    """A source as the default wording names it on a page ("Council tax")."""
+    return DEFAULT_WORDING.service_title(source)
 
 
-def long_date(value: date | datetime | str | None) -> str:
-    """'3 March 2026' (GOV.UK style: no leading zero, full month)."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
-    return f"{value.day} {value:%B %Y}"
-
-
-def date_time(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    return f"{long_date(value)} at {value:%H:%M} UTC"
-
-
-def money(value: float | None) -> str:
-    return "" if value is None else f"£{value:,.2f}"
+#: '3 March 2026' (GOV.UK style: no leading zero, full month); kept under the app's old name.
+long_date = uk_date
 
 
 def locality_label(locality: str | None) -> str:
@@ -100,7 +77,10 @@ def remembered_tag(environment: jinja2.Environment) -> Callable[[str, str], Mark
     return tag
 
 
-def make_templates() -> Jinja2Templates:
+def make_templates(wording: Wording | None = None) -> Jinja2Templates:
+    """The app's templates, naming services and outcomes in ``wording`` (a council's
+    ``wording.yaml``, from :func:`early_warning.config.load_wording`; default: the default's)."""
+    wording = wording or DEFAULT_WORDING
     environment = jinja2.Environment(
         loader=jinja2.ChoiceLoader(
             [
@@ -116,16 +96,19 @@ def make_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     filters: dict[str, Any] = {
-        "service": service_label,
-        "long_date": long_date,
-        "date_time": date_time,
+        "service": wording.service_title,
+        "long_date": uk_date,
+        "date_time": uk_date_time,
         "money": money,
-        "outcome_label": lambda v: OUTCOME_LABELS.get(v, v),
+        "outcome_label": wording.outcome_label,
         "status_label": lambda v: STATUS_LABELS.get(v, v),
         "role_label": lambda v: ROLE_LABELS.get(v, v),
         "locality_label": locality_label,
     }
     environment.filters.update(filters)
-    environment.globals.update(OUTCOME_LABELS=OUTCOME_LABELS, SERVICE_LABELS=SERVICE_LABELS)
+    environment.globals.update(
+        OUTCOME_LABELS=dict(wording.outcomes),
+        SERVICE_LABELS={source: wording.service_title(source) for source in wording.services},
+    )
     environment.globals["govuk_tag"] = remembered_tag(environment)
     return Jinja2Templates(env=environment)

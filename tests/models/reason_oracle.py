@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from early_warning.config import Config
-from models._reason_wording import TOPIC_WORDS, UNLISTED_TOPIC, event_sentence_patterns
+from models._reason_wording import event_sentence_patterns
 
 Event = dict[str, Any]
 D = r"(\d{1,2} [A-Z][a-z]+ \d{4})"
@@ -142,9 +142,9 @@ class SentenceChecker:
         m = re.fullmatch(rf"Contacted the {label} about (.+) (\d+) times (?:on {D}|between {D} and {D})", s)
         if not m:
             return False
-        words = {v: k for k, v in TOPIC_WORDS.items()}
+        words = {v: k for k, v in self.config.wording.topics.items()}
         topic = words.get(m.group(1))
-        assert topic is not None or m.group(1) == UNLISTED_TOPIC, s
+        assert topic is not None or m.group(1) == self.config.wording.unlisted_topic, s
         first = parse_date(m.group(3) or m.group(4))
         last = parse_date(m.group(3) or m.group(5))
         dates = sorted(

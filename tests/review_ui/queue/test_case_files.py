@@ -271,7 +271,9 @@ def test_the_timeline_is_newest_first_within_24_months_up_to_the_night_with_plai
         "topic": "benefits",
         "role": "signal",
     }
-    assert timeline[1]["label"] == "Enquiry to the contact centre"  # topic "other" adds nothing
+    assert (
+        timeline[1]["label"] == "Enquiry to the contact centre about another matter"
+    )  # as a reason says "other"
     assert timeline[2] == {
         "date": (AS_OF - timedelta(days=10)).isoformat(),
         "service": "council_tax",
