@@ -121,9 +121,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
 
 def _add_routes(app: FastAPI) -> None:
-    from review_ui.web.routes import api, audit, learning, oidc, person, queue, signin, users
+    from review_ui.web.routes import account, api, audit, learning, oidc, person, queue, signin, users
 
-    for module in (signin, oidc, queue, person, audit, learning, users, api):
+    for module in (signin, account, oidc, queue, person, audit, learning, users, api):
         app.include_router(module.router)
     app.include_router(importlib.import_module("review_ui.web.routes.clerical").router)
     app.include_router(importlib.import_module("review_ui.web.routes.linkage_constraints").router)

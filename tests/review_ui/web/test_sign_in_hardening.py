@@ -174,3 +174,34 @@ def test_a_failed_sign_in_does_not_write_what_was_typed_as_the_username(web: Web
     assert typed not in stored
     assert "casey" not in stored
     assert COOKIE_NAME not in client.cookies
+
+
+# --- Row 10: a way to change a password ---------------------------------------
+
+
+def test_a_user_changes_their_password_and_other_sessions_end(web: Web) -> None:
+    other_device = web.sign_in("casey")
+    casey = web.sign_in("casey")
+    token = csrf_from(casey.get("/account/password").text)
+    new = "plum kettle orbit lantern"
+
+    def change(current: str, new_password: str, confirm: str) -> Any:
+        return casey.post(
+            "/account/password",
+            data={
+                "csrf_token": token,
+                "current_password": current,
+                "new_password": new_password,
+                "confirm_password": confirm,
+            },
+            follow_redirects=False,
+        )
+
+    assert "Your current password is not right" in change("not my password", new, new).text
+    assert "too easy to guess" in change(PASSWORD, "passwordpassword", "passwordpassword").text
+    assert change(PASSWORD, new, new).status_code == 303
+    assert casey.get("/api/me").status_code == 200
+    assert other_device.get("/api/me").status_code == 401
+    assert _attempt(web.anonymous(), "casey", PASSWORD).status_code == 401
+    assert _attempt(web.anonymous(), "casey", new).status_code == 303
+    assert [entry.actor for entry in _audit(web, "password_changed")] == ["casey"]
