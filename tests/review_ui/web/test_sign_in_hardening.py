@@ -123,7 +123,9 @@ def test_trusted_proxies_name_the_client_and_nobody_else_can(database_url: str, 
 def test_a_username_longer_than_the_column_is_still_throttled(web: Web) -> None:
     long_name = "a" * 70
     codes = [  # each from a different address: only the username can be counted
-        _attempt(TestClient(web.app, client=(f"203.0.113.{70 + n}", 40000)), long_name, "wrong one").status_code
+        _attempt(
+            TestClient(web.app, client=(f"203.0.113.{70 + n}", 40000)), long_name, "wrong one"
+        ).status_code
         for n in range(6)
     ]
     assert codes[-1] == 429, codes
@@ -207,3 +209,15 @@ def test_a_user_changes_their_password_and_other_sessions_end(web: Web) -> None:
     assert _attempt(web.anonymous(), "casey", PASSWORD).status_code == 401
     assert _attempt(web.anonymous(), "casey", new).status_code == 303
     assert [entry.actor for entry in _audit(web, "password_changed")] == ["casey"]
+
+
+# --- Row 11 (part): every list view is audited --------------------------------
+
+
+def test_the_api_list_and_the_list_counts_are_audited(web: Web) -> None:
+    casey = web.sign_in("casey")
+    assert casey.get("/api/items").status_code == 200
+    assert casey.get("/queue/counts").status_code == 200
+    details = [entry.detail for entry in _audit(web, "queue_viewed")]
+    assert any(detail.get("via") == "api" for detail in details)
+    assert any(detail.get("counts_only") for detail in details)
