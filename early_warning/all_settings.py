@@ -2,9 +2,10 @@
 
 Each package reads its own file through the one loader
 (:func:`early_warning.config.load_file`: defaults overridden key by key, one
-error format), but only this module loads *all nine* - the six of
+error format), but only this module loads *all ten* - the six of
 :func:`early_warning.config.load_config` plus ``linkage.yaml``,
-``training.yaml`` and ``rules_score.yaml`` - so ``early-warning
+``training.yaml``, ``rules_score.yaml`` and the review app's
+``review_app.yaml`` - so ``early-warning
 config-check`` can say a folder is valid only when every file the night and
 training will read is. Problems in several files are reported together, each
 naming its file, key and what was expected.
@@ -26,6 +27,7 @@ from early_warning.config import Config, ConfigError, file_path, load_config
 from features.linkage.settings import LINKAGE_FILE, LinkageSettings, load_linkage_settings
 from models.rules_score import RULES_FILE, RulesTable, load_rules_table
 from models.training_settings import TRAINING_FILE, TrainingSettings, load_training_settings
+from review_ui.web.client_address import REVIEW_APP_FILE, ReviewAppFile, load_review_app_settings
 
 #: The files :func:`early_warning.config.load_config` reads.
 CORE_FILES = (
@@ -46,12 +48,13 @@ class AllSettings:
     linkage: LinkageSettings
     training: TrainingSettings
     rules: RulesTable
+    review_app: ReviewAppFile
     #: file name -> the path read (the council's copy, or the default).
     files: dict[str, Path]
 
 
 def load_all(config_dir: str | Path | None = None) -> AllSettings:
-    """Load and cross-check all nine configuration files.
+    """Load and cross-check all ten configuration files.
 
     Raises:
         ConfigError: every problem found, one line each (file, key, expected).
@@ -72,6 +75,7 @@ def load_all(config_dir: str | Path | None = None) -> AllSettings:
     training = attempt(lambda: load_training_settings(config_dir))
     # The points table is checked against the features this configuration makes, when it loaded.
     rules = attempt(lambda: load_rules_table(config_dir, config))
+    review_app = attempt(lambda: load_review_app_settings(config_dir))
     if config is not None and linkage is not None:
         unknown = [s for s in linkage.one_record_per_person if s not in config.sources]
         if unknown:
@@ -81,11 +85,12 @@ def load_all(config_dir: str | Path | None = None) -> AllSettings:
             )
     if problems:
         raise ConfigError("\n".join(problems))
-    names = (*CORE_FILES, LINKAGE_FILE, TRAINING_FILE, RULES_FILE)
+    names = (*CORE_FILES, LINKAGE_FILE, TRAINING_FILE, RULES_FILE, REVIEW_APP_FILE)
     return AllSettings(
         config=config,
         linkage=linkage,
         training=training,
         rules=rules,
+        review_app=review_app,
         files={name: file_path(name, config_dir) for name in sorted(names)},
     )

@@ -361,6 +361,26 @@ def _read_password(args: argparse.Namespace) -> str:
     return first
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from review_ui.store import queue_database_url
+    from review_ui.store.audit import verify_audit_chain
+    from review_ui.web.accounts import _session
+
+    settings = _web_settings(args)
+    url = settings.database_url or queue_database_url(settings.home)
+    with _session(url) as db:
+        check = verify_audit_chain(db)
+    if check.intact:
+        print(f"The audit log is intact: {check.checked} entries checked, each chained to the one before.")
+        return EXIT_OK
+    print(
+        f"The audit log has been altered: entry {check.broken_id} is the first that fails ({check.reason}). "
+        "Keep a copy of the database as it is and tell whoever is responsible for the service's security.",
+        file=sys.stderr,
+    )
+    return EXIT_ATTENTION
+
+
 def _cmd_users(args: argparse.Namespace) -> int:
     from review_ui.store import queue_database_url, set_user_active
     from review_ui.web.accounts import CLI_ACTOR, _session, add_user, list_users
@@ -641,6 +661,18 @@ def build_parser() -> argparse.ArgumentParser:
     users.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     _add_common(users)
     users.set_defaults(handler=_cmd_users)
+
+    audit = commands.add_parser(
+        "audit",
+        help="check that the review app's audit log has not been altered",
+        description=(
+            "verify: walk the audit log's hash chain and name the first entry that was changed, "
+            "removed or slipped in. Exit 0 when intact, 1 when not."
+        ),
+    )
+    audit.add_argument("action", choices=["verify"])
+    _add_common(audit)
+    audit.set_defaults(handler=_cmd_audit)
     return parser
 
 

@@ -43,10 +43,13 @@ class Settings(BaseSettings):
     session_absolute_hours: int = Field(default=10, ge=1)
     #: Send cookies only over HTTPS. Turn on wherever the app is not on localhost.
     cookie_secure: bool = False
-    #: Sign-in throttling: this many failures for one username or from one
-    #: address within the window refuse further attempts until it passes.
+    #: Sign-in throttling: this many failures for one username within the
+    #: window refuse further attempts for it until it passes. From one address,
+    #: this many failures slow it down: usernames that failed there are
+    #: refused, and others may try once every ``sign_in_address_pause_seconds``.
     sign_in_max_failures: int = Field(default=5, ge=1)
     sign_in_window_minutes: int = Field(default=15, ge=1)
+    sign_in_address_pause_seconds: int = Field(default=5, ge=0)
     #: Items per page in the review list.
     page_size: int = Field(default=25, ge=5, le=200)
     #: Optional OpenID Connect sign-in (the council's single sign-on). All three

@@ -1,13 +1,34 @@
-"""The append-only audit log: who did what, when, to which item, from where."""
+"""The append-only, tamper-evident audit log: who did what, when, to which item, from where.
+
+Append-only: database triggers refuse UPDATE and DELETE (and, on SQLite,
+``INSERT OR REPLACE`` over an existing row and back-dated rows; see
+migrations 0001 and 0006). Tamper-evident: each row carries ``row_hash``,
+the SHA-256 of the previous row's hash and this row's contents, so someone
+who gets round the triggers (``DROP TRIGGER``, editing the file) breaks the
+chain at the row they touched, and :func:`verify_audit_chain` (``early-warning
+audit verify``, and ``serve`` at start-up for the latest rows) names it.
+Appending takes a lock (SQLite's write lock; a PostgreSQL advisory lock)
+so that two transactions never chain onto the same row.
+"""
 
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from review_ui.store.models import AuditEntry, utc_now
+
+#: The previous hash of the first row.
+GENESIS_HASH = "0" * 64
+#: The PostgreSQL advisory lock that serialises appends to the chain.
+_CHAIN_LOCK = 7_051_917
 
 #: The actor recorded for the nightly routing stage.
 NIGHTLY_ACTOR = "nightly-route"
@@ -36,6 +57,7 @@ class AuditAction(enum.StrEnum):
     NIGHT_ROUTED = "night_routed"
     OUTCOME_RECORDED = "outcome_recorded"
     PAGE_REFUSED = "page_refused"
+    PASSWORD_CHANGED = "password_changed"
     PERSON_ID_CHANGED = "person_id_changed"
     PERSON_VIEWED = "person_viewed"
     QUEUE_VIEWED = "queue_viewed"
@@ -69,6 +91,7 @@ ACTION_DESCRIPTIONS: dict[str, str] = {
     AuditAction.NIGHT_ROUTED: "Nightly routing ran",
     AuditAction.OUTCOME_RECORDED: "Recorded an outcome",
     AuditAction.PAGE_REFUSED: "Tried to use a page their role does not give them",
+    AuditAction.PASSWORD_CHANGED: "Changed a password",
     AuditAction.PERSON_ID_CHANGED: "Person reference changed by record linkage",
     AuditAction.PERSON_VIEWED: "Opened the person page",
     AuditAction.QUEUE_VIEWED: "Opened the review list",
@@ -95,8 +118,12 @@ def append_audit(
     """Add an audit entry to the caller's transaction (it is written when that commits).
 
     Keep ``detail`` to facts about the action (ids, outcome words, counts):
-    no free-text notes, names or other personal details.
+    no free-text notes, names or other personal details. The entry is chained
+    to the latest one (which this transaction then holds on to until it ends).
     """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
+    previous = session.scalar(select(AuditEntry.row_hash).order_by(AuditEntry.id.desc()).limit(1))
     entry = AuditEntry(
         at=utc_now(),
         actor=actor,
@@ -105,6 +132,62 @@ def append_audit(
         person_id=person_id,
         detail=dict(detail or {}),
         source=source,
+        prev_hash=previous or GENESIS_HASH,
     )
+    entry.row_hash = row_hash(entry)
     session.add(entry)
     return entry
+
+
+def row_hash(entry: AuditEntry) -> str:
+    """SHA-256 over the previous row's hash and this row's contents (a canonical JSON form)."""
+    moment = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=UTC)
+    content = [
+        moment.astimezone(UTC).isoformat(timespec="microseconds"),
+        entry.actor,
+        entry.action,
+        entry.item_id,
+        entry.person_id,
+        entry.detail,
+        entry.source,
+    ]
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(f"{entry.prev_hash}|{canonical}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """What :func:`verify_audit_chain` found: rows checked, and the first broken one (if any)."""
+
+    checked: int
+    broken_id: int | None = None
+    reason: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_id is None
+
+
+def verify_audit_chain(session: Session, *, tail: int | None = None) -> ChainCheck:
+    """Walk the chain in id order (all of it, or the latest ``tail`` rows) and name the first broken row.
+
+    A row is broken when its stored hash is not the hash of its contents
+    (it was edited) or its ``prev_hash`` is not the previous row's hash (a
+    row before it was removed, or one was slipped in).
+    """
+    query = select(AuditEntry).order_by(AuditEntry.id)
+    expected: str | None = GENESIS_HASH
+    if tail is not None:
+        total = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+        if total > tail:
+            query = query.offset(total - tail)
+            expected = None  # the first row of the tail is taken on trust for its link backwards
+    checked = 0
+    for entry in session.scalars(query.execution_options(yield_per=500)):
+        checked += 1
+        if expected is not None and entry.prev_hash != expected:
+            return ChainCheck(checked, entry.id, "it does not follow on from the entry before it")
+        if entry.row_hash != row_hash(entry):
+            return ChainCheck(checked, entry.id, "its contents do not match its hash (it was changed)")
+        expected = entry.row_hash
+    return ChainCheck(checked)

@@ -253,9 +253,11 @@ class AuditEntry(Base):
     """Who did what, when, to which item or person, and from where.
 
     Append-only: database triggers (created by the migration) reject UPDATE
-    and DELETE on both SQLite and PostgreSQL, and TRUNCATE on PostgreSQL.
-    ``actor`` is the username (or ``nightly-route``), kept as text so the
-    record stands on its own.
+    and DELETE on both SQLite and PostgreSQL, and TRUNCATE on PostgreSQL;
+    on SQLite also REPLACE over an existing row and back-dated rows.
+    Tamper-evident: ``row_hash`` chains each row to ``prev_hash``, the row
+    before's (see :mod:`review_ui.store.audit`). ``actor`` is the username
+    (or ``nightly-route``), kept as text so the record stands on its own.
     """
 
     __tablename__ = "audit_log"
@@ -269,6 +271,8 @@ class AuditEntry(Base):
     person_id: Mapped[str | None] = mapped_column(String(64), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     source: Mapped[str | None] = mapped_column(String(200))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class RouteRun(Base):

@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from early_warning.config import load_wording
@@ -25,6 +26,8 @@ from early_warning.paths import resolve_home
 from early_warning.settings import Settings, get_settings
 from review_ui.migrations import upgrade_to_head
 from review_ui.store import make_engine, make_session_factory, queue_database_url
+from review_ui.store.audit import verify_audit_chain
+from review_ui.web.client_address import load_review_app_settings
 from review_ui.web.deps import CsrfFailed, Forbidden, NotFound, SignInRequired
 from review_ui.web.render import render
 from review_ui.web.security import security_headers
@@ -50,6 +53,22 @@ def _secret_key(settings: Settings) -> str:
     return path.read_text().strip()
 
 
+#: How many of the latest audit entries ``serve`` checks at start-up (``audit verify`` checks all).
+AUDIT_TAIL_CHECKED = 1000
+
+
+def _check_audit_tail(engine: Engine) -> None:
+    """Refuse to start on an audit log whose latest entries were altered (say which, and what to run)."""
+    with make_session_factory(engine)() as db:
+        check = verify_audit_chain(db, tail=AUDIT_TAIL_CHECKED)
+    if not check.intact:
+        engine.dispose()
+        raise RuntimeError(
+            f"the audit log has been altered: entry {check.broken_id} fails ({check.reason}); "
+            "run `early-warning audit verify` and keep a copy of the database as it is"
+        )
+
+
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
@@ -64,6 +83,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     url = database_url or settings.database_url or queue_database_url(settings.home)
     upgrade_to_head(url)
     engine = make_engine(url)
+    _check_audit_tail(engine)
 
     app = FastAPI(
         title=f"{settings.service_name} API",
@@ -83,8 +103,12 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         absolute=timedelta(hours=settings.session_absolute_hours),
     )
     app.state.throttle = SignInThrottle(
-        max_failures=settings.sign_in_max_failures, window=timedelta(minutes=settings.sign_in_window_minutes)
+        max_failures=settings.sign_in_max_failures,
+        window=timedelta(minutes=settings.sign_in_window_minutes),
+        secret_key=_secret_key(settings),
+        address_pause=timedelta(seconds=settings.sign_in_address_pause_seconds),
     )
+    app.state.trusted_proxies = load_review_app_settings(settings.config).trusted_proxies
     if settings.oidc_enabled:
         from review_ui.web.oidc import OidcClient
 
@@ -98,9 +122,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
 
 def _add_routes(app: FastAPI) -> None:
-    from review_ui.web.routes import api, audit, learning, oidc, person, queue, signin, users
+    from review_ui.web.routes import account, api, audit, learning, oidc, person, queue, signin, users
 
-    for module in (signin, oidc, queue, person, audit, learning, users, api):
+    for module in (signin, account, oidc, queue, person, audit, learning, users, api):
         app.include_router(module.router)
     app.include_router(importlib.import_module("review_ui.web.routes.clerical").router)
     app.include_router(importlib.import_module("review_ui.web.routes.linkage_constraints").router)

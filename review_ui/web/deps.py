@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from review_ui.store import Role, append_audit, write_transaction
 from review_ui.store.audit import AuditAction
+from review_ui.web.client_address import client_address
 from review_ui.web.security import submitted_csrf_token, tokens_match
 from review_ui.web.sessions import COOKIE_NAME, SignedIn
 
@@ -47,8 +48,12 @@ Db = Annotated[Session, Depends(database)]
 
 
 def client_source(request: Request) -> str | None:
-    """Where a request came from, for the audit log."""
-    return request.client.host if request.client else None
+    """Where a request came from (the client a trusted proxy names), for throttling and the audit log."""
+    return client_address(
+        request.client.host if request.client else None,
+        request.headers.get("x-forwarded-for"),
+        request.app.state.trusted_proxies,
+    )
 
 
 def signed_in(request: Request, db: Db) -> SignedIn:

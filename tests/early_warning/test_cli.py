@@ -56,7 +56,7 @@ def test_config_check_reports_a_broken_file_with_exit_code_2(
 def test_config_check_accepts_the_defaults(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["config-check"]) == 0
     out = capsys.readouterr().out
-    assert "is valid: all 9 files" in out
+    assert "is valid: all 10 files" in out
     assert "8 sources" in out
 
 

@@ -179,6 +179,7 @@ def whoami(who: AnyUser) -> Me:
 
 @router.get("/items", tags=["review list"], response_model=ItemList, responses=ERRORS)
 def list_items(
+    request: Request,
     db: Db,
     who: Reviewer,
     locality: Annotated[
@@ -203,6 +204,14 @@ def list_items(
     items = list(db.scalars(query))
     usernames = _usernames(db, items)
     summaries = [ItemSummary(**_summary_fields(item, usernames)) for item in items]
+    with write_transaction(db):
+        append_audit(
+            session=db,
+            actor=who.user.username,
+            action=AuditAction.QUEUE_VIEWED,
+            detail={"locality": chosen, "status": status, "offset": offset, "via": "api"},
+            source=client_source(request),
+        )
     return ItemList(items=summaries, total=total, limit=limit, offset=offset)
 
 

@@ -121,6 +121,14 @@ def review_list_counts(request: Request, db: Db, who: Reviewer) -> Response:
     """The counts at the top of the list, for htmx to refresh after a claim or release."""
     locality = list_locality(who.user, request.query_params.get("locality"))
     counts = queue_counts(db, locality=locality, viewer=who.user)
+    with write_transaction(db):
+        append_audit(
+            session=db,
+            actor=who.user.username,
+            action=AuditAction.QUEUE_VIEWED,
+            detail={"locality": locality, "counts_only": True},
+            source=client_source(request),
+        )
     return render(
         request, "partials/queue_counts.html", {"counts": counts, "filters": ListFilters(locality=locality)}
     )

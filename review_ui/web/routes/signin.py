@@ -3,7 +3,8 @@
 Failed sign-ins say the same thing whether the username exists or not, and
 take the same time (see :mod:`review_ui.web.passwords`). Repeated failures
 are throttled (:mod:`review_ui.web.throttle`). Every sign-in, failure and
-sign-out is written to the audit log.
+sign-out is written to the audit log; a failure for a username that is no
+account's is written as ``(unknown username)``, never as what was typed.
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ from review_ui.web.passwords import verify_password
 from review_ui.web.render import render
 from review_ui.web.security import tokens_match
 from review_ui.web.sessions import COOKIE_NAME
+from review_ui.web.throttle import Admitted, SignInThrottle
 
 router = APIRouter(include_in_schema=False)
 
 SIGN_IN_COOKIE = "ew_sign_in"
 FAILED = "Enter a correct username and password"
 THROTTLED = "Too many attempts to sign in. Wait 15 minutes, then try again, or ask your team lead."
+#: The audit's actor for a failed sign-in whose username is no account's.
+UNKNOWN_USERNAME = "(unknown username)"
 
 START_PAGES = {
     Role.CASEWORKER: "/queue",
@@ -128,19 +132,22 @@ def sign_in(
             field_errors=field_errors,
         )
     source = client_source(request)
-    throttle = request.app.state.throttle
-    if throttle.is_throttled(db, username, source):
-        with write_transaction(db):
-            append_audit(session=db, actor=username[:64], action=AuditAction.SIGN_IN_THROTTLED, source=source)
-        errors = [{"text": THROTTLED, "href": "#username"}]
-        return _sign_in_page(request, status_code=429, username=username, next_path=next, errors=errors)
+    throttle: SignInThrottle = request.app.state.throttle
     user = get_user_by_username(session=db, username=username)
     db.commit()
+    # The audit names only real accounts: what was typed for an unknown one
+    # (sometimes a password in the wrong box) is not written down.
+    actor = user.username if user is not None else UNKNOWN_USERNAME
+    admitted = throttle.admit(db, username, source)
+    if not isinstance(admitted, Admitted):
+        with write_transaction(db):
+            append_audit(session=db, actor=actor, action=AuditAction.SIGN_IN_THROTTLED, source=source)
+        errors = [{"text": THROTTLED, "href": "#username"}]
+        return _sign_in_page(request, status_code=429, username=username, next_path=next, errors=errors)
     ok = verify_password(user.password_hash if user else None, password) and user is not None and user.active
-    throttle.record(db, username, source, succeeded=ok)
     if not ok or user is None:
         with write_transaction(db):
-            append_audit(session=db, actor=username[:64], action=AuditAction.SIGN_IN_FAILED, source=source)
+            append_audit(session=db, actor=actor, action=AuditAction.SIGN_IN_FAILED, source=source)
         errors = [{"text": FAILED, "href": "#username"}]
         return _sign_in_page(
             request,
@@ -150,6 +157,7 @@ def sign_in(
             errors=errors,
             field_errors={"username": FAILED},
         )
+    throttle.succeeded(db, admitted)
     response = signed_in_response(request, db, user, source=source, target=_safe_next(next))
     response.delete_cookie(SIGN_IN_COOKIE)
     return response

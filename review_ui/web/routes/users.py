@@ -8,7 +8,6 @@ writes it to the audit log with the administrator's username and address.
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -19,15 +18,14 @@ from sqlalchemy.orm import Session
 
 from review_ui.store import ReviewItem, Role, User, create_user, get_user_by_username, set_user_active
 from review_ui.store.models import UNKNOWN_LOCALITY
+from review_ui.store.users import username_problem
 from review_ui.web.deps import Administrator, Db, NotFound, Posted, client_source
-from review_ui.web.passwords import MIN_PASSWORD_LENGTH, hash_password
+from review_ui.web.passwords import MIN_PASSWORD_LENGTH, hash_password, password_problem
 from review_ui.web.render import render
 from review_ui.web.templating import ROLE_LABELS
 
 router = APIRouter(include_in_schema=False)
 
-USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
-MAX_PASSWORD_LENGTH = 1024
 LOCALITY_ROLES = (Role.CASEWORKER, Role.TEAM_LEAD)
 
 
@@ -95,13 +93,8 @@ def _validate(
     db: Session, username: str, display_name: str, role: str, locality: str, password: str
 ) -> dict[str, str]:
     errors: dict[str, str] = {}
-    if not username:
-        errors["username"] = "Enter a username"
-    elif not USERNAME.fullmatch(username):
-        errors["username"] = (
-            "Username must be 2 to 64 characters: lower-case letters, numbers, full stops, hyphens"
-            " and underscores, starting with a letter or number"
-        )
+    if problem := username_problem(username):
+        errors["username"] = problem
     elif get_user_by_username(session=db, username=username) is not None:
         errors["username"] = "There is already a user with that username"
     if not display_name:
@@ -117,10 +110,8 @@ def _validate(
             errors["locality"] = "Only a team lead can work the list of people with no known address"
         elif len(locality) > 100:
             errors["locality"] = "Locality must be 100 characters or fewer"
-    if len(password) < MIN_PASSWORD_LENGTH:
-        errors["password"] = f"Password must be at least {MIN_PASSWORD_LENGTH} characters"
-    elif len(password) > MAX_PASSWORD_LENGTH:
-        errors["password"] = f"Password must be {MAX_PASSWORD_LENGTH} characters or fewer"
+    if problem := password_problem(password, username=username):
+        errors["password"] = problem
     return errors
 
 

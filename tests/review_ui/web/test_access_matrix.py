@@ -118,6 +118,17 @@ ROUTES = [
     # Any signed-in user.
     Route("POST", "/sign-out", SIGNED_IN, lands_on="/sign-in?signed_out=true"),
     Route("GET", "/api/me", SIGNED_IN),
+    Route("GET", "/account/password", SIGNED_IN),
+    Route(
+        "POST",
+        "/account/password",
+        SIGNED_IN,
+        body={
+            "current_password": PASSWORD,
+            "new_password": "a brand new passphrase here",
+            "confirm_password": "a brand new passphrase here",
+        },
+    ),
     # Reviewers' lists.
     Route("GET", "/queue", REVIEWERS),
     Route("GET", "/queue", REVIEWERS, path="/queue?locality=unknown&status=new&sort=ward"),

@@ -6,10 +6,10 @@ import html
 import re
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from review_ui.store import AuditEntry, append_audit, claim_item, record_outcome, write_transaction
-from review_ui.store.audit import AuditAction
+from review_ui.store.audit import AuditAction, row_hash
 from tests.review_ui.web.conftest import Web, csrf_from
 
 ROW = re.compile(r'<tr class="govuk-table__row">\s*(.*?)</tr>', re.S)
@@ -23,7 +23,16 @@ def table_rows(page: str) -> list[list[str]]:
 
 
 def add_entries(web: Web, count: int, *, at: datetime | None = None, actor: str = "nightly-route") -> None:
+    """Entries, dated ``at`` when given: as if written then (on SQLite the guard against
+    back-dated entries is lifted for this one transaction, and each entry is re-hashed)."""
     with web.app.state.session_factory() as db, write_transaction(db):
+        sqlite = db.get_bind().dialect.name == "sqlite"
+        guard = ""
+        if at is not None and sqlite:
+            guard = db.execute(
+                text("SELECT sql FROM sqlite_master WHERE name = 'audit_log_no_backdating'")
+            ).scalar_one()
+            db.execute(text("DROP TRIGGER audit_log_no_backdating"))
         for n in range(count):
             entry = append_audit(
                 session=db,
@@ -33,6 +42,10 @@ def add_entries(web: Web, count: int, *, at: datetime | None = None, actor: str 
             )
             if at is not None:
                 entry.at = at
+                entry.row_hash = row_hash(entry)
+        if at is not None and sqlite:
+            db.flush()
+            db.execute(text(guard))
 
 
 def test_only_administrators_can_read_the_audit_log(web: Web) -> None:
@@ -51,6 +64,9 @@ def test_only_administrators_can_read_the_audit_log(web: Web) -> None:
 
 def test_the_log_reads_newest_first_in_plain_english(web: Web) -> None:
     item_id = web.world.items["Northgate"][0]
+    with web.app.state.session_factory() as db, write_transaction(db):
+        # Markup in a stored actor is shown as text (sign-in no longer stores what was typed).
+        append_audit(session=db, actor="<b>mallory</b>", action=AuditAction.SIGN_IN_FAILED)
     with web.app.state.session_factory() as db:
         claim_item(session=db, item_id=item_id, user=web.world.users["casey"], source="10.0.0.7")
         record_outcome(
@@ -75,7 +91,8 @@ def test_the_log_reads_newest_first_in_plain_english(web: Web) -> None:
     assert [row[1:] for row in rows[:5]] == [
         ["ada", "Viewed the audit log", "", "", "testclient"],
         ["ada", "Signed in", "", "", "testclient"],
-        ["<b>mallory</b>", "Sign-in failed", "", "", "testclient"],
+        # What was typed as a username that is no account's is not written (issue 17 row 16).
+        ["(unknown username)", "Sign-in failed", "", "", "testclient"],
         ["casey", "Recorded outcome: help offered", str(item_id), "N-1", "10.0.0.7"],
         ["casey", "Claimed", str(item_id), "N-1", "10.0.0.7"],
     ]

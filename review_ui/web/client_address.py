@@ -1,0 +1,78 @@
+"""Where a request really came from: the peer, or the client a trusted proxy names.
+
+Behind the TLS proxy the README recommends, every request's peer is the
+proxy, so throttling by address would lump all staff together and the audit
+log's "from where" would always be the proxy. ``X-Forwarded-For`` names the
+client, but anyone can send it; so it is believed only when the peer is one
+of ``trusted_proxies`` (``review_app.yaml``, read through the one
+configuration loader), and then only up to the first address that is not a
+trusted proxy, reading from the right (each proxy appends the address it
+saw, so the left-most entries are whatever the client chose to write).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, IPvAnyNetwork
+
+from early_warning.config import load_file
+
+REVIEW_APP_FILE = "review_app.yaml"
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class ReviewAppFile(BaseModel):
+    """``review_app.yaml``: settings of the served app a council edits with the rest of its configuration."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    trusted_proxies: list[IPvAnyNetwork] = []
+
+
+def load_review_app_settings(config_dir: str | Path | None = None) -> ReviewAppFile:
+    """``review_app.yaml`` through the one loader (defaults overridden key by key).
+
+    Raises:
+        ConfigError: naming the file, the key and what was expected.
+    """
+    return load_file(REVIEW_APP_FILE, ReviewAppFile, config_dir)
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
+def _trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address, proxies: Sequence[Network]) -> bool:
+    return any(address.version == network.version and address in network for network in proxies)
+
+
+def client_address(peer: str | None, forwarded_for: str | None, proxies: Sequence[Network]) -> str | None:
+    """The client's address: ``peer`` unless it is a trusted proxy that says who it forwarded.
+
+    Example:
+        >>> proxies = [ipaddress.ip_network("10.0.0.1/32")]
+        >>> client_address("10.0.0.1", "6.6.6.6, 198.51.100.5", proxies)
+        '198.51.100.5'
+        >>> client_address("203.0.113.9", "198.51.100.5", proxies)
+        '203.0.113.9'
+    """
+    if peer is None or not forwarded_for or not proxies:
+        return peer
+    current = _address(peer)
+    if current is None or not _trusted(current, proxies):
+        return peer
+    for hop in reversed(forwarded_for.split(",")):
+        address = _address(hop)
+        if address is None:
+            return str(current)  # a malformed entry: trust nothing to its left
+        current = address
+        if not _trusted(address, proxies):
+            return str(address)
+    return str(current)
