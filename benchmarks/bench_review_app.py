@@ -63,7 +63,7 @@ from sqlalchemy import create_engine, insert, make_url, text
 from early_warning.settings import Settings
 from review_ui.migrations import upgrade_to_head
 from review_ui.store import make_engine
-from review_ui.store.models import CaseFile, ItemHistory, ReviewItem, User
+from review_ui.store.tables import CaseFile, ItemHistory, ReviewItem, User
 from review_ui.web.passwords import hash_password
 from review_ui.web.server import worker_count
 

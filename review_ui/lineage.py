@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from review_ui.store.audit import NIGHTLY_ACTOR, AuditAction, append_audit
-from review_ui.store.models import ItemHistory, ItemStatus, ReviewItem, utc_now
+from review_ui.store.tables import ItemHistory, ItemStatus, ReviewItem, utc_now
 
 SOURCE = "nightly run"
 _CHUNK = 500

@@ -52,7 +52,7 @@ from review_ui.queue.plan import CLOSED_SCHEMA, already_held, lineage_moves, rec
 from review_ui.store.audit import NIGHTLY_ACTOR, AuditAction, append_audit
 from review_ui.store.case_files import delete_expired_case_files, upsert_case_files
 from review_ui.store.engine import is_sqlite, make_session_factory, write_transaction
-from review_ui.store.models import (
+from review_ui.store.tables import (
     OPEN_STATUSES,
     ItemHistory,
     ItemStatus,

@@ -35,8 +35,8 @@ if TYPE_CHECKING:
         resolve_persons,
         write_linkage_outputs,
     )
-    from features.linkage.scoring import count_blocked_comparisons
     from features.linkage.settings import LinkageSettings, load_linkage_settings
+    from features.linkage.splink_runner import count_blocked_comparisons
     from features.linkage.trained import IncompatibleModelError
 
 #: Where each public name lives. They are imported on first use (PEP 562), so
@@ -50,7 +50,7 @@ _HOMES = {
     "LinkageResult": "pipeline",
     "resolve_persons": "pipeline",
     "write_linkage_outputs": "pipeline",
-    "count_blocked_comparisons": "scoring",
+    "count_blocked_comparisons": "splink_runner",
     "LinkageSettings": "settings",
     "load_linkage_settings": "settings",
     "IncompatibleModelError": "trained",

@@ -315,7 +315,7 @@ def cluster_records(
     """Cluster records from pairs scored at or above the match threshold.
 
     Args:
-        pairs: from :func:`features.linkage.scoring.score_pairs`.
+        pairs: from :func:`features.linkage.splink_runner.score_pairs`.
         prepared: from :func:`features.linkage.prep.prepare_people` (``unique_id`` is ``0..n-1``).
         settings: the match threshold and bridge rule.
         reliable: comparisons that take part in the hard rules (:func:`reliable_comparisons`).

@@ -1,6 +1,6 @@
 """Where Splink runs: DuckDB inside this process, or Spark.
 
-:mod:`features.linkage.scoring` trains and predicts the same way on either;
+:mod:`features.linkage.splink_runner` trains and predicts the same way on either;
 an :class:`Engine` is what differs - it holds the night's tables, hands
 Splink its database API, and brings back only the columns asked for (ids,
 comparison levels and weights), so names and dates stay in the engine.

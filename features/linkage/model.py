@@ -387,13 +387,13 @@ def splink_settings(
     """The model for one night: untrained, or carrying an earlier night's probabilities.
 
     With ``trained_model`` (a model JSON dictionary that
-    :func:`features.linkage.scoring.score_pairs` saved), the comparisons are
+    :func:`features.linkage.splink_runner.score_pairs` saved), the comparisons are
     still tonight's own, in ``backend``'s SQL, and only the trained m and u
     probabilities and the prior are taken over
     (:func:`features.linkage.trained.with_trained_probabilities`).
 
     Splink keeps comparison levels (``gamma_*``) only alongside the matching
-    columns, so those are retained; :mod:`features.linkage.scoring` selects
+    columns, so those are retained; :mod:`features.linkage.splink_runner` selects
     just ids, levels and weights out of the engine, so no names or dates
     leave it.
     """

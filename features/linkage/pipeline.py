@@ -31,8 +31,8 @@ from features.linkage.contacts import generic_contact_stats
 from features.linkage.evidence import EVIDENCE_SCHEMA, match_evidence
 from features.linkage.ids import LINEAGE_SCHEMA, PERSONS_SCHEMA, assign_person_ids
 from features.linkage.prep import prepare_people
-from features.linkage.scoring import score_pairs
 from features.linkage.settings import LinkageSettings, load_linkage_settings
+from features.linkage.splink_runner import score_pairs
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Training (the prior, the u sample and EM) is most of linkage's time, while
 the m and u probabilities it learns move little from one night to the next.
 So a night may score with a model saved earlier (the JSON that
-:func:`features.linkage.scoring.score_pairs` writes); when to do so is the
+:func:`features.linkage.splink_runner.score_pairs` writes); when to do so is the
 flow's policy, not this module's.
 
 Only the *numbers* are carried over. The comparisons themselves - their SQL

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from review_ui.store.engine import default_database_url, make_engine
-from review_ui.store.models import Base
+from review_ui.store.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -44,7 +44,7 @@ from datetime import date
 import polars as pl
 
 from early_warning.config import Config
-from review_ui.store.models import UNKNOWN_LOCALITY
+from review_ui.store.tables import UNKNOWN_LOCALITY
 
 #: How many times its capacity each locality's shortlist holds before the evidence floor.
 SHORTLIST_FACTOR = 4

@@ -23,22 +23,6 @@ from review_ui.store.engine import (
     write_transaction,
 )
 from review_ui.store.link_constraints import LinkConstraint as LinkConstraint  # registers the table
-from review_ui.store.models import (
-    OPEN_STATUSES,
-    AuditEntry,
-    Base,
-    CaseFile,
-    ItemHistory,
-    ItemStatus,
-    Outcome,
-    ReviewItem,
-    ReviewOutcome,
-    Role,
-    RouteRun,
-    SignInAttempt,
-    User,
-    WebSession,
-)
 from review_ui.store.queue import (
     InvalidOutcome,
     ItemNotAvailable,
@@ -54,6 +38,22 @@ from review_ui.store.queue import (
     reassign_item,
     record_outcome,
     release_item,
+)
+from review_ui.store.tables import (
+    OPEN_STATUSES,
+    AuditEntry,
+    Base,
+    CaseFile,
+    ItemHistory,
+    ItemStatus,
+    Outcome,
+    ReviewItem,
+    ReviewOutcome,
+    Role,
+    RouteRun,
+    SignInAttempt,
+    User,
+    WebSession,
 )
 from review_ui.store.users import create_user, get_user_by_username, set_user_active
 

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from review_ui.store.models import AuditEntry, utc_now
+from review_ui.store.tables import AuditEntry, utc_now
 
 #: The previous hash of the first row.
 GENESIS_HASH = "0" * 64

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from review_ui.store.engine import is_sqlite
-from review_ui.store.models import OPEN_STATUSES, CaseFile, ReviewItem, utc_now
+from review_ui.store.tables import OPEN_STATUSES, CaseFile, ReviewItem, utc_now
 
 #: Rows per INSERT statement (well under both databases' bound-parameter limits).
 _BATCH = 500

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from review_ui.store.audit import NIGHTLY_ACTOR, AuditAction, append_audit
 from review_ui.store.engine import write_transaction
-from review_ui.store.models import Base, User, utc_now
+from review_ui.store.tables import Base, User, utc_now
 from review_ui.store.training_outcomes import queue_exists, read_only_engine
 
 #: The stored label words (the same as ``features.linkage.clerical.LABELS``; a test keeps them equal).

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from review_ui.store.audit import AuditAction, append_audit
 from review_ui.store.engine import write_transaction
-from review_ui.store.models import Base, Role, User, utc_now
+from review_ui.store.tables import Base, Role, User, utc_now
 from review_ui.store.training_outcomes import queue_exists, read_only_engine
 
 #: The longest reason (for adding or undoing) a person can give: a short reason, not a note.

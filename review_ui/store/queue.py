@@ -23,7 +23,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from review_ui.store.audit import AuditAction, append_audit
 from review_ui.store.engine import is_sqlite, write_transaction
-from review_ui.store.models import (
+from review_ui.store.tables import (
     OPEN_STATUSES,
     UNKNOWN_LOCALITY,
     ItemHistory,

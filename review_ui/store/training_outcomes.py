@@ -21,7 +21,7 @@ import polars as pl
 from sqlalchemy import Engine, create_engine, make_url, select
 from sqlalchemy.orm import Session
 
-from review_ui.store.models import ReviewItem, ReviewOutcome
+from review_ui.store.tables import ReviewItem, ReviewOutcome
 
 #: The columns handed to training (``models.labels.OUTCOME_COLUMNS``): no note, no reviewer.
 COLUMNS: dict[str, pl.DataType] = {

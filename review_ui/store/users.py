@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from review_ui.store.audit import AuditAction, append_audit
 from review_ui.store.engine import write_transaction
-from review_ui.store.models import Role, User, WebSession, utc_now
+from review_ui.store.tables import Role, User, WebSession, utc_now
 
 #: The one rule for usernames, on the command line, the users page and at sign-in.
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from review_ui.store import ReviewItem, Role, User, append_audit, write_transaction
 from review_ui.store.audit import AuditAction
-from review_ui.store.models import UNKNOWN_LOCALITY
+from review_ui.store.tables import UNKNOWN_LOCALITY
 from review_ui.web.deps import NotFound
 
 

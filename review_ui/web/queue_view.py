@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from review_ui.store import ItemStatus, ReviewItem, Role, User, priority_order
-from review_ui.store.models import OPEN_STATUSES, UNKNOWN_LOCALITY
+from review_ui.store.tables import OPEN_STATUSES, UNKNOWN_LOCALITY
 from review_ui.web.access import visible_localities
 
 STATUS_CHOICES = {"open": "New and in review", "new": "New", "in_review": "In review"}

@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from review_ui.store import User, WebSession, write_transaction
-from review_ui.store.models import utc_now
+from review_ui.store.tables import utc_now
 
 COOKIE_NAME = "ew_session"
 #: last_seen_at is written at most this often, so reading pages stays read-only.

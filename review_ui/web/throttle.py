@@ -39,7 +39,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from review_ui.store import SignInAttempt, write_transaction
-from review_ui.store.models import utc_now
+from review_ui.store.tables import utc_now
 
 
 class Refused(enum.Enum):

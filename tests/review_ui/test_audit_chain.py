@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from review_ui.migrations import upgrade_to_head
 from review_ui.store import append_audit, make_engine, make_session_factory, write_transaction
 from review_ui.store.audit import GENESIS_HASH, AuditAction, verify_audit_chain
-from review_ui.store.models import utc_now
+from review_ui.store.tables import utc_now
 from review_ui.web import create_app
 from tests.review_ui.web.conftest import web_settings
 

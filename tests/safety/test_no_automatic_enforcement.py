@@ -15,7 +15,7 @@ import pytest
 
 from early_warning.cli import build_parser
 from review_ui.store import Outcome
-from review_ui.store.models import ItemStatus
+from review_ui.store.tables import ItemStatus
 
 ROOT = Path(__file__).parents[2]
 PACKAGES = ("early_warning", "features", "models", "flows", "review_ui")

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from review_ui.store import Outcome, Role
-from review_ui.store.models import utc_now
+from review_ui.store.tables import utc_now
 from review_ui.web.deps import Db, LearningReader
 from review_ui.web.render import render
 from review_ui.web.reports import SUPPRESSED, WEEKS, latest_activity, learning_report, shown

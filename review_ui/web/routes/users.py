@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from review_ui.store import ReviewItem, Role, User, create_user, get_user_by_username, set_user_active
-from review_ui.store.models import UNKNOWN_LOCALITY
+from review_ui.store.tables import UNKNOWN_LOCALITY
 from review_ui.store.users import username_problem
 from review_ui.web.deps import Administrator, Db, NotFound, Posted, client_source
 from review_ui.web.passwords import MIN_PASSWORD_LENGTH, hash_password, password_problem

@@ -7,7 +7,7 @@ import polars as pl
 from features.linkage import load_linkage_settings
 from features.linkage.clerical import SAME_PERSON_SCHEMA, same_person_ids
 from features.linkage.prep import prepare_people
-from features.linkage.scoring import score_pairs
+from features.linkage.splink_runner import score_pairs
 from tests.features.linkage.conftest import febrl3
 
 

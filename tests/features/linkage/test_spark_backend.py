@@ -10,7 +10,7 @@ every comparison level and every trained m and u probability must be
 *equal*; match weights may differ by 1e-9. The levels are equal because
 Spark computes DuckDB's Jaro-Winkler bit for bit
 (:mod:`features.linkage.spark_sql`); m and u are equal because EM rounds
-its sums to 10 digits (``scoring._stable_em``) and u is counted over every
+its sums to 10 digits (``splink_runner._stable_em``) and u is counted over every
 pair of this small borough (``u_min_count_per_level: null``,
 ``u_num_chunks: 1``). With Splink's default early-stopping u sample, each
 engine picks the pairs it samples with its own hash of the record ids, so u
@@ -57,8 +57,8 @@ from features.ingest import ingest_extracts
 from features.linkage import LinkageResult, LinkageSettings, load_linkage_settings, resolve_persons
 from features.linkage import pipeline as linkage_pipeline
 from features.linkage.prep import prepare_people
-from features.linkage.scoring import ScoredPairs, score_pairs
 from features.linkage.spark_backend import session_config, start_session
+from features.linkage.splink_runner import ScoredPairs, score_pairs
 
 AS_OF = date(2026, 3, 31)
 WEIGHT_TOLERANCE = 1e-9

@@ -32,7 +32,7 @@ from features.ingest import ingest_extracts
 from features.linkage import LinkageResult, load_linkage_settings, resolve_persons
 from features.linkage.model import comparisons
 from features.linkage.prep import prepare_people
-from features.linkage.scoring import ScoredPairs, score_pairs
+from features.linkage.splink_runner import ScoredPairs, score_pairs
 from features.linkage.trained import IncompatibleModelError, model_problems, with_trained_probabilities
 
 AS_OF = date(2026, 3, 31)

@@ -39,7 +39,7 @@ from sqlalchemy import select
 from starlette.routing import Route as StarletteRoute
 
 from review_ui.store import ItemStatus, ReviewItem
-from review_ui.store.models import AuditEntry
+from review_ui.store.tables import AuditEntry
 from review_ui.web import create_app
 from tests.review_ui.web.conftest import Web, csrf_from, web_settings
 from tests.support.review_app import PASSWORD, build_world, claim_as

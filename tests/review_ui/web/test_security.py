@@ -26,7 +26,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from review_ui.store import ItemStatus, ReviewItem, WebSession, set_user_active
-from review_ui.store.models import AuditEntry, utc_now
+from review_ui.store.tables import AuditEntry, utc_now
 from review_ui.web import create_app
 from review_ui.web.sessions import COOKIE_NAME
 from tests.review_ui.web.conftest import Web, csrf_from, web_settings

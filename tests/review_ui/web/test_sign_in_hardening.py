@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from review_ui.store import SignInAttempt, get_user_by_username, set_user_active
-from review_ui.store.models import AuditEntry, utc_now
+from review_ui.store.tables import AuditEntry, utc_now
 from review_ui.web import create_app
 from review_ui.web.passwords import hash_password, password_problem
 from review_ui.web.sessions import COOKIE_NAME
