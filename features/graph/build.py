@@ -1,6 +1,9 @@
-"""The person-household-service graph, built one partition at a time.
+"""The person-household-service graph: its locality partitions, and the graph itself.
 
-Nodes are tuples ``(kind, key)``: ``("person", person_id)``,
+The nightly features (:mod:`features.graph.features`) are computed from the
+same rows with joins, without building this graph; :func:`build_graph` is
+for whoever wants to walk it (the data team, an analysis), one partition at
+a time. Nodes are tuples ``(kind, key)``: ``("person", person_id)``,
 ``("address", address_key)``, ``("household", address_key)`` and
 ``("service", source)``. Edges carry a ``kind``:
 
@@ -11,12 +14,12 @@ Nodes are tuples ``(kind, key)``: ``("person", person_id)``,
 - ``contacted`` person -> service, for a service with events for the person
   in the window (``events``, ``asb_reports`` counts, ``last_event``).
 
-Scale: networkx holds every node as a Python object, so the graph is built
+Scale: networkx holds every node as a Python object, so a graph is built
 per partition. A partition is a set of whole person-address components (found
 cheaply with union-find, :mod:`features.linkage.components`) labelled with the
 locality most of its people currently live in (``unknown`` if none), so a
 per-partition build gives exactly the features of a whole-borough build and
-partitions can run in parallel.
+partitions can run in parallel (the fan-out, and scoring, work through them).
 """
 
 from __future__ import annotations
