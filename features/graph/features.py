@@ -2,8 +2,8 @@
 
 Every column below is a join or a group-by over the person-address rows and
 the service contacts (polars, no Python object per node); only
-``component_persons`` needs connectivity, found by union-find
-(:mod:`features.linkage.components`). The networkx graph itself
+``component_persons`` needs connectivity, found by vectorised label propagation
+(:func:`features.graph.build.component_labels`). The networkx graph itself
 (:func:`features.graph.build.build_graph`) is built only for whoever wants
 to walk it. The frame equals what reading each column off the networkx graph
 gave (``tests/features/graph/test_graph_features_equivalence.py``).
@@ -36,8 +36,7 @@ from pathlib import Path
 import polars as pl
 
 from features.graph.addresses import UNKNOWN_LOCALITY, person_addresses
-from features.graph.build import partitions, person_contacts
-from features.linkage.components import components
+from features.graph.build import component_labels, partitions, person_contacts
 
 
 def feature_schema(services: Sequence[str]) -> dict[str, pl.DataType]:
@@ -109,7 +108,7 @@ def features_of_partitions(
     Every column is a join or a group-by: a household is the people of one partition
     whose current address is the same key, so its figures are sums over that group
     less the person's own part. Only ``component_persons`` needs the graph's
-    connectivity, and that is union-find over the person-address edges
+    connectivity, and that is labelling components of the person-address edges
     (:func:`_component_persons`). A partition is read as its own graph, as the
     networkx build read it (``tests/support/graph_reference.py`` keeps that build,
     and a test holds the two equal on generated boroughs).
@@ -172,8 +171,8 @@ def _component_persons(people: pl.DataFrame, held: pl.DataFrame) -> pl.DataFrame
         held.select("partition", "address_key").unique().with_row_index("_address", offset=people.height)
     )
     ends = held.join(person_index, on="person_id").join(address_index, on=["partition", "address_key"])
-    labels, _ = components(
-        people.height + address_index.height, ends["_person"].to_list(), ends["_address"].to_list()
+    labels = component_labels(
+        people.height + address_index.height, ends["_person"].to_numpy(), ends["_address"].to_numpy()
     )
     return person_index.with_columns(pl.Series("_component", labels[: people.height])).select(
         "person_id", pl.len().over("_component").alias("component_persons")
