@@ -1,4 +1,12 @@
-"""Per-person features read off the person-household-service graph.
+"""Per-person features of the person-household-service graph, computed as joins.
+
+Every column below is a join or a group-by over the person-address rows and
+the service contacts (polars, no Python object per node); only
+``component_persons`` needs connectivity, found by vectorised label propagation
+(:func:`features.graph.build.component_labels`). The networkx graph itself
+(:func:`features.graph.build.build_graph`) is built only for whoever wants
+to walk it. The frame equals what reading each column off the networkx graph
+gave (``tests/features/graph/test_graph_features_equivalence.py``).
 
 For each person (``person_id``; no other identifier):
 
@@ -22,86 +30,14 @@ For each person (``person_id``; no other identifier):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import networkx as nx
 import polars as pl
 
 from early_warning.paths import RunPaths, write_frame
 from features.graph.addresses import UNKNOWN_LOCALITY, person_addresses
-from features.graph.build import graphs_by_partition, partitions, person_contacts
-
-
-@dataclass(frozen=True)
-class _Contact:
-    """What one person's service edges say: which services, and whether any is an ASB report."""
-
-    services: frozenset[str]
-    asb: bool
-
-    @classmethod
-    def of(cls, graph: nx.Graph, person: tuple[str, str]) -> _Contact:
-        edges = [(other[1], d) for other, d in graph[person].items() if d["kind"] == "contacted"]
-        return cls(frozenset(s for s, _ in edges), any(d["asb_reports"] > 0 for _, d in edges))
-
-
-@dataclass
-class _Household:
-    """A household's members counted once: contacted any service, reported ASB, per service."""
-
-    any: int = 0
-    asb: int = 0
-    services: dict[str, int] = field(default_factory=dict)
-
-    def add(self, contact: _Contact) -> None:
-        self.any += bool(contact.services)
-        self.asb += contact.asb
-        for service in contact.services:
-            self.services[service] = self.services.get(service, 0) + 1
-
-
-_NO_HOUSEHOLD = _Household()
-
-
-def _person_rows(
-    graph: nx.Graph, services: Sequence[str], locality_of: dict[str, str]
-) -> list[dict[str, object]]:
-    """One row per person node. Household figures count the *other* members, so each
-    household is summed once and each member's own part taken off (linear in the
-    graph's size, where asking every member about every other member is quadratic)."""
-    people = [node for node, kind in graph.nodes(data="kind") if kind == "person"]
-    contacts = {person: _Contact.of(graph, person) for person in people}
-    households: dict[tuple[str, str], _Household] = {}
-    for node in graph:
-        if node[0] == "household":
-            households[node] = total = _Household()
-            for member in graph[node]:
-                total.add(contacts[member])
-    rows = []
-    for node in people:
-        neighbours = graph[node]
-        household = next((other for other, d in neighbours.items() if d["kind"] == "member_of"), None)
-        total = households[household] if household is not None else _NO_HOUSEHOLD
-        own = contacts[node]
-        in_household = household is not None
-        row: dict[str, object] = {
-            "person_id": node[1],
-            "locality": locality_of.get(node[1], UNKNOWN_LOCALITY),
-            "household_size": len(graph[household]) if in_household else 1,
-            "household_contacts_any": total.any - (in_household and bool(own.services)),
-            "household_asb_reporters": total.asb - (in_household and own.asb),
-        }
-        for service in services:
-            mine = in_household and service in own.services
-            row[f"household_contacts_{service}"] = total.services.get(service, 0) - mine
-        addresses = sum(1 for d in neighbours.values() if d["kind"] == "lives_at" and d["recent"])
-        row["addresses_last_year"] = addresses
-        row["moves_last_year"] = max(addresses - 1, 0)
-        row["component_persons"] = graph.nodes[node]["component_persons"]
-        rows.append(row)
-    return rows
+from features.graph.build import component_labels, partitions, person_contacts
 
 
 def feature_schema(services: Sequence[str]) -> dict[str, pl.DataType]:
@@ -168,13 +104,80 @@ def features_of_partitions(
     parts: pl.DataFrame, addresses: pl.DataFrame, contacts: pl.DataFrame, services: Sequence[str]
 ) -> pl.DataFrame:
     """Graph features of the people in ``parts`` (``person_id``, ``partition``; each partition
-    whole person-address components), one graph per partition, sorted by ``person_id``."""
-    locality_of = dict(addresses.filter(pl.col("current")).select("person_id", "locality").iter_rows())
-    rows: list[dict[str, object]] = []
-    for _, graph in graphs_by_partition(parts, addresses, contacts):
-        rows.extend(_person_rows(graph, services, locality_of))
+    whole person-address components), sorted by ``person_id``.
+
+    Every column is a join or a group-by: a household is the people of one partition
+    whose current address is the same key, so its figures are sums over that group
+    less the person's own part. Only ``component_persons`` needs the graph's
+    connectivity, and that is labelling components of the person-address edges
+    (:func:`_component_persons`). A partition is read as its own graph, as the
+    networkx build read it (``tests/support/graph_reference.py`` keeps that build,
+    and a test holds the two equal on generated boroughs).
+    """
     schema = feature_schema(services)
-    return pl.DataFrame(rows, schema=schema).sort("person_id") if rows else pl.DataFrame(schema=schema)
+    people = parts.select("person_id", "partition")
+    held = addresses.join(people, on="person_id")
+    flags = ["_any", "_asb", *(f"_service_{i}" for i in range(len(services)))]
+    contacted = (
+        contacts.join(people, on="person_id", how="semi")
+        .group_by("person_id")
+        .agg(
+            pl.len().gt(0).alias("_any"),
+            pl.col("asb_reports").gt(0).any().alias("_asb"),
+            *(pl.col("service").eq(s).any().alias(f"_service_{i}") for i, s in enumerate(services)),
+        )
+    )
+    recent = held.group_by("person_id").agg(pl.col("recent").sum().alias("addresses_last_year"))
+    current = held.filter(pl.col("current")).select("person_id", "address_key", "locality")
+    in_household = pl.col("address_key").is_not_null()
+    household = ["partition", "address_key"]
+
+    def others(flag: str) -> pl.Expr:
+        """Members of the person's household, the person excluded, for whom ``flag`` holds."""
+        flag_count = pl.col(flag).cast(pl.Int64)
+        return pl.when(in_household).then(flag_count.sum().over(household) - flag_count).otherwise(0)
+
+    table = (
+        people.join(contacted, on="person_id", how="left")
+        .with_columns(pl.col(flags).fill_null(False))
+        .join(current, on="person_id", how="left")
+        .join(recent, on="person_id", how="left")
+        .join(_component_persons(people, held), on="person_id", how="left")
+        .with_columns(pl.col("addresses_last_year").fill_null(0).cast(pl.Int64))
+        .select(
+            "person_id",
+            pl.col("locality").fill_null(UNKNOWN_LOCALITY),
+            pl.when(in_household).then(pl.len().over(household)).otherwise(1).alias("household_size"),
+            others("_any").alias("household_contacts_any"),
+            others("_asb").alias("household_asb_reporters"),
+            *(others(f"_service_{i}").alias(f"household_contacts_{s}") for i, s in enumerate(services)),
+            "addresses_last_year",
+            (pl.col("addresses_last_year") - 1).clip(lower_bound=0).alias("moves_last_year"),
+            "component_persons",
+        )
+    )
+    return table.select(pl.col(name).cast(dtype) for name, dtype in schema.items()).sort("person_id")
+
+
+def _component_persons(people: pl.DataFrame, held: pl.DataFrame) -> pl.DataFrame:
+    """``person_id``, ``component_persons``: the people in the person's connected component
+    of the person-address graph of their partition (1 for a person holding no address).
+
+    Households add no edges of their own (a household's members all hold its
+    address), and services are left out (every service would connect everyone).
+    An address is a node per partition, as in a graph built per partition.
+    """
+    person_index = people.select("person_id").with_row_index("_person")
+    address_index = (
+        held.select("partition", "address_key").unique().with_row_index("_address", offset=people.height)
+    )
+    ends = held.join(person_index, on="person_id").join(address_index, on=["partition", "address_key"])
+    labels = component_labels(
+        people.height + address_index.height, ends["_person"].to_numpy(), ends["_address"].to_numpy()
+    )
+    return person_index.with_columns(pl.Series("_component", labels[: people.height])).select(
+        "person_id", pl.len().over("_component").alias("component_persons")
+    )
 
 
 def write_graph_features(features: pl.DataFrame, run: RunPaths) -> Path:

@@ -8,7 +8,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from features.graph import build_graph_features
+from features.graph import build_graph, build_graph_features
+from features.graph.addresses import person_addresses
+from features.graph.build import graphs_by_partition, partitions, person_contacts
 from features.schema import EVENTS_SCHEMA, GAZETTEER_SCHEMA, PEOPLE_SCHEMA
 
 AS_OF = date(2026, 6, 30)
@@ -213,3 +215,26 @@ def test_a_call_giving_only_a_postcode_does_not_move_someone_out_of_their_locali
     )
     features = build_graph_features(persons, people, events, GAZETTEER, AS_OF, services=SERVICES)
     assert _row(features, "PEVE")["locality"] == "South"
+
+
+def test_the_networkx_graph_for_the_data_team_agrees_with_the_features(features: pl.DataFrame) -> None:
+    """The graph is no longer read for the features, but who wants to walk it gets the same borough."""
+    addresses = person_addresses(PERSONS, PEOPLE, EVENTS, GAZETTEER, AS_OF, 365)
+    contacts = person_contacts(PERSONS, EVENTS, AS_OF, 365)
+    parts = partitions(PERSONS["person_id"].unique(), addresses)
+    graphs = dict(graphs_by_partition(parts, addresses, contacts))
+    assert sorted(graphs) == ["North", "unknown"]
+    north = graphs["North"]
+    members = {node[1] for node in north[("household", "U:100")]}
+    assert members == {"PANN", "PBOB"}
+    assert {other[1] for other in north[("person", "PBOB")] if other[0] == "service"} == {
+        "asb",
+        "council_tax",
+    }
+    cat = [d for other, d in north[("person", "PCAT")].items() if d["kind"] == "lives_at"]
+    assert sum(d["recent"] for d in cat) == _row(features, "PCAT")["addresses_last_year"] == 2
+    for graph in graphs.values():
+        for node, size in graph.nodes(data="component_persons"):
+            if node[0] == "person":
+                assert size == _row(features, node[1])["component_persons"]
+    assert set(build_graph(["PDAN"], addresses.clear(), contacts.clear())) == {("person", "PDAN")}
