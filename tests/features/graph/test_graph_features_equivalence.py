@@ -29,7 +29,6 @@ from features.graph.build import partitions, person_components, person_contacts
 from features.graph.features import features_of_partitions
 from features.ingest import ingest_extracts
 from features.linkage import resolve_persons
-from features.schema import EVENTS_FILE, GAZETTEER_FILE, PEOPLE_FILE
 from tests.support.graph_reference import reference_features_of_partitions
 
 AS_OF = date(2026, 3, 31)
@@ -52,9 +51,9 @@ def _night(root: Path, *, residents: int, seed: int, linked: bool) -> Night:
     generate_borough(root, residents=residents, years=2, as_of=AS_OF, seed=seed)
     run = RunPaths(home=root / "home", as_of=AS_OF)
     ingest_extracts(root / "extracts", AS_OF, run, load_config())
-    people = pl.read_parquet(run.canonical_dir / PEOPLE_FILE)
-    events = pl.read_parquet(run.canonical_dir / EVENTS_FILE)
-    gazetteer = pl.read_parquet(run.canonical_dir / GAZETTEER_FILE)
+    people = pl.read_parquet(run.canonical_people)
+    events = pl.read_parquet(run.canonical_events)
+    gazetteer = pl.read_parquet(run.canonical_gazetteer)
     if linked:
         persons = resolve_persons(people, previous=None, as_of=AS_OF).persons
     else:
