@@ -22,7 +22,6 @@ from early_warning.config import DEFAULTS_DIR, Config, ConfigError, InputLimits,
 from features.ingest import FileRefused, IngestReport
 from features.ingest.opening import open_extract
 from features.ingest.writing import CELL_CHARS, as_sent, spreadsheet_safe
-from features.schema import PEOPLE_FILE
 
 
 def with_limits(**limits: int) -> Config:
@@ -75,7 +74,7 @@ def test_parquet_with_more_rows_than_the_limit_is_skipped_from_its_footer(tmp_pa
     assert "limits.max_rows" in message
     assert "100,000" in message
     assert report.sources["housing_rent"].status == "ingested", "the other sources go on"
-    people = pl.read_parquet(run.canonical_dir / PEOPLE_FILE)
+    people = pl.read_parquet(run.canonical_people)
     assert set(people.get_column("source")) == {"housing_rent"}
 
 
@@ -219,7 +218,7 @@ def test_a_link_to_a_good_extract_elsewhere_is_refused_too(tmp_path: Path) -> No
     (tmp_path / "extracts/benefits/people.csv").symlink_to(tmp_path / "elsewhere/benefits/people.csv")
     report, run = run_ingest(tmp_path)
     assert "is a symbolic link" in skipped_message(report, "benefits")
-    assert set(pl.read_parquet(run.canonical_dir / PEOPLE_FILE).get_column("source")) == {"housing_rent"}
+    assert set(pl.read_parquet(run.canonical_people).get_column("source")) == {"housing_rent"}
     assert not (run.quarantine_dir / "benefits").exists(), (
         "a linked file's rows are not copied into quarantine"
     )
@@ -259,7 +258,7 @@ def test_a_source_name_with_dot_dot_is_not_read(tmp_path: Path) -> None:
     sources = {**CONFIG.sources, "../outside/benefits": CONFIG.sources["benefits"]}
     report, run = run_ingest(tmp_path, config=CONFIG.model_copy(update={"sources": sources}))
     assert "not a plain folder name" in skipped_message(report, "../outside/benefits")
-    assert set(pl.read_parquet(run.canonical_dir / PEOPLE_FILE).get_column("source")) == {"housing_rent"}
+    assert set(pl.read_parquet(run.canonical_people).get_column("source")) == {"housing_rent"}
 
 
 @pytest.mark.parametrize("relative", ["../passwd", "benefits/../../passwd", "/etc/passwd", ""])
