@@ -336,9 +336,6 @@ class BenchResult:
     #: what it reused, its stages, and the fresh run's total divided by its total.
     incremental: dict[str, Any] | None = None
 
-    def stage_seconds(self) -> dict[str, float]:
-        return {s["stage"]: s["seconds"] for s in self.stages}
-
 
 def machine() -> dict[str, Any]:
     """What the figures were measured on, including how busy it was."""

@@ -64,20 +64,6 @@ class EventBuffer:
         }
         self._parts.append(pl.DataFrame(cols))
 
-    def add_row(
-        self,
-        source: str,
-        person: int,
-        day: int,
-        event_type: str,
-        amount: float | None = None,
-        topic: str | None = None,
-        channel: str | None = None,
-        episode: int | None = None,
-    ) -> None:
-        """Append one event (for the per-episode and per-account generators)."""
-        self._rows.append((source, person, day, event_type, amount, topic, channel, episode))
-
     def extend_rows(
         self,
         rows: Sequence[tuple[str, int, int, str, float | None, str | None, str | None, int | None]],

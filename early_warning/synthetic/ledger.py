@@ -30,7 +30,7 @@ account's events are on the holder's record, as in most revenue systems.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -131,6 +131,54 @@ def routine_events(
     buf.add(kind, holder[slip], day[slip] + 14, letter, amount=due[slip])
 
 
+#: One extract row: source, record, day, event type, amount, then the three
+#: columns a ledger event leaves empty or sets (description, reference, episode).
+Row = tuple[str, int, int, str, float | None, str | None, str | None, int | None]
+
+
+@dataclass
+class _Account:
+    """One disrupted account's running state while it is walked month by month.
+
+    ``pending`` holds letters and enforcement already decided but dated
+    later (day, type, costs added to the arrears, episode); they are written
+    when the walk reaches their day, so each carries the arrears of its day.
+    """
+
+    kind: str
+    holder: int
+    end: int
+    out: list[Row]
+    arrears: float = 0.0
+    arrangement: bool = False
+    accelerated: int = -1  # the financial year whose whole bill has fallen due
+    misses: dict[int, int] = field(default_factory=dict)
+    pending: list[tuple[int, str, float, int]] = field(default_factory=list)
+
+    def emit(self, day: int, event_type: str, episode: int) -> None:
+        self.out.append(
+            (
+                self.kind,
+                self.holder,
+                day,
+                event_type,
+                round(self.arrears, 2),
+                None,
+                None,
+                episode if episode >= 0 else None,
+            )
+        )
+
+    def flush(self, upto: int) -> None:
+        """Write every pending event dated up to ``upto`` (none after the extract's end)."""
+        self.pending.sort()
+        while self.pending and self.pending[0][0] <= upto:
+            day, event_type, costs, episode = self.pending.pop(0)
+            if day < self.end:
+                self.arrears += costs
+                self.emit(day, event_type, episode)
+
+
 def simulate_account(
     rng: np.random.Generator,
     kind: str,
@@ -138,96 +186,132 @@ def simulate_account(
     rows: np.ndarray,
     disruptions: list[Disruption],
     end: int,
-    out: list[tuple[str, int, int, str, float | None, str | None, str | None, int | None]],
+    out: list[Row],
 ) -> dict[int, int]:
     """Walk one disrupted account month by month; returns {episode: crisis day}.
 
-    ``rows`` is an (n, 3) array of due day, amount due, financial year.
+    ``rows`` is an (n, 3) array of due day, amount due, financial year. Each
+    month is a miss or a payment (``_misses``, ``_miss``, ``_pay``), and a
+    crossed threshold may start enforcement (``_maybe_enforce``). Random
+    draws are taken in a fixed order (one uniform per month up front, then
+    as each step needs one), so the same seed gives the same account.
     """
     threshold = CT_THRESHOLD if kind == CT else RENT_THRESHOLD
-    cap = threshold - 100.0
     lead = 100 if kind == CT else 130
-    missed_type = "missed_instalment" if kind == CT else "missed_payment"
-    arrears = 0.0
-    arrangement = False
-    accelerated = -1
-    misses: dict[int, int] = {}
-    pending: list[tuple[int, str, float, int]] = []  # day, type, costs added, episode
+    acct = _Account(kind, holder, end, out)
     crisis_days: dict[int, int] = {}
     fy_of = rows[:, 2].astype(np.int64)
     u = rng.random(len(rows))
-
-    def emit(day: int, event_type: str, episode: int) -> None:
-        out.append(
-            (kind, holder, day, event_type, round(arrears, 2), None, None, episode if episode >= 0 else None)
-        )
-
-    def flush(upto: int) -> None:
-        nonlocal arrears
-        pending.sort()
-        while pending and pending[0][0] <= upto:
-            day, event_type, costs, episode = pending.pop(0)
-            if day < end:
-                arrears += costs
-                emit(day, event_type, episode)
-
     for i in range(len(rows)):
         day, due, fy = int(rows[i, 0]), float(rows[i, 1]), int(fy_of[i])
-        flush(day)
-        d = next((x for x in disruptions if x.start <= day < (x.resolved if x.resolved >= 0 else _FAR)), None)
+        acct.flush(day)
+        d = _active(disruptions, day)
         ep = d.episode if d else -1
         phase = _phase(d, day, lead)
-        if fy == accelerated:
-            if phase == "normal" and arrears > 0:
-                arrears = max(0.0, arrears - due)
-                emit(day + int(rng.integers(0, 4)), "payment", ep)
+        if fy == acct.accelerated:
+            _pay_accelerated(rng, acct, day, due, phase, ep)
             continue
-        if phase == "escalate":
-            miss = True
-        elif phase == "after":
-            miss = bool(u[i] < 0.25)
-        elif phase == "emerge" and d is not None:
-            miss = bool(u[i] < d.p_miss) and arrears + due < cap
+        if _misses(phase, d, u[i], acct.arrears + due, threshold - 100.0):
+            _miss(acct, day, due, fy, phase, ep, fy_of[i + 1 :])
         else:
-            miss = False
-        if miss:
-            arrears += due
-            misses[fy] = misses.get(fy, 0) + 1
-            emit(day + 3, missed_type, ep)
-            if arrangement:
-                arrangement = False
-                if kind == CT:
-                    pending.append((day + 6, "arrangement_broken", 0.0, ep))
-            if kind == RENT:
-                if arrears >= due:
-                    pending.append((day + 12, "arrears_letter", 0.0, ep))
-            elif phase == "escalate" and misses[fy] >= 2:
-                arrears += due * int((fy_of[i + 1 :] == fy).sum())
-                accelerated = fy
-                pending.append((day + 16, "final_notice", 0.0, ep))
-            else:
-                pending.append((day + 14, "reminder", 0.0, ep))
-        else:
-            extra = 0.0
-            if arrears > 0 and phase in ("normal", "emerge"):
-                extra = min(arrears, max(round(due * 0.5, 2), 25.0))
-                if not arrangement and kind == CT:
-                    emit(day - 4, "arrangement_made", ep)
-                arrangement = True
-            arrears = max(0.0, arrears - extra)
-            emit(day + int(rng.integers(0, 4)), "payment", ep)
-            if arrears == 0:
-                arrangement = False
-        if d is not None and phase == "escalate" and (d.nonpayer or day >= d.crisis) and arrears >= threshold:
-            d.done = True
-            first = day + 9
-            if d.episode >= 0:
-                crisis_days[d.episode] = first
-            _enforce(rng, kind, first, ep, pending)
-            if d.nonpayer:
-                d.resolved = day + int(rng.integers(200, 500))
-    flush(end)
+            _pay(rng, acct, day, due, phase, ep)
+        if d is not None and phase == "escalate":
+            _maybe_enforce(rng, acct, d, day, threshold, crisis_days)
+    acct.flush(end)
     return crisis_days
+
+
+def _active(disruptions: list[Disruption], day: int) -> Disruption | None:
+    """The first disruption under way on ``day`` (one runs until it is resolved)."""
+    return next((x for x in disruptions if x.start <= day < (x.resolved if x.resolved >= 0 else _FAR)), None)
+
+
+def _misses(phase: str, d: Disruption | None, u: float, arrears_if_missed: float, cap: float) -> bool:
+    """Whether this month's instalment is missed.
+
+    Escalating, every month is missed; after a crisis, one month in four;
+    while a need is only emerging, with the disruption's chance, but never
+    when missing would take the arrears to the service's threshold.
+    """
+    if phase == "escalate":
+        return True
+    if phase == "after":
+        return bool(u < 0.25)
+    if phase == "emerge" and d is not None:
+        return bool(u < d.p_miss) and arrears_if_missed < cap
+    return False
+
+
+def _miss(acct: _Account, day: int, due: float, fy: int, phase: str, ep: int, later_fy: np.ndarray) -> None:
+    """A missed instalment: arrears grow, an arrangement breaks, a letter follows.
+
+    A second council-tax miss in a year while escalating brings a final
+    notice and the rest of the year's bill (``later_fy`` holds the financial
+    year of every later instalment) falls due at once.
+    """
+    acct.arrears += due
+    acct.misses[fy] = acct.misses.get(fy, 0) + 1
+    acct.emit(day + 3, "missed_instalment" if acct.kind == CT else "missed_payment", ep)
+    if acct.arrangement:
+        acct.arrangement = False
+        if acct.kind == CT:
+            acct.pending.append((day + 6, "arrangement_broken", 0.0, ep))
+    if acct.kind == RENT:
+        if acct.arrears >= due:
+            acct.pending.append((day + 12, "arrears_letter", 0.0, ep))
+    elif phase == "escalate" and acct.misses[fy] >= 2:
+        acct.arrears += due * int((later_fy == fy).sum())
+        acct.accelerated = fy
+        acct.pending.append((day + 16, "final_notice", 0.0, ep))
+    else:
+        acct.pending.append((day + 14, "reminder", 0.0, ep))
+
+
+def _pay(rng: np.random.Generator, acct: _Account, day: int, due: float, phase: str, ep: int) -> None:
+    """A payment: with arrears and no crisis under way, extra pays them down under an arrangement."""
+    extra = 0.0
+    if acct.arrears > 0 and phase in ("normal", "emerge"):
+        extra = min(acct.arrears, max(round(due * 0.5, 2), 25.0))
+        if not acct.arrangement and acct.kind == CT:
+            acct.emit(day - 4, "arrangement_made", ep)
+        acct.arrangement = True
+    acct.arrears = max(0.0, acct.arrears - extra)
+    acct.emit(day + int(rng.integers(0, 4)), "payment", ep)
+    if acct.arrears == 0:
+        acct.arrangement = False
+
+
+def _pay_accelerated(
+    rng: np.random.Generator, acct: _Account, day: int, due: float, phase: str, ep: int
+) -> None:
+    """A month of a year whose whole bill already fell due: paid down only once the need has passed."""
+    if phase == "normal" and acct.arrears > 0:
+        acct.arrears = max(0.0, acct.arrears - due)
+        acct.emit(day + int(rng.integers(0, 4)), "payment", ep)
+
+
+def _maybe_enforce(
+    rng: np.random.Generator,
+    acct: _Account,
+    d: Disruption,
+    day: int,
+    threshold: float,
+    crisis_days: dict[int, int],
+) -> None:
+    """Start enforcement once an escalating account is at its threshold and its crisis is due.
+
+    The enforcement's first step is the episode's crisis day; a refusal to
+    pay resolves some time after enforcement starts.
+    """
+    if not ((d.nonpayer or day >= d.crisis) and acct.arrears >= threshold):
+        return
+    d.done = True
+    first = day + 9
+    if d.episode >= 0:
+        crisis_days[d.episode] = first
+    _enforce(rng, acct.kind, first, d.episode, acct.pending)
+    if d.nonpayer:
+        d.resolved = day + int(rng.integers(200, 500))
 
 
 def _phase(d: Disruption | None, day: int, lead: int) -> str:

@@ -88,19 +88,58 @@ def read_csv_bytes(
             bytes per line).
     """
     limits = limits or InputLimits()
-    notes: list[str] = []
+    data, notes = _without_bom(path, data)
+    _refuse_not_text(path, data)
+    names, header_end = _header(path, data, limits, expected)
+    body = b"" if header_end < 0 else data[header_end + 1 :]
+    lines_after_header = body.count(b"\n") + (1 if body and not body.endswith(b"\n") else 0)
+    if lines_after_header > limits.max_rows:
+        raise over_limit(path, "has", lines_after_header, "max_rows", limits.max_rows, "rows")
+    rows, malformed, reader, blank_lines = _read_body(
+        path, data, body, names, limits.max_line_bytes, force_careful
+    )
+    return RawTable(
+        columns=tuple(names),
+        rows=rows,
+        malformed=malformed,
+        format="csv",
+        reader=reader,
+        blank_lines=blank_lines,
+        notes=tuple(notes),
+    )
+
+
+def _without_bom(path: Path, data: bytes) -> tuple[bytes, list[str]]:
+    """The data without a UTF-8 byte-order mark, and a note if there was one.
+
+    Raises:
+        FileRefused: the file starts with a UTF-16 or UTF-32 byte-order mark.
+    """
     for bom, name in _OTHER_BOMS.items():
         if data.startswith(bom):
             raise FileRefused(f"{path}: is {name} text, not UTF-8; save it as UTF-8 CSV")
     if data.startswith(_UTF8_BOM):
-        data = data[len(_UTF8_BOM) :]
-        notes.append("UTF-8 byte-order mark at the start was ignored")
+        return data[len(_UTF8_BOM) :], ["UTF-8 byte-order mark at the start was ignored"]
+    return data, []
+
+
+def _refuse_not_text(path: Path, data: bytes) -> None:
+    """Refuse a file with nothing but line breaks, or with NUL bytes (a binary file)."""
     if data.count(b"\n") + data.count(b"\r") == len(data):  # nothing but line breaks (no copy of the data)
         raise FileRefused(f"{path}: is empty (no header row)")
     if b"\x00" in data:
         raise FileRefused(
             f"{path}: contains NUL bytes, so it is not a CSV text file (a spreadsheet or other binary file?)"
         )
+
+
+def _header(path: Path, data: bytes, limits: InputLimits, expected: Collection[str]) -> tuple[list[str], int]:
+    """The header row's column names, and where it ends (-1 if the file is only a header).
+
+    Raises:
+        FileRefused: the header is too long or wide, not UTF-8, blank, or badly
+            quoted, or as :func:`~features.ingest.tables.check_header`.
+    """
     header_end = data.find(b"\n")
     header_length = len(data) if header_end < 0 else header_end
     if header_length > limits.max_line_bytes:
@@ -121,34 +160,29 @@ def read_csv_bytes(
         )
     if len(fields) > limits.max_columns:
         raise over_limit(path, "has", len(fields), "max_columns", limits.max_columns, "columns")
-    names = check_header(path, fields, expected)
-    body = b"" if header_end < 0 else data[header_end + 1 :]
-    lines_after_header = body.count(b"\n") + (1 if body and not body.endswith(b"\n") else 0)
-    if lines_after_header > limits.max_rows:
-        raise over_limit(path, "has", lines_after_header, "max_rows", limits.max_rows, "rows")
+    return check_header(path, fields, expected), header_end
 
-    table = None
-    # polars drops one CR before each line end and the fast path strips a final CR too, so a
-    # line ending in two CRs would lose both there but keep one (and be set aside) in the
-    # careful reader, the reference: such rare files take the careful path.
+
+def _read_body(
+    path: Path, data: bytes, body: bytes, names: list[str], max_line_bytes: int, force_careful: bool
+) -> tuple[pl.DataFrame, pl.DataFrame, str, int]:
+    """Rows, malformed lines, the reader used and blank lines: the fast path when it can be trusted.
+
+    polars drops one CR before each line end and the fast path strips a final
+    CR too, so a line ending in two CRs would lose both there but keep one
+    (and be set aside) in the careful reader, the reference: such rare files
+    take the careful path, as do files that are not UTF-8 as a whole.
+    """
     if not force_careful and _LINE_SEPARATOR.encode() not in data and b"\r\r" not in data:
         try:
             data.decode("utf-8")
         except UnicodeDecodeError:
             pass
         else:
-            table = _fast(path, data, names, limits.max_line_bytes)
-    if table is None:
-        table = _careful(path, body, names, limits.max_line_bytes)
-    return RawTable(
-        columns=tuple(names),
-        rows=table[0],
-        malformed=table[1],
-        format="csv",
-        reader=table[2],
-        blank_lines=table[3],
-        notes=tuple(notes),
-    )
+            table = _fast(path, data, names, max_line_bytes)
+            if table is not None:
+                return table
+    return _careful(path, body, names, max_line_bytes)
 
 
 def _with_names(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:

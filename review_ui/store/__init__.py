@@ -13,7 +13,7 @@ Example:
 """
 
 from review_ui.store.audit import NIGHTLY_ACTOR, append_audit
-from review_ui.store.case_files import delete_expired_case_files, get_case_file, upsert_case_files
+from review_ui.store.case_files import delete_expired_case_files, upsert_case_files
 from review_ui.store.clerical import ClericalPair as ClericalPair  # registers the clerical review tables
 from review_ui.store.engine import (
     default_database_url,
@@ -33,7 +33,6 @@ from review_ui.store.queue import (
     claim_next_item,
     get_item,
     get_item_history,
-    list_open_items,
     priority_order,
     reassign_item,
     record_outcome,
@@ -83,12 +82,10 @@ __all__ = [
     "claim_next_item",
     "create_user",
     "default_database_url",
-    "get_case_file",
     "queue_database_url",
     "get_item",
     "get_item_history",
     "get_user_by_username",
-    "list_open_items",
     "make_engine",
     "make_session_factory",
     "priority_order",

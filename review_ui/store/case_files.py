@@ -94,10 +94,5 @@ def delete_expired_case_files(*, session: Session, as_of: date, retention_days: 
     return session.execute(expired).rowcount or 0  # type: ignore[attr-defined]
 
 
-def get_case_file(*, session: Session, person_id: str) -> CaseFile | None:
-    """The person's latest case file, or None when none was ever written."""
-    return session.get(CaseFile, person_id)
-
-
 def _day(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)

@@ -313,17 +313,6 @@ def get_item(*, session: Session, item_id: int) -> ReviewItem | None:
     return session.get(ReviewItem, item_id)
 
 
-def list_open_items(*, session: Session, locality: str, limit: int = 200) -> list[ReviewItem]:
-    """A locality's open items in :func:`priority_order`."""
-    query = (
-        select(ReviewItem)
-        .where(ReviewItem.locality == locality, ReviewItem.status.in_(OPEN_STATUSES))
-        .order_by(*priority_order())
-        .limit(limit)
-    )
-    return list(session.scalars(query))
-
-
 def get_item_history(*, session: Session, item_id: int) -> list[ItemHistory]:
     """The nights an item was scored (or merged), oldest first."""
     query = select(ItemHistory).where(ItemHistory.item_id == item_id).order_by(ItemHistory.as_of)

@@ -134,7 +134,7 @@ def audit_page(db: Session, filters: AuditFilters, *, page: int = 1, per_page: i
     return AuditPage(rows=rows, total=total, page=page, pages=pages, per_page=per_page)
 
 
-def describe(action: str, detail: Mapping[str, Any], usernames: Mapping[int, str] | None = None) -> str:
+def describe(action: str, detail: Mapping[str, Any], usernames: Mapping[int, str] | None = None) -> str:  # noqa: C901
     """A plain-English description of one audit entry ("Recorded outcome: help offered")."""
     usernames = usernames or {}
     outcome = detail.get("outcome")

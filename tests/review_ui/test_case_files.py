@@ -18,7 +18,6 @@ from review_ui.store import (
     CaseFile,
     ReviewItem,
     claim_item,
-    get_case_file,
     record_outcome,
     upsert_case_files,
     write_transaction,
@@ -85,10 +84,10 @@ def test_routing_stores_a_case_file_and_ward_for_everyone_it_sends_for_review(
         "b": (night(0), f"b on {night(0)}"),
         "d": (night(0), f"d on {night(0)}"),
     }
-    found = get_case_file(session=session, person_id="a")
+    found = session.get(CaseFile, "a")
     assert found is not None
     assert found.content == case_file("a", name=f"a on {night(0)}", as_of=night(0))
-    assert get_case_file(session=session, person_id="c") is None
+    assert session.get(CaseFile, "c") is None
 
 
 def test_a_second_night_replaces_open_items_case_files_and_leaves_a_closed_ones_alone(
@@ -182,7 +181,7 @@ def test_upsert_inserts_then_replaces_by_person(session: Session) -> None:
     assert count == 1
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(CaseFile)) == 1200
-    found = get_case_file(session=session, person_id="p7")
+    found = session.get(CaseFile, "p7")
     assert found is not None
     assert (found.as_of, found.content) == (night(1), {"version": 1, "n": "again"})
 
