@@ -156,7 +156,9 @@ def _linear_champion(features: pl.DataFrame) -> RegisteredModel:
     columns = [c for c in features.columns if c not in ("person_id",) and features[c].dtype.is_numeric()]
     X = features.select(columns).to_pandas()
     y = (features["distinct_services_365d"].fill_null(0) >= 2).to_numpy().astype(int)
-    return RegisteredModel(pipeline=logistic_regression(columns).fit(X, y), version="test-linear")
+    return RegisteredModel(
+        pipeline=logistic_regression(columns).fit(X, y), version="test-linear", name="early-warning"
+    )
 
 
 def test_a_linear_model_scores_the_same_in_both_runners(
