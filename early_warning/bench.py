@@ -250,7 +250,6 @@ def set_up_home(home: Path, config_dir: Path | None) -> float:
     a second night in the same process would look faster for no real reason.
     Returns the seconds it took (reported as set-up, not in the total).
     """
-    from early_warning.config import load_config
     from flows import stages
     from review_ui.migrations import upgrade_to_head
     from review_ui.store import queue_database_url
@@ -258,7 +257,7 @@ def set_up_home(home: Path, config_dir: Path | None) -> float:
     started = time.perf_counter()
     for module in _STAGE_MODULES:
         importlib.import_module(module)
-    stages.champion_model(stages.Night(home=home, as_of=date.today(), config=load_config(config_dir)))
+    stages.champion_model(stages.Night.load(home, date.today(), config_dir))
     upgrade_to_head(queue_database_url(home))
     return round(time.perf_counter() - started, 2)
 
@@ -267,10 +266,9 @@ def run_night(
     extracts: Path, *, as_of: date, home: Path, config_dir: Path | None, memory: PeakMemory
 ) -> list[StageFigure]:
     """Every stage of one night, in the flow's order, through the functions its tasks call."""
-    from early_warning.config import load_config
     from flows import route, stages
 
-    night = stages.Night(home=home, as_of=as_of, config=load_config(config_dir), config_dir=config_dir)
+    night = stages.Night.load(home, as_of, config_dir)
     figures: list[StageFigure] = []
     with _measured(memory, figures, "ingest") as out:
         out["summary"] = _small(stages.ingest_stage(night, extracts))

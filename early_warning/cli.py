@@ -111,12 +111,20 @@ def run_nightly_flow(
     return NightlyOutcome.from_dict(outcome)
 
 
+def _check_night_settings(config_dir: Path | None) -> None:
+    """Read every file a night reads from ``config_dir``: a broken one stops the command here,
+    before Prefect starts. The flow reads them again, once, when the night starts
+    (:meth:`flows.stages.Night.load`), because a schedule's night may run days later."""
+    from flows.stages import Night
+
+    Night.load(Path("."), date.today(), config_dir)
+
+
 def _cmd_nightly(args: argparse.Namespace) -> int:
-    from early_warning.config import load_config
     from early_warning.paths import resolve_home
     from flows.runners import NoPrefectServer
 
-    load_config(args.config)  # a broken configuration stops here, before Prefect starts
+    _check_night_settings(args.config)
     try:
         outcome = run_nightly_flow(
             extracts=args.extracts,
@@ -157,11 +165,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_schedule(args: argparse.Namespace) -> int:
-    from early_warning.config import load_config
     from early_warning.paths import resolve_home
     from flows.schedule import serve_nightly
 
-    load_config(args.config)
+    _check_night_settings(args.config)
     serve_nightly(
         extracts=args.extracts,
         home=resolve_home(args.home),
@@ -184,7 +191,7 @@ def _newest_persons(home: Path, as_of: date) -> Any:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from early_warning.config import load_config
+    from early_warning.all_settings import load_all
     from early_warning.paths import resolve_home
     from early_warning.progress import Progress
     from flows.runtime import configure_runtime
@@ -195,7 +202,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from review_ui.store import queue_database_url
     from review_ui.store.training_outcomes import read_review_outcomes
 
-    config = load_config(args.config)
+    settings = load_all(args.config)  # every file, once; passed down, never read again deeper in
     progress = Progress()
     print(f"Training on {args.extracts} as of {args.as_of} (MLflow under {home / 'mlflow'}) ...")
     reviews = read_review_outcomes(queue_database_url(home))
@@ -205,8 +212,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
             args.extracts,
             args.as_of,
             home,
-            config,
+            settings.config,
             args.search,
+            settings=settings.training,
+            rules=settings.rules,
+            linkage=settings.linkage,
             config_dir=args.config,
             reviews=reviews,
             previous_persons=_newest_persons(home, args.as_of),
@@ -239,6 +249,9 @@ def _cmd_models(args: argparse.Namespace) -> int:
     home = resolve_home(args.home)
     configure_runtime(home)
     from models.registry import list_models, promote_model
+    from models.training_settings import load_training_settings
+
+    settings = load_training_settings(args.config)  # the council's registered model name
 
     if args.action == "promote":
         if args.version is None or not (args.reason or "").strip():
@@ -248,13 +261,13 @@ def _cmd_models(args: argparse.Namespace) -> int:
             )
             return EXIT_UNUSABLE
         try:
-            promote_model(home, args.version, reason=args.reason, by=args.by or getpass.getuser())
+            promote_model(home, args.version, settings, reason=args.reason, by=args.by or getpass.getuser())
         except ValueError as exc:
             print(str(exc), file=sys.stderr)
             return EXIT_UNUSABLE
         print(f"Version {args.version} is now the champion; tonight's run will use it. Reason recorded.")
         return EXIT_OK
-    rows = list_models(home)
+    rows = list_models(home, settings)
     if not rows:
         print("No model is registered; the nightly run uses the transparent rules score.")
         return EXIT_OK
@@ -334,7 +347,9 @@ def _web_settings(args: argparse.Namespace) -> Any:
     from early_warning.paths import resolve_home
     from early_warning.settings import get_settings
 
-    return get_settings().model_copy(update={"home": resolve_home(args.home)})
+    chosen = get_settings()
+    # --config wins over EARLY_WARNING_CONFIG, as --home wins over EARLY_WARNING_HOME.
+    return chosen.model_copy(update={"home": resolve_home(args.home), "config": args.config or chosen.config})
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

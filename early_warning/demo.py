@@ -43,8 +43,9 @@ def _train(home: Path, extracts: Path) -> None:
     from early_warning.progress import Progress
     from models.registry import list_models
     from models.training import TooFewLabels, run_training
+    from models.training_settings import load_training_settings
 
-    if list_models(home):
+    if list_models(home, load_training_settings()):  # the demo runs on the built-in defaults
         print("A model is already registered; not training again (see `early-warning models list`).")
         return
     print("Training models on the borough's history and registering them in MLflow ...")

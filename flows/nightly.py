@@ -30,7 +30,6 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.context import FlowRunContext
 
-from early_warning.config import load_config
 from flows import fan_out, stages
 from flows import route as queue_door
 from flows.report import NightlyOutcome, markdown_summary
@@ -118,10 +117,7 @@ def nightly(extracts: str, as_of: str, home: str, config_dir: str | None = None)
     runner is not an argument: it is chosen where the flow is started
     (:mod:`flows.runners`).
     """
-    config_path = Path(config_dir) if config_dir else None
-    night = stages.Night(
-        home=Path(home), as_of=night_of(as_of), config=load_config(config_path), config_dir=config_path
-    )
+    night = stages.Night.load(home, night_of(as_of), config_dir)
     timings: dict[str, float] = {}
     context = FlowRunContext.get()
     runner = describe(context.task_runner if context else None)

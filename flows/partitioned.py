@@ -208,6 +208,7 @@ def score_part(
         cohort,
         model,
         night.config,
+        rules=stages.night_rules(night),
         linear_centre=centre,
     )
     _write(scored.scores, part_file(night, "scores", partition))
@@ -220,6 +221,7 @@ def score_part(
         "model_description": scored.model_description,
         "drivers_source": scored.drivers_source,
         "drivers_description": scored.drivers_description,
+        "scorer": scored.scorer,
     }
 
 

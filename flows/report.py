@@ -85,6 +85,7 @@ class NightlyOutcome:
             f"Known to a service: {known['known']:,}; early-warning cohort (known to none): {known['cohort']:,}.",
             f"Scored with: {scored['model_description']}",
             f"Scorer in use: {scored.get('scorer', '?')}, because {scored.get('scorer_why', '?')}.",
+            f"Scored by: {scored.get('scored_by', '?')}.",
             f"Sent for review: {route['new_items']} new item(s); {route['updated']} open item(s) refreshed; "
             f"{route['held_back_cooldown']} held back by the cool-down.",
         ]
@@ -113,7 +114,7 @@ def clerical_line(clerical: dict[str, Any] | None) -> str:
 
 def markdown_summary(outcome: NightlyOutcome) -> str:
     """The Prefect artefact: rows in and quarantined per source, people resolved, cohort,
-    surfaced per locality, model version, where it ran (and over how many partitions),
+    surfaced per locality, the scorer named in full, where it ran (and over how many partitions),
     time per stage."""
     s = outcome.stages
     rows = "\n".join(
@@ -135,6 +136,7 @@ def markdown_summary(outcome: NightlyOutcome) -> str:
 - Known to a service: {s["thresholds"]["known"]:,}; early-warning cohort: {s["thresholds"]["cohort"]:,}
 - Model: {s["score"]["model_description"]} (version `{s["score"]["model_version"]}`)
 - Scorer in use: {s["score"].get("scorer", "?")}, because {s["score"].get("scorer_why", "?")}
+- Scored by: {s["score"].get("scored_by", "?")}
 - New review items: {s["route"]["new_items"]}; open items refreshed: {s["route"]["updated"]}
 - Case files deleted under the retention rule: {s["route"].get("case_files_deleted", 0):,}
 - {clerical_line(s["route"].get("clerical"))}

@@ -144,7 +144,8 @@ def route_stage(
 ) -> dict[str, Any]:
     """Choose tonight's candidates (:func:`choose_candidates`, unless ``choose`` is False
     because the fan-out chose them before building case files per locality), put them and
-    their case files into the review queue (one transaction) and write surfaced.parquet.
+    their case files into the review queue (one transaction) and write surfaced.parquet
+    (with the scorer that ranked them, :func:`scorer_column`).
     ``case_files`` are built here unless given.
 
     The review queue is the only place a score goes: this is the product's
@@ -173,7 +174,8 @@ def route_stage(
             case_files=case_files,
             engine=engine,
         )
-        write_frame(surfaced_frame(as_of=night.as_of, engine=engine), night.run.surfaced)
+        surfaced = surfaced_frame(as_of=night.as_of, engine=engine)
+        write_frame(surfaced.with_columns(scorer_column(night)), night.run.surfaced)
         clerical = route_clerical_sample(night, engine, url)
     finally:
         engine.dispose()
@@ -190,6 +192,16 @@ def route_stage(
         "case_file_seconds": case_file_seconds,
         "case_files_deleted": summary.case_files_deleted,
     }
+
+
+def scorer_column(night: Night) -> pl.Expr:
+    """``scorer``: what scored tonight, named in full as scores.parquet names it (the model's
+    registered name, version and MLflow run id, or the rules score and its points table's
+    fingerprint), so surfaced.parquet says on every row which scorer put a person there."""
+    scorers = pl.read_parquet(night.run.scores, columns=["scorer"])["scorer"].unique()
+    if scorers.len() > 1:
+        raise RuntimeError(f"tonight's scores name more than one scorer: {sorted(scorers.to_list())}")
+    return pl.lit(scorers[0] if scorers.len() else None, dtype=pl.String).alias("scorer")
 
 
 def route_clerical_sample(night: Night, engine: Any, url: str) -> dict[str, Any]:

@@ -24,11 +24,11 @@ import time
 import warnings
 from pathlib import Path
 from types import ModuleType, TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
-from models.training_settings import TrainingSettings, load_training_settings
+from models.training_settings import TrainingSettings
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -193,14 +193,23 @@ def _aliases_by_version(client: Any, name: str) -> dict[str, list[str]]:
     return out
 
 
-def load_champion(home: str | Path, settings: TrainingSettings | None = None) -> tuple[Any, str] | None:
-    """The champion pipeline and its version, or None when no champion is registered.
+class Champion(NamedTuple):
+    """The champion as the night loads it: the pipeline, and what names it in full."""
+
+    model: Any
+    version: str
+    name: str
+    run_id: str | None
+
+
+def load_champion(home: str | Path, settings: TrainingSettings) -> Champion | None:
+    """The champion of the council's registered model (``settings.registered_model_name``,
+    from its ``training.yaml``), or None when no champion is registered.
 
     Loads ``models:/<name>@champion`` as the scikit-learn object itself (no pyfunc
     schema enforcement), so ``predict_proba`` takes the nightly feature table as a
     pandas frame; the pipeline picks its own columns. Load once per night.
     """
-    settings = settings or load_training_settings()
     name = settings.registered_model_name
     if not (Path(home) / "mlflow" / "mlflow.db").exists():
         return None
@@ -215,12 +224,12 @@ def load_champion(home: str | Path, settings: TrainingSettings | None = None) ->
     except MlflowException:
         return None
     model = mlflow.sklearn.load_model(f"models:/{name}@{CHAMPION}")
-    return model, str(version.version)
+    return Champion(model=model, version=str(version.version), name=name, run_id=version.run_id or None)
 
 
-def list_models(home: str | Path, settings: TrainingSettings | None = None) -> list[dict[str, Any]]:
-    """Every registered version, oldest first: aliases, decision and key report-period metrics."""
-    settings = settings or load_training_settings()
+def list_models(home: str | Path, settings: TrainingSettings) -> list[dict[str, Any]]:
+    """Every registered version of the council's model, oldest first: aliases, decision and
+    key report-period metrics."""
     if not (Path(home) / "mlflow" / "mlflow.db").exists():
         return []
     client = _client(home)
@@ -256,7 +265,7 @@ def list_models(home: str | Path, settings: TrainingSettings | None = None) -> l
 def promote_model(
     home: str | Path,
     version: str | int,
-    settings: TrainingSettings | None = None,
+    settings: TrainingSettings,
     *,
     reason: str,
     by: str,
@@ -273,7 +282,6 @@ def promote_model(
     """
     if not reason.strip():
         raise ValueError("say why: a promotion needs a reason (--reason TEXT), which the registry keeps")
-    settings = settings or load_training_settings()
     client = _client(home)
     name = settings.registered_model_name
     known = (
@@ -293,12 +301,12 @@ def promote_model(
     client.set_model_version_tag(name, version, "promoted_at", when)
 
 
-def scorer_in_use(home: str | Path, settings: TrainingSettings | None = None) -> tuple[str, str]:
-    """(what scores tonight, why) in plain words, for the night's summary and the Prefect artefact.
+def scorer_in_use(home: str | Path, settings: TrainingSettings) -> tuple[str, str]:
+    """(what scores tonight, why) in plain words, for the night's summary and the Prefect artefact,
+    for the council's registered model (``settings.registered_model_name``).
 
     Cheap when nothing was ever trained (no MLflow import).
     """
-    settings = settings or load_training_settings()
     name = settings.registered_model_name
     if not (Path(home) / "mlflow" / "mlflow.db").exists():
         return "the transparent rules score", "no model has been trained"

@@ -83,6 +83,9 @@ class ScoredCohort:
             weights only, at most ``DRIVERS_PER_PERSON`` per person), for the reasons.
         model_name, model_version: the model that scored.
         model_description: one plain sentence for the run report.
+        scorer: the scorer named in full, for the night's files and summary: the model's
+            registered name, version and MLflow run id, or the rules score and its points
+            table's fingerprint (:func:`scorer_name`).
         drivers_source, drivers_description: where the drivers came from, honestly.
     """
 
@@ -93,6 +96,18 @@ class ScoredCohort:
     model_description: str
     drivers_source: DriverSource
     drivers_description: str
+    scorer: str
+
+
+def scorer_name(scorer: Any) -> str:
+    """What scored, named so it can be traced: ``model <name> version <v>, MLflow run <id>``,
+    or ``rules score, council table <fingerprint>`` (the points table's digest, which
+    changes whenever a council changes its ``rules_score.yaml``)."""
+    if isinstance(scorer, RulesScore):
+        return f"rules score, council table {scorer.version.removeprefix('rules-')}"
+    named = f"model {scorer.name} version {scorer.version}"
+    run_id = getattr(scorer, "run_id", None)
+    return f"{named}, MLflow run {run_id}" if run_id else named
 
 
 def _checked_cohort(features: pl.DataFrame, cohort: pl.DataFrame) -> pl.DataFrame:
@@ -238,7 +253,7 @@ def score_cohort(
     model: ScoringModel | None,
     config: Config,
     *,
-    rules: RulesScore | None = None,
+    rules: RulesScore,
     explain_top: int | None = None,
     linear_centre: Sequence[Sequence[float]] | None = None,
 ) -> ScoredCohort:
@@ -251,7 +266,8 @@ def score_cohort(
         model: the champion, or None for the transparent rules score.
         config: the configuration the features were built with.
         rules: the rules score to use when there is no champion (and for the fallback
-            drivers); defaults to ``RulesScore()`` with the default points table.
+            drivers): the council's points table (``RulesScore(table)``), which the caller
+            read from the council's ``rules_score.yaml``; never a default chosen here.
         explain_top: keep drivers only for the best-ranked this many (None: everyone).
         linear_centre: for a linear model, the typical person its drivers are measured
             from (:func:`linear_centre` of the whole cohort); None: the median of the rows
@@ -263,7 +279,6 @@ def score_cohort(
             model returns something that is not one 0-1 value per person.
     """
     rows = _checked_cohort(features, cohort)
-    rules = rules if rules is not None else RulesScore()
     is_rules = model is None or isinstance(model, RulesScore)
     scorer: Any = model
     if model is None or (isinstance(model, RulesScore) and not hasattr(model, "table_")):
@@ -297,6 +312,7 @@ def score_cohort(
         model_description=described,
         drivers_source=source,
         drivers_description=_DRIVER_WORDS[source],
+        scorer=scorer_name(scorer),
     )
 
 

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -44,6 +44,11 @@ from models.provenance import extracts_fingerprint, git_commit, package_version,
 from models.selection import choose, fit_candidates, importances, promotion_decision, widened_gaps
 from models.training_data import Progress, TrainingData, prepare_training_data, score_rows
 from models.training_settings import TrainingSettings, load_training_settings
+
+if TYPE_CHECKING:
+    from features.linkage.settings import LinkageSettings
+    from models.registry import Champion
+    from models.rules_score import RulesTable
 
 __all__ = [
     "TooFewLabels",
@@ -64,7 +69,7 @@ class TooFewLabels(ValueError):
     """Too few people reached a label in the training period to learn anything."""
 
 
-def list_models(home: str | Path, settings: TrainingSettings | None = None) -> list[dict[str, Any]]:
+def list_models(home: str | Path, settings: TrainingSettings) -> list[dict[str, Any]]:
     """Every registered version with aliases and key metrics (see ``models.registry``)."""
     from models.registry import list_models as _list
 
@@ -72,7 +77,7 @@ def list_models(home: str | Path, settings: TrainingSettings | None = None) -> l
 
 
 def promote_model(
-    home: str | Path, version: str | int, settings: TrainingSettings | None = None, *, reason: str, by: str
+    home: str | Path, version: str | int, settings: TrainingSettings, *, reason: str, by: str
 ) -> None:
     """Make ``version`` the champion: the data team's decision, with who and why (see ``models.registry``)."""
     from models.registry import promote_model as _promote
@@ -80,8 +85,8 @@ def promote_model(
     _promote(home, version, settings, reason=reason, by=by)
 
 
-def load_champion(home: str | Path, settings: TrainingSettings | None = None) -> tuple[Any, str] | None:
-    """The champion pipeline and version for the nightly run, or None (see ``models.registry``)."""
+def load_champion(home: str | Path, settings: TrainingSettings) -> Champion | None:
+    """The champion pipeline, version, name and run for the nightly run, or None (see ``models.registry``)."""
     from models.registry import load_champion as _load
 
     return _load(home, settings)
@@ -128,7 +133,7 @@ def _champion_on_report(
     loaded = load_champion(home, settings)
     if loaded is None:
         return None
-    model, version = loaded
+    model, version = loaded.model, loaded.version
     try:
         ev = evaluate(
             "champion",
@@ -201,6 +206,8 @@ def run_training(
     search: int = 0,
     *,
     settings: TrainingSettings | None = None,
+    rules: RulesTable | None = None,
+    linkage: LinkageSettings | None = None,
     config_dir: str | Path | None = None,
     persons: pl.DataFrame | None = None,
     reviews: pl.DataFrame | None = None,
@@ -216,8 +223,10 @@ def run_training(
         home: the product's home; MLflow lives under ``<home>/mlflow``.
         config: the validated configuration (sources, thresholds, capacities).
         search: extra random hyper-parameter settings per model family (nested runs).
-        settings: training settings; default ``training.yaml`` from ``config_dir`` or the defaults.
-        config_dir: a council's configuration folder (training and rules-score tables).
+        settings, rules, linkage: the council's ``training.yaml``, points table and
+            ``linkage.yaml``, as the command read them once from its ``--config`` folder;
+            each one not given is read from ``config_dir`` (None: the built-in defaults).
+        config_dir: a council's configuration folder, for the settings not given.
         persons: tests only - persons to use instead of running the real linkage.
         reviews: the review queue's outcomes (``models.labels.OUTCOME_COLUMNS``: person id,
             dates and outcome word, never the note), read by the caller.
@@ -225,6 +234,7 @@ def run_training(
             queue's ids.
         progress: told each stage as it starts (the command line prints it with times).
     """
+    from features.linkage.settings import load_linkage_settings
     from models.model_card import render_model_card
     from models.registry import start_training_run
     from models.rules_score import load_rules_table
@@ -232,6 +242,8 @@ def run_training(
     home = Path(home)
     say = progress or (lambda message: None)
     settings = settings or load_training_settings(config_dir)
+    rules = rules or load_rules_table(config_dir, config)
+    linkage = linkage or load_linkage_settings(config_dir)
     timings: dict[str, float] = {}
     started = time.perf_counter()
     data = prepare_training_data(
@@ -244,9 +256,10 @@ def run_training(
         reviews=reviews,
         previous_persons=previous_persons,
         progress=say,
+        linkage_settings=linkage,
     )
     timings["data_seconds"] = time.perf_counter() - started
-    rules_table = load_rules_table(config_dir, config).model_dump()
+    rules_table = rules.model_dump()
     rows = {
         f"{name}_{what}": int(frame.height if what == "rows" else frame[LABEL].sum())
         for name in ("train", "middle", "report")

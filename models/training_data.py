@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,9 @@ from models.labels import (
     split_snapshots,
 )
 from models.training_settings import TrainingSettings
+
+if TYPE_CHECKING:
+    from features.linkage.settings import LinkageSettings
 
 
 @dataclass
@@ -59,9 +62,14 @@ def _quiet(message: str) -> None:
 
 
 def resolve_training_persons(
-    people: pl.DataFrame, as_of: date, run: RunPaths, previous: pl.DataFrame | None = None
+    people: pl.DataFrame,
+    as_of: date,
+    run: RunPaths,
+    previous: pl.DataFrame | None = None,
+    linkage: LinkageSettings | None = None,
 ) -> pl.DataFrame:
-    """Persons from the real linkage (Splink); no fallback to anything else.
+    """Persons from the real linkage (Splink) under the council's ``linkage`` settings;
+    no fallback to anything else.
 
     ``previous`` is the newest night's ``persons.parquet``: with it the training
     persons carry the night's ids, so review outcomes (kept by person id) find
@@ -69,7 +77,9 @@ def resolve_training_persons(
     """
     from features.linkage import resolve_persons, write_linkage_outputs
 
-    result = resolve_persons(people, previous=previous, as_of=as_of, save_model_to=run.linkage_model)
+    result = resolve_persons(
+        people, previous=previous, as_of=as_of, settings=linkage, save_model_to=run.linkage_model
+    )
     write_linkage_outputs(result, run)
     return result.persons
 
@@ -85,12 +95,14 @@ def prepare_training_data(
     reviews: pl.DataFrame | None = None,
     previous_persons: pl.DataFrame | None = None,
     progress: Progress = _quiet,
+    linkage_settings: LinkageSettings | None = None,
 ) -> TrainingData:
     """Ingest, link and replay every snapshot. ``persons`` is for tests only (else: real linkage).
 
     ``reviews`` are the review queue's outcomes (``models.labels.OUTCOME_COLUMNS``),
     ``previous_persons`` the newest night's persons (so ids match the queue's);
-    ``progress`` is told what is happening, a line at a time.
+    ``progress`` is told what is happening, a line at a time; ``linkage_settings`` is the council's
+    ``linkage.yaml``, so training resolves persons as its nights do.
     """
     from features.ingest import ingest_extracts
 
@@ -104,7 +116,7 @@ def prepare_training_data(
     linkage = "supplied persons (tests)" if persons is not None else "Splink linkage (features.linkage)"
     if persons is None:
         progress(f"resolving {people.height:,} source records to persons (Splink)")
-        persons = resolve_training_persons(people, as_of, run, previous_persons)
+        persons = resolve_training_persons(people, as_of, run, previous_persons, linkage_settings)
     if events.is_empty():
         raise ValueError(f"{extracts_dir}: no accepted events to learn from")
     history_start = events["event_date"].min()

@@ -12,7 +12,7 @@ be called and tested without Prefect. Every write is keyed by the night
 (``<home>/runs/<as_of>/``), so running a stage again replaces its output.
 
 Example:
-    >>> night = Night(home=home, as_of=date(2026, 11, 22), config=load_config())  # doctest: +SKIP
+    >>> night = Night.load(home, date(2026, 11, 22), config_dir)  # doctest: +SKIP
     >>> ingest_stage(night, extracts); link_stage(night); graph_stage(night)  # doctest: +SKIP
     >>> features_stage(night); thresholds_stage(night); score_stage(night)  # doctest: +SKIP
 """
@@ -27,6 +27,7 @@ from flows.stages.score import (
     champion_model,
     merge_scored,
     night_cohort,
+    night_rules,
     score_stage,
     scoring_partitions,
     write_scores,
@@ -44,6 +45,7 @@ __all__ = [
     "link_stage",
     "merge_scored",
     "night_cohort",
+    "night_rules",
     "score_stage",
     "scoring_partitions",
     "thresholds_stage",

@@ -22,7 +22,7 @@ def link_stage(night: Night) -> dict[str, Any]:
     (:func:`flows.reuse.linkage_model_choice`), else trains tonight. Keeps every
     active "not the same person" / "same person" statement reviewers made in
     the review app (read-only; none before the queue exists)."""
-    from features.linkage import load_linkage_settings, resolve_persons, write_linkage_outputs
+    from features.linkage import resolve_persons, write_linkage_outputs
     from flows.reuse import (
         linkage_model_choice,
         linkage_reuse,
@@ -35,7 +35,7 @@ def link_stage(night: Night) -> dict[str, Any]:
     run = night.run
     people = pl.read_parquet(run.canonical_people)
     constraints = read_link_constraints(night)
-    settings = load_linkage_settings(night.config_dir)
+    settings = night.linkage
     choice = linkage_model_choice(
         night.home,
         night.as_of,

@@ -19,16 +19,19 @@ from early_warning.paths import write_frame
 from flows.stages.night import Night
 
 if TYPE_CHECKING:
+    from models.rules_score import RulesScore
     from models.scoring import ScoredCohort
 
 
 @dataclass(frozen=True)
 class RegisteredModel:
-    """The champion from the registry, with the name and version the run report needs."""
+    """The champion from the registry, with the name, version and MLflow run id that the
+    night's files and summary name it by."""
 
     pipeline: Any
     version: str
-    name: str = "early-warning"
+    name: str
+    run_id: str | None = None
 
     def predict_proba(self, X: Any) -> Any:
         return self.pipeline.predict_proba(X)
@@ -43,11 +46,24 @@ def night_cohort(night: Night, persons: pl.DataFrame | pl.LazyFrame | None = Non
 
 
 def champion_model(night: Night) -> RegisteredModel | None:
-    """The registry's champion, or None (the rules score). Load once per night."""
+    """The champion of the council's registered model (``training.yaml``'s
+    ``registered_model_name``), or None (the rules score). Load once per night."""
     from models.registry import load_champion
 
-    champion = load_champion(night.home)
-    return RegisteredModel(pipeline=champion[0], version=champion[1]) if champion else None
+    champion = load_champion(night.home, night.training)
+    if champion is None:
+        return None
+    return RegisteredModel(
+        pipeline=champion.model, version=champion.version, name=champion.name, run_id=champion.run_id
+    )
+
+
+def night_rules(night: Night) -> RulesScore:
+    """The rules score with the council's points table (``rules_score.yaml``), read when
+    the night started: what scores when no model is champion."""
+    from models.rules_score import RulesScore
+
+    return RulesScore(night.rules.model_dump())
 
 
 def scoring_partitions(night: Night, cohort: pl.DataFrame) -> list[str]:
@@ -70,6 +86,7 @@ def score_stage(night: Night) -> dict[str, Any]:
 
     cohort = night_cohort(night)
     model = champion_model(night)
+    rules = night_rules(night)
     features = pl.read_parquet(night.run.features)
     centre = linear_centre(features, cohort, model)
     labels = pl.read_parquet(night.run.partitions)
@@ -82,10 +99,13 @@ def score_stage(night: Night) -> dict[str, Any]:
                 cohort.join(members, on="person_id", how="semi"),
                 model,
                 night.config,
+                rules=rules,
                 linear_centre=centre,
             )
         )
-    scored = merge_scored(parts) if parts else score_cohort(features, cohort, model, night.config)
+    scored = (
+        merge_scored(parts) if parts else score_cohort(features, cohort, model, night.config, rules=rules)
+    )
     return write_scores(night, cohort.height, scored)
 
 
@@ -93,7 +113,7 @@ def merge_scored(parts: Sequence[ScoredCohort]) -> ScoredCohort:
     """The partitions' scores and drivers as one ``ScoredCohort``, in ``score_cohort``'s order."""
     from models.scoring import ScoredCohort
 
-    models = {(p.model_name, p.model_version, p.drivers_source) for p in parts}
+    models = {(p.scorer, p.drivers_source) for p in parts}
     if len(models) != 1:
         raise RuntimeError(f"the partitions were scored by different models: {sorted(models)}")
     first = parts[0]
@@ -107,11 +127,13 @@ def merge_scored(parts: Sequence[ScoredCohort]) -> ScoredCohort:
         model_description=first.model_description,
         drivers_source=first.drivers_source,
         drivers_description=first.drivers_description,
+        scorer=first.scorer,
     )
 
 
 def write_scores(night: Night, cohort_size: int, scored: ScoredCohort) -> dict[str, Any]:
-    """Write scores.parquet and drivers.parquet (what moved each score, for the reasons).
+    """Write scores.parquet (with the scorer named in full on every row) and drivers.parquet
+    (what moved each score, for the reasons).
 
     The score stage ends here: who is sent for review - ranking, the evidence floor, each
     locality's capacity, people already in the queue - is decided by the route stage
@@ -121,12 +143,13 @@ def write_scores(night: Night, cohort_size: int, scored: ScoredCohort) -> dict[s
     """
     from models.registry import scorer_in_use
 
-    write_frame(scored.scores, night.run.scores)
+    write_frame(scored.scores.with_columns(pl.lit(scored.scorer).alias("scorer")), night.run.scores)
     write_frame(scored.drivers, night.run.drivers)
-    scorer, scorer_why = scorer_in_use(night.home)
+    scorer, scorer_why = scorer_in_use(night.home, night.training)
     return {
         "scorer": scorer,
         "scorer_why": scorer_why,
+        "scored_by": scored.scorer,
         "cohort": cohort_size,
         "scored": scored.scores.height,
         "model_name": scored.model_name,

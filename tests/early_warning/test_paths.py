@@ -9,7 +9,6 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from early_warning.config import load_config
 from early_warning.paths import RunPaths, nights_through, replace_atomically, write_frame, write_text
 from flows.stages import Night, write_features
 
@@ -49,7 +48,7 @@ def test_a_write_that_dies_half_way_leaves_the_previous_text(tmp_path: Path) -> 
 def test_a_stage_output_survives_a_crash_half_way_through_rewriting_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    night = Night(home=tmp_path, as_of=AS_OF, config=load_config())
+    night = Night.load(tmp_path, AS_OF)
     table = pl.DataFrame({"person_id": ["P1"], "signals_365d_total": [3]})
     write_features(night, table)
     real_write = pl.DataFrame.write_parquet

@@ -16,7 +16,6 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from early_warning.config import load_config
 from flows import stages
 from flows.reuse import read_reuse
 from tests.flows.conftest import AS_OF
@@ -27,7 +26,7 @@ OUTPUTS = ("graph_features.parquet", "localities.parquet", "partitions.parquet",
 
 
 def _run(extracts: Path, home: Path, as_of: date, config_dir: Path | None = None) -> stages.Night:
-    night = stages.Night(home=home, as_of=as_of, config=load_config(config_dir), config_dir=config_dir)
+    night = stages.Night.load(home, as_of, config_dir)
     stages.ingest_stage(night, extracts)
     stages.link_stage(night)
     stages.graph_stage(night)

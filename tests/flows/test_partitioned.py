@@ -17,7 +17,6 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from early_warning.config import load_config
 from flows import partitioned, route, stages
 from flows.stages import Night, RegisteredModel
 from flows.stages import score as score_module
@@ -53,7 +52,7 @@ def queue_under_home(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _night(home: Path) -> Night:
-    return Night(home=home, as_of=AS_OF, config=load_config())
+    return Night.load(home, AS_OF)
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +156,9 @@ def _linear_champion(features: pl.DataFrame) -> RegisteredModel:
     columns = [c for c in features.columns if c not in ("person_id",) and features[c].dtype.is_numeric()]
     X = features.select(columns).to_pandas()
     y = (features["distinct_services_365d"].fill_null(0) >= 2).to_numpy().astype(int)
-    return RegisteredModel(pipeline=logistic_regression(columns).fit(X, y), version="test-linear")
+    return RegisteredModel(
+        pipeline=logistic_regression(columns).fit(X, y), version="test-linear", name="early-warning"
+    )
 
 
 def test_a_linear_model_scores_the_same_in_both_runners(
@@ -198,7 +199,8 @@ def test_partition_drivers_are_measured_from_the_whole_cohorts_typical_person(se
     features = pl.read_parquet(sequential.run.root / "features.parquet")
     cohort = stages.night_cohort(sequential)
     model = _linear_champion(features)
-    whole = score_cohort(features, cohort, model, sequential.config)
+    rules = stages.night_rules(sequential)
+    whole = score_cohort(features, cohort, model, sequential.config, rules=rules)
     centre = linear_centre(features, cohort, model)
     labels = pl.read_parquet(sequential.run.partitions)
     alone_differs = []
@@ -206,12 +208,14 @@ def test_partition_drivers_are_measured_from_the_whole_cohorts_typical_person(se
         members = labels.filter(pl.col("partition") == name).select("person_id")
         rows, who = (f.join(members, on="person_id", how="semi") for f in (features, cohort))
         mine = whole.drivers.join(members, on="person_id", how="semi")
-        shared = score_cohort(rows, who, model, sequential.config, linear_centre=centre)
+        shared = score_cohort(rows, who, model, sequential.config, rules=rules, linear_centre=centre)
         assert_frame_equal(shared.drivers, mine, check_exact=True)
         # Scores agree to the last bits only: BLAS may sum a different number of rows differently.
         close = shared.scores.join(whole.scores, on="person_id")
         assert (close["score"] - close["score_right"]).abs().max() < 1e-12
-        alone_differs.append(not score_cohort(rows, who, model, sequential.config).drivers.equals(mine))
+        alone_differs.append(
+            not score_cohort(rows, who, model, sequential.config, rules=rules).drivers.equals(mine)
+        )
     assert any(alone_differs), "a partition's own typical person would give other drivers"
 
 

@@ -42,7 +42,7 @@ SETTINGS = load_training_settings()
 
 
 def _run_night(home: Path, extracts: Path, night: date) -> None:
-    n = stages.Night(home=home, as_of=night, config=CONFIG)
+    n = stages.Night.load(home, night)
     stages.ingest_stage(n, extracts)
     stages.link_stage(n)
     stages.graph_stage(n)

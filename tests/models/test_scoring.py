@@ -54,7 +54,7 @@ def fitted(estimator: Any, feats: pl.DataFrame) -> Champion:
 def test_without_a_champion_the_rules_score_ranks_only_the_cohort_and_says_so() -> None:
     feats = features(40)
     cohort = feats.select("person_id").filter(pl.col("person_id") != "p003").head(30)
-    out = score_cohort(feats, cohort, None, CONFIG)
+    out = score_cohort(feats, cohort, None, CONFIG, rules=RulesScore())
 
     assert set(out.scores["person_id"]) == set(cohort["person_id"])
     assert "p003" not in out.scores["person_id"].to_list()
@@ -72,8 +72,10 @@ def test_without_a_champion_the_rules_score_ranks_only_the_cohort_and_says_so() 
 def test_order_is_score_then_person_id_whatever_order_the_rows_came_in() -> None:
     feats = pl.concat([features(20), features(5).with_columns(pl.format("twin{}", pl.col("person_id")))])
     cohort = feats.select("person_id")
-    first = score_cohort(feats, cohort, None, CONFIG).scores
-    shuffled = score_cohort(feats.sample(fraction=1.0, shuffle=True, seed=3), cohort.reverse(), None, CONFIG)
+    first = score_cohort(feats, cohort, None, CONFIG, rules=RulesScore()).scores
+    shuffled = score_cohort(
+        feats.sample(fraction=1.0, shuffle=True, seed=3), cohort.reverse(), None, CONFIG, rules=RulesScore()
+    )
     assert first.equals(shuffled.scores)
     keys = list(zip((-first["score"]).to_list(), first["person_id"].to_list(), strict=True))
     assert keys == sorted(keys)
@@ -83,12 +85,12 @@ def test_a_cohort_member_without_features_is_an_error_not_a_silent_gap() -> None
     feats = features(5)
     cohort = pl.DataFrame({"person_id": ["p000", "ghost"]})
     with pytest.raises(ValueError, match="no feature row"):
-        score_cohort(feats, cohort, None, CONFIG)
+        score_cohort(feats, cohort, None, CONFIG, rules=RulesScore())
 
 
 def test_rules_drivers_are_the_points_each_rule_gave() -> None:
     feats = features(10)
-    out = score_cohort(feats, feats.select("person_id"), None, CONFIG)
+    out = score_cohort(feats, feats.select("person_id"), None, CONFIG, rules=RulesScore())
     points = RulesScore().fit(feats.drop("person_id")).contributions(feats)
     for row in out.drivers.iter_rows(named=True):
         index = feats["person_id"].to_list().index(row["person_id"])
@@ -101,7 +103,7 @@ def test_a_linear_champion_explains_with_its_own_arithmetic() -> None:
     pipe = Pipeline([("impute", SimpleImputer()), ("scale", StandardScaler()), ("lr", LogisticRegression())])
     champion = fitted(pipe.set_output(transform="pandas"), feats)
     with_graph = feats.with_columns(pl.lit(2).alias("household_size"))  # a column the model never saw
-    out = score_cohort(with_graph, feats.select("person_id"), champion, CONFIG)
+    out = score_cohort(with_graph, feats.select("person_id"), champion, CONFIG, rules=RulesScore())
 
     assert out.model_description == "Scored by the champion model early-warning, version 7."
     assert out.drivers_source == "linear"
@@ -123,7 +125,11 @@ def test_a_calibrated_linear_pipeline_is_still_explained_by_its_coefficients() -
         transform="pandas"
     )
     out = score_cohort(
-        feats, feats.select("person_id"), fitted(CalibratedClassifierCV(pipe, cv=3), feats), CONFIG
+        feats,
+        feats.select("person_id"),
+        fitted(CalibratedClassifierCV(pipe, cv=3), feats),
+        CONFIG,
+        rules=RulesScore(),
     )
     assert out.drivers_source == "linear"
     assert set(out.drivers["feature"]) <= set(COLUMNS)
@@ -132,7 +138,7 @@ def test_a_calibrated_linear_pipeline_is_still_explained_by_its_coefficients() -
 def test_a_tree_champion_falls_back_to_what_stands_out_in_the_record_and_says_so() -> None:
     feats = features(200)
     champion = fitted(HistGradientBoostingClassifier(max_iter=20), feats)
-    out = score_cohort(feats, feats.select("person_id"), champion, CONFIG, explain_top=25)
+    out = score_cohort(feats, feats.select("person_id"), champion, CONFIG, rules=RulesScore(), explain_top=25)
     assert out.drivers_source == "rules_fallback"
     assert "no per-person breakdown" in out.drivers_description
     assert set(out.drivers["person_id"]) <= set(out.scores.head(25)["person_id"])
@@ -147,7 +153,7 @@ def test_a_model_that_returns_nonsense_stops_the_scoring() -> None:
 
     feats = features(5)
     with pytest.raises(ValueError, match="outside 0 to 1"):
-        score_cohort(feats, feats.select("person_id"), Broken(), CONFIG)
+        score_cohort(feats, feats.select("person_id"), Broken(), CONFIG, rules=RulesScore())
 
 
 def test_end_to_end_people_known_to_a_service_are_never_scored_or_explained() -> None:
@@ -161,7 +167,7 @@ def test_end_to_end_people_known_to_a_service_are_never_scored_or_explained() ->
     ev, people = events_frame(evs), persons_frame(evs)
     cohort = early_warning_cohort(people, known_to_services(ev, people, AS_OF, CONFIG))
     feats = build_person_features(ev, people, AS_OF, CONFIG).collect()
-    out = score_cohort(feats, cohort, None, CONFIG)
+    out = score_cohort(feats, cohort, None, CONFIG, rules=RulesScore())
 
     assert out.scores["person_id"].to_list() == ["quiet", "calm"]
     said = reasons_for(out.scores["person_id"], ev, people, AS_OF, CONFIG, out.drivers)

@@ -16,6 +16,7 @@ import pytest
 
 from early_warning.cli import main
 from early_warning.synthetic import generate_borough
+from models.training_settings import load_training_settings
 
 
 @pytest.fixture(scope="module")
@@ -111,12 +112,12 @@ def test_promoting_needs_a_reason_and_records_who_and_why(
     assert "--reason TEXT" in capsys.readouterr().err
     reason = "Reviewed the March lists with the Northgate team: it finds people the rules score misses"
     assert main(["models", "promote", "1", "--reason", reason, "--by", "a.analyst", "--home", str(home)]) == 0
-    row = list_models(home)[0]
+    row = list_models(home, load_training_settings())[0]
     assert row["aliases"] == ["champion"]
     assert row["promoted"].startswith("by a.analyst on ")
     assert row["promoted"].endswith(reason)
     assert row["reason"].startswith("The learned model (")  # the gate's own decision is kept
-    what, why = scorer_in_use(home)
+    what, why = scorer_in_use(home, load_training_settings())
     assert what.startswith("model early-warning version 1 (run ")
     assert "a.analyst" in why
     assert reason in why
@@ -129,7 +130,10 @@ def test_models_list_with_nothing_registered_says_the_rules_score_is_used(
 
     assert main(["models", "list", "--home", str(tmp_path)]) == 0
     assert "transparent rules score" in capsys.readouterr().out
-    assert scorer_in_use(tmp_path) == ("the transparent rules score", "no model has been trained")
+    assert scorer_in_use(tmp_path, load_training_settings()) == (
+        "the transparent rules score",
+        "no model has been trained",
+    )
 
 
 def _free_port() -> int:

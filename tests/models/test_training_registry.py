@@ -41,8 +41,8 @@ def trained(
 
 
 def test_load_champion_is_none_when_nothing_is_registered(tmp_path: Path) -> None:
-    assert load_champion(tmp_path) is None
-    assert list_models(tmp_path) == []
+    assert load_champion(tmp_path, SETTINGS) is None
+    assert list_models(tmp_path, SETTINGS) == []
 
 
 def test_the_first_model_is_champion_only_if_the_gate_lets_it_through(trained: tuple) -> None:
