@@ -92,10 +92,23 @@ class NightlyOutcome:
         if route.get("case_files_deleted"):
             lines.append(f"Case files deleted under the retention rule: {route['case_files_deleted']:,}.")
         lines.append(clerical_line(route.get("clerical")))
+        lines.append(retention_line(s.get("retention")))
         lines += ["", self.ran_on, self.reused]
         timings = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in s["seconds_per_stage"].items())
         lines += ["", f"Time per stage: {timings}"]
         return "\n".join(lines)
+
+
+def retention_line(retention: dict[str, Any] | None) -> str:
+    """What the identifiers retention rule deleted tonight (:mod:`flows.retention`)."""
+    if not retention:
+        return "Identifiers retention: not applied."
+    nights = retention["nights_pruned"]
+    pruned = f" (nights {', '.join(nights)})" if nights else ""
+    return (
+        f"Identifiers kept {retention['retention_days']} days: {retention['folders_deleted']:,} "
+        f"folder(s) of canonical rows and quarantine deleted{pruned}."
+    )
 
 
 def clerical_line(clerical: dict[str, Any] | None) -> str:
@@ -138,6 +151,7 @@ def markdown_summary(outcome: NightlyOutcome) -> str:
 - New review items: {s["route"]["new_items"]}; open items refreshed: {s["route"]["updated"]}
 - Case files deleted under the retention rule: {s["route"].get("case_files_deleted", 0):,}
 - {clerical_line(s["route"].get("clerical"))}
+- {retention_line(s.get("retention"))}
 - Runner: {outcome.ran_on}
 - {outcome.reused}
 
