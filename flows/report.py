@@ -89,6 +89,13 @@ class NightlyOutcome:
             f"{route['held_back_cooldown']} held back by the cool-down.",
         ]
         lines += [f"  {locality}: {count} new" for locality, count in route["new_by_locality"].items()]
+        unstaffed = route.get("unstaffed_localities") or {}
+        if unstaffed:
+            named = ", ".join(f"{locality} ({count})" for locality, count in unstaffed.items())
+            lines.append(
+                f"ATTENTION: open items in localities nobody works, so nobody sees them: {named}. "
+                "Give the locality a team in the users page, or check the gazetteer for a renamed one."
+            )
         if route.get("case_files_deleted"):
             lines.append(f"Case files deleted under the retention rule: {route['case_files_deleted']:,}.")
         lines.append(clerical_line(route.get("clerical")))
