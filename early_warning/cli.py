@@ -12,6 +12,7 @@ was skipped); 2 the command could not run (bad arguments or configuration).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -697,11 +698,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
+    # Everything a command writes (runs, quarantine, the queue, Prefect's and MLflow's
+    # databases) can hold personal data: owner-only (0700 folders, 0600 files).
+    previous_umask = os.umask(0o077)
     try:
         return handler(args)
     except ConfigError as exc:
         print(f"Configuration problem:\n{exc}", file=sys.stderr)
         return EXIT_UNUSABLE
+    finally:
+        os.umask(previous_umask)
 
 
 if __name__ == "__main__":

@@ -36,8 +36,35 @@ from early_warning.settings import get_settings
 
 
 def resolve_home(home: str | Path | None = None) -> Path:
-    """The product's home folder: the argument, else $EARLY_WARNING_HOME, else ./.early-warning."""
-    return Path(home) if home is not None else get_settings().home
+    """The product's home folder: the argument, else $EARLY_WARNING_HOME, else ./.early-warning.
+
+    When it exists it is made owner-only (:func:`owner_only`), so a home made before
+    that rule stops being readable by others the next time any command uses it.
+    """
+    path = Path(home) if home is not None else get_settings().home
+    if path.is_dir():
+        owner_only(path)
+    return path
+
+
+def owner_only(home: Path) -> None:
+    """Take group and other access off the home folder and what sits directly in it.
+
+    Everything under the home can hold personal data (canonical rows, quarantine, the
+    queue's case files and password hashes, Prefect's and MLflow's databases). New files
+    are owner-only by the command line's umask (077); this tightens a home made before
+    it. Once the home itself is 0700 nothing below it can be reached by anyone else, so
+    the walk stops at the first level. Symbolic links are left alone.
+    """
+    for path in (home, *home.iterdir()):
+        try:
+            if path.is_symlink():
+                continue
+            mode = path.stat().st_mode & 0o7777
+            if mode & 0o077:
+                path.chmod(mode & ~0o077)
+        except FileNotFoundError:
+            continue  # gone meanwhile (a database's -wal or -journal file)
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,11 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=30, ge=1)
     #: ... and this long after sign-in, whatever happens.
     session_absolute_hours: int = Field(default=10, ge=1)
-    #: Send cookies only over HTTPS. Turn on wherever the app is not on localhost.
-    cookie_secure: bool = False
+    #: Send cookies only over HTTPS (``Secure``, ``__Host-`` names, HSTS). Unset: on,
+    #: unless the app listens on a loopback address with no ``trusted_proxies``
+    #: (``review_app.yaml``) - the plain-http demo on 127.0.0.1, which nobody else can
+    #: reach. Set it true behind a TLS proxy that is not listed; false only for a lab.
+    cookie_secure: bool | None = None
     #: Sign-in throttling: this many failures for one username within the
     #: window refuse further attempts for it until it passes. From one address,
     #: this many failures slow it down: usernames that failed there are

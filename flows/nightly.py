@@ -33,6 +33,7 @@ from prefect.context import FlowRunContext
 from flows import fan_out, stages
 from flows import route as queue_door
 from flows.report import NightlyOutcome, markdown_summary
+from flows.retention import prune_identifiers
 from flows.runners import describe, runner_from_environment
 
 T = TypeVar("T")
@@ -88,6 +89,13 @@ def route(night: stages.Night, model_version: str) -> dict[str, Any]:
     return queue_door.route_stage(night, model_version)
 
 
+@task(name="retention")
+def retention(night: stages.Night) -> dict[str, Any]:
+    """Delete old nights' identifiers (canonical rows, quarantine) under the retention rule."""
+    days = night.config.routing.identifiers_retention_days
+    return prune_identifiers(night.home, night.as_of, days).to_dict(days)
+
+
 def _one_task_per_stage(night: stages.Night, outcome: dict[str, Any], timings: dict[str, float]) -> None:
     outcome["graph"] = _timed(timings, "graph", lambda: graph(night))
     outcome["features"] = _timed(timings, "features", lambda: person_features(night))
@@ -110,7 +118,8 @@ def _by_locality(night: stages.Night, outcome: dict[str, Any], timings: dict[str
 
 @flow(name="nightly", log_prints=True, task_runner=runner_from_environment())
 def nightly(extracts: str, as_of: str, home: str, config_dir: str | None = None) -> dict[str, Any]:
-    """One night: ingest, link, graph, features, thresholds, score, route.
+    """One night: ingest, link, graph, features, thresholds, score, route; then old
+    nights' identifiers deleted under the retention rule (:mod:`flows.retention`).
 
     Args are strings so the same flow runs from the command line, a schedule
     or a Prefect deployment with parameters typed in the Prefect UI. The task
@@ -129,6 +138,7 @@ def nightly(extracts: str, as_of: str, home: str, config_dir: str | None = None)
     outcome["ingest"] = _timed(timings, "ingest", lambda: ingest(night, Path(extracts)))
     outcome["link"] = _timed(timings, "link", lambda: link(night))
     (_by_locality if runner.fans_out else _one_task_per_stage)(night, outcome, timings)
+    outcome["retention"] = _timed(timings, "retention", lambda: retention(night))
     outcome["seconds_per_stage"] = timings
     result = NightlyOutcome.from_dict(outcome)
     result.write(night.run)

@@ -90,13 +90,33 @@ class NightlyOutcome:
             f"{route['held_back_cooldown']} held back by the cool-down.",
         ]
         lines += [f"  {locality}: {count} new" for locality, count in route["new_by_locality"].items()]
+        unstaffed = route.get("unstaffed_localities") or {}
+        if unstaffed:
+            named = ", ".join(f"{locality} ({count})" for locality, count in unstaffed.items())
+            lines.append(
+                f"ATTENTION: open items in localities nobody works, so nobody sees them: {named}. "
+                "Give the locality a team in the users page, or check the gazetteer for a renamed one."
+            )
         if route.get("case_files_deleted"):
             lines.append(f"Case files deleted under the retention rule: {route['case_files_deleted']:,}.")
         lines.append(clerical_line(route.get("clerical")))
+        lines.append(retention_line(s.get("retention")))
         lines += ["", self.ran_on, self.reused]
         timings = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in s["seconds_per_stage"].items())
         lines += ["", f"Time per stage: {timings}"]
         return "\n".join(lines)
+
+
+def retention_line(retention: dict[str, Any] | None) -> str:
+    """What the identifiers retention rule deleted tonight (:mod:`flows.retention`)."""
+    if not retention:
+        return "Identifiers retention: not applied."
+    nights = retention["nights_pruned"]
+    pruned = f" (nights {', '.join(nights)})" if nights else ""
+    return (
+        f"Identifiers kept {retention['retention_days']} days: {retention['folders_deleted']:,} "
+        f"folder(s) of canonical rows and quarantine deleted{pruned}."
+    )
 
 
 def clerical_line(clerical: dict[str, Any] | None) -> str:
@@ -140,6 +160,7 @@ def markdown_summary(outcome: NightlyOutcome) -> str:
 - New review items: {s["route"]["new_items"]}; open items refreshed: {s["route"]["updated"]}
 - Case files deleted under the retention rule: {s["route"].get("case_files_deleted", 0):,}
 - {clerical_line(s["route"].get("clerical"))}
+- {retention_line(s.get("retention"))}
 - Runner: {outcome.ran_on}
 - {outcome.reused}
 

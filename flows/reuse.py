@@ -203,7 +203,14 @@ def graph_reuse(
     """
     from features.graph.incremental import graph_window_cut
 
-    needs = (tonight.graph_features, tonight.graph_addresses, tonight.fingerprints, tonight.persons)
+    # The gazetteer is in canonical/, which the retention rule deletes from old nights.
+    needs = (
+        tonight.graph_features,
+        tonight.graph_addresses,
+        tonight.fingerprints,
+        tonight.persons,
+        tonight.canonical_gazetteer,
+    )
     before = previous_night(tonight, config, needs)
     if before is None:
         return None

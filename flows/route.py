@@ -191,6 +191,7 @@ def route_stage(
         "case_files_built": case_files.height,
         "case_file_seconds": case_file_seconds,
         "case_files_deleted": summary.case_files_deleted,
+        "unstaffed_localities": dict(summary.unstaffed),
     }
 
 

@@ -54,10 +54,13 @@ from review_ui.store.case_files import delete_expired_case_files, upsert_case_fi
 from review_ui.store.engine import is_sqlite, make_session_factory, write_transaction
 from review_ui.store.tables import (
     OPEN_STATUSES,
+    UNKNOWN_LOCALITY,
     ItemHistory,
     ItemStatus,
     ReviewItem,
+    Role,
     RouteRun,
+    User,
     utc_now,
 )
 
@@ -100,6 +103,10 @@ class RouteSummary:
     #: Case files deleted by the retention rule tonight. Not compared: a re-run
     #: finds nothing left to delete, and is still the same night.
     case_files_deleted: int = field(default=0, compare=False)
+    #: Open items per locality that no active caseworker or team lead works (a
+    #: locality renamed in the gazetteer, or a team not set up yet): nobody would see
+    #: them. Not compared: it changes with the users, not the night.
+    unstaffed: dict[str, int] = field(default_factory=dict, compare=False)
 
     @property
     def new_items(self) -> int:
@@ -473,6 +480,7 @@ def _summarise(
     return RouteSummary(
         as_of=as_of,
         model_version=model_version,
+        unstaffed=unstaffed_localities(session),
         candidates=candidates,
         new_by_locality={str(k): int(v) for k, v in new_by_locality.items()},
         updated=int(updated or 0),
@@ -480,6 +488,26 @@ def _summarise(
         over_capacity=int(plan["over_capacity"].sum()),
         merged=int(merged or 0),
     )
+
+
+def unstaffed_localities(session: Session) -> dict[str, int]:
+    """Open items per locality no active reviewer works ("unknown" is the team leads')."""
+    staffed = select(User.locality).where(
+        User.active.is_(True),
+        User.role.in_([Role.CASEWORKER, Role.TEAM_LEAD]),
+        User.locality.is_not(None),
+    )
+    rows = session.execute(
+        select(ReviewItem.locality, func.count())
+        .where(
+            ReviewItem.status.in_(OPEN_STATUSES),
+            ReviewItem.locality != UNKNOWN_LOCALITY,
+            ReviewItem.locality.not_in(staffed),
+        )
+        .group_by(ReviewItem.locality)
+        .order_by(ReviewItem.locality)
+    )
+    return {str(locality): int(count) for locality, count in rows.tuples()}
 
 
 def _record_run(session: Session, summary: RouteSummary) -> None:

@@ -235,6 +235,9 @@ class RoutingFile(_Strict):
     resurface_if_new_service: bool = True
     min_reasons_to_surface: int = Field(default=2, ge=0, le=5)
     case_file_retention_days: int = Field(default=365, ge=1)
+    #: Days a night's canonical rows and quarantine (names, NI numbers, addresses) are kept
+    #: (:mod:`flows.retention`).
+    identifiers_retention_days: int = Field(default=14, ge=1)
 
 
 class Config(BaseModel):

@@ -282,15 +282,23 @@ def record_outcome(
 def reassign_item(
     *, session: Session, item_id: int, user: User, to_user: User, source: str | None = None
 ) -> ReviewItem:
-    """A team lead gives an open item to a reviewer of the same locality (→ in review)."""
+    """A team lead gives an open item to a reviewer who may open it (→ in review).
+
+    That is a reviewer of the item's locality; an item of the "No known address" list
+    goes only to a team lead, because a caseworker cannot open it (handing it to one
+    would leave it stuck with someone who gets "not found").
+    """
     with write_transaction(session):
         lead = _acting_user(session, user, (Role.TEAM_LEAD,))
         target = _acting_user(session, to_user, REVIEWER_ROLES)
         item = _reload(session, item_id)
         _same_locality(lead, item)
-        if not _may_work_on(target, item.locality) and not (
-            item.locality == UNKNOWN_LOCALITY and target.locality == lead.locality
-        ):
+        if not _may_work_on(target, item.locality):
+            if item.locality == UNKNOWN_LOCALITY:
+                raise NotAllowed(
+                    f"{target.display_name} cannot open items with no known address: "
+                    "only team leads work that list"
+                )
             raise NotAllowed(f"{target.display_name} is not in the {item.locality} team")
         previous = item.assigned_to_id
         values = {"status": ItemStatus.IN_REVIEW, "assigned_to_id": target.id, "claimed_at": utc_now()}

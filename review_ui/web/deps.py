@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from review_ui.store import Role, append_audit, write_transaction
 from review_ui.store.audit import AuditAction
 from review_ui.web.client_address import client_address
-from review_ui.web.security import submitted_csrf_token, tokens_match
-from review_ui.web.sessions import COOKIE_NAME, SignedIn
+from review_ui.web.security import cross_site, submitted_csrf_token, tokens_match
+from review_ui.web.sessions import SignedIn, session_cookie
 
 
 class SignInRequired(Exception):
@@ -57,7 +57,7 @@ def client_source(request: Request) -> str | None:
 
 
 def signed_in(request: Request, db: Db) -> SignedIn:
-    found = request.app.state.sessions.find(db, request.cookies.get(COOKIE_NAME))
+    found = request.app.state.sessions.find(db, session_cookie(request))
     if found is None:
         raise SignInRequired
     request.state.signed_in = found
@@ -91,8 +91,8 @@ def allow(*roles: Role) -> Callable[..., SignedIn]:
 
 
 async def csrf_protected(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -> SignedIn:
-    """For every POST: the session's CSRF token must come back with the request."""
-    if not tokens_match(who.csrf_token, await submitted_csrf_token(request)):
+    """For every POST: not from another site, and the session's CSRF token must come back."""
+    if cross_site(request) or not tokens_match(who.csrf_token, await submitted_csrf_token(request)):
         raise CsrfFailed
     return who
 

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from review_ui.store import ItemStatus, ReviewItem, Role, User, priority_order
@@ -129,12 +129,12 @@ class QueuePage:
 def reviewers_for(db: Session, *, locality: str, viewer: User) -> list[User]:
     """Active people who can work a list: its locality's caseworkers and team leads.
 
-    The "unknown" list is worked by team leads, who may also hand its items
-    to their own team.
+    The "unknown" list is worked by team leads only: a caseworker given one of
+    its items could not open it (:func:`review_ui.store.reassign_item` refuses).
     """
     reviewer = User.role.in_([Role.CASEWORKER, Role.TEAM_LEAD])
     if locality == UNKNOWN_LOCALITY:
-        who: ColumnElement[bool] = or_(User.role == Role.TEAM_LEAD, User.locality == viewer.locality)
+        who: ColumnElement[bool] = User.role == Role.TEAM_LEAD
     else:
         who = User.locality == locality
     query = select(User).where(User.active.is_(True), reviewer, who).order_by(User.display_name, User.id)

@@ -32,10 +32,10 @@ def _who(request: Request) -> SignedIn | None:
     if hasattr(request.state, "signed_in"):
         found: SignedIn | None = request.state.signed_in
         return found
-    from review_ui.web.sessions import COOKIE_NAME
+    from review_ui.web.sessions import session_cookie
 
     with request.app.state.session_factory() as db:
-        found = request.app.state.sessions.find(db, request.cookies.get(COOKIE_NAME))
+        found = request.app.state.sessions.find(db, session_cookie(request))
     request.state.signed_in = found
     return found
 

@@ -16,16 +16,25 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from fastapi import Request
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from review_ui.store import User, WebSession, write_transaction
 from review_ui.store.tables import utc_now
+from review_ui.web.security import cookie_name
 
+#: The session cookie's name (``__Host-ew_session`` when cookies are secure).
 COOKIE_NAME = "ew_session"
 #: last_seen_at is written at most this often, so reading pages stays read-only.
 TOUCH_EVERY = timedelta(seconds=60)
+
+
+def session_cookie(request: Request) -> str | None:
+    """The session cookie the request brought, under the name this app's mode uses only
+    (a plain ``ew_session`` planted beside a ``__Host-`` one is ignored)."""
+    return request.cookies.get(cookie_name(request, COOKIE_NAME))
 
 
 def _digest(token: str) -> str:

@@ -150,6 +150,7 @@ def test_a_night_writes_the_contracts_outputs(first_night: FirstNight) -> None:
         "thresholds",
         "score",
         "route",
+        "retention",
     }
 
 
@@ -418,3 +419,51 @@ def test_no_name_from_a_case_file_reaches_the_logs_the_run_summary_or_the_prefec
     for where, text_ in outputs.items():
         leaked = sorted(secret for secret in secrets if secret in text_)
         assert leaked == [], f"{where} holds {len(leaked)} name(s) or contact detail(s) from case files"
+
+
+def test_everything_a_night_writes_is_readable_by_its_owner_only(first_night: FirstNight) -> None:
+    """Row 5 of issue 17: canonical rows, quarantine and the queue were 0644 in 0755 folders."""
+    home = first_night.home
+    loose = [
+        f"{path.relative_to(home)} {oct(path.stat().st_mode & 0o777)}"
+        for path in (home, *home.rglob("*"))
+        if not path.is_symlink() and path.stat().st_mode & 0o077
+    ]
+    assert loose == []
+    assert (home / "runs" / AS_OF / "canonical" / "people.parquet").stat().st_mode & 0o777 == 0o600
+
+
+def _plant_night(home: Path, night: str, *, whole: bool = True, under: str = "runs") -> Path:
+    """An earlier night's folder holding identifiers (copied from tonight's shape)."""
+    root = home / under / night
+    (root / "canonical").mkdir(parents=True)
+    (root / "canonical" / "people.parquet").write_bytes(b"names and NI numbers")
+    (root / "quarantine" / "asb").mkdir(parents=True)
+    (root / "quarantine" / "asb" / "people.csv").write_text("raw rows\n")
+    (root / "scores.parquet").write_bytes(b"pseudonymous")
+    if whole:
+        (root / "run_summary.json").write_text("{}")
+    return root
+
+
+def test_old_nights_identifiers_are_deleted_by_the_night_and_counted(
+    first_night: FirstNight, small_borough: Path
+) -> None:
+    night = date.fromisoformat(AS_OF)
+    old = _plant_night(first_night.home, (night - timedelta(days=30)).isoformat())
+    training = _plant_night(first_night.home, (night - timedelta(days=30)).isoformat(), under="training/runs")
+    recent = _plant_night(first_night.home, (night - timedelta(days=5)).isoformat())
+    assert run_night(small_borough / "extracts", first_night.home, queue=first_night.queue) == 0
+    for gone in (old, training):
+        assert not (gone / "canonical").exists()
+        assert not (gone / "quarantine").exists()
+        assert (gone / "scores.parquet").exists(), "only the identifiers go"
+    assert (recent / "canonical" / "people.parquet").exists()
+    assert (recent / "quarantine").exists()
+    assert (first_night.home / "runs" / AS_OF / "canonical" / "people.parquet").exists()
+    summary = json.loads((first_night.home / "runs" / AS_OF / "run_summary.json").read_text())
+    assert summary["retention"] == {
+        "retention_days": 14,
+        "folders_deleted": 4,
+        "nights_pruned": [old.name],
+    }

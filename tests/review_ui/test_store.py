@@ -254,3 +254,47 @@ def test_the_audit_log_refuses_update_delete_and_truncate(
     session.rollback()
     after = [(a.id, a.actor, a.action) for a in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
     assert after == before
+
+
+# --- Issue 17, row 15: items nobody can open -----------------------------------
+
+
+def test_an_item_with_no_known_address_goes_only_to_a_team_lead(
+    session_factory: sessionmaker[Session], session: Session, config: Config, make_user: MakeUser
+) -> None:
+    """A caseworker given one would get "not found" on it: the item would be stuck."""
+    route_night(
+        session_factory=session_factory,
+        as_of=night(0),
+        candidates=candidates(("u", 0.9, "unknown")),
+        config=config,
+        model_version="m1",
+    )
+    (item_id,) = session.scalars(select(ReviewItem.id))
+    casey = make_user("casey")
+    lead = make_user("lead", role=Role.TEAM_LEAD)
+    other_lead = make_user("olive", role=Role.TEAM_LEAD, locality="Riverside")
+    with pytest.raises(NotAllowed, match="cannot open items with no known address"):
+        reassign_item(session=session, item_id=item_id, user=lead, to_user=casey)
+    assert fresh(session, item_id).status == "new"
+    item = reassign_item(session=session, item_id=item_id, user=lead, to_user=other_lead)
+    assert (item.status, item.assigned_to_id) == ("in_review", other_lead.id)
+
+
+def test_routing_reports_open_items_in_a_locality_nobody_works(
+    session_factory: sessionmaker[Session], session: Session, config: Config, make_user: MakeUser
+) -> None:
+    """A locality renamed in the gazetteer ("Old Town") moves items where no user works."""
+    make_user("casey")  # Northgate is staffed
+    make_user("gone", locality="Old Town").active = False
+    session.commit()
+    summary = route_night(
+        session_factory=session_factory,
+        as_of=night(0),
+        candidates=candidates(
+            ("a", 0.9, "Northgate"), ("b", 0.8, "Old Town"), ("c", 0.7, "Old Town"), ("u", 0.6, "unknown")
+        ),
+        config=config,
+        model_version="m1",
+    )
+    assert summary.unstaffed == {"Old Town": 2}

@@ -14,6 +14,7 @@ from review_ui.web.deps import Db, NotFound, client_source
 from review_ui.web.oidc import STATE_COOKIE, OidcClient, OidcError
 from review_ui.web.render import render
 from review_ui.web.routes.signin import signed_in_response
+from review_ui.web.security import cookies_secure
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,7 +54,7 @@ def oidc_start(request: Request) -> Response:
         max_age=600,
         httponly=True,
         samesite="lax",  # the provider's redirect back is a top-level GET from another site
-        secure=request.app.state.settings.cookie_secure,
+        secure=cookies_secure(request),
         path="/sign-in/oidc",
     )
     return response

@@ -21,8 +21,8 @@ from review_ui.store.audit import AuditAction
 from review_ui.web.deps import CsrfFailed, Db, Posted, client_source
 from review_ui.web.passwords import verify_password
 from review_ui.web.render import render
-from review_ui.web.security import tokens_match
-from review_ui.web.sessions import COOKIE_NAME
+from review_ui.web.security import cookie_name, cookies_secure, cross_site, tokens_match
+from review_ui.web.sessions import COOKIE_NAME, session_cookie
 from review_ui.web.throttle import Admitted, SignInThrottle
 
 router = APIRouter(include_in_schema=False)
@@ -58,7 +58,7 @@ def _sign_in_page(
     field_errors: dict[str, str] | None = None,
     notice: str | None = None,
 ) -> Response:
-    browser_token = request.cookies.get(SIGN_IN_COOKIE) or secrets.token_urlsafe(32)
+    browser_token = request.cookies.get(cookie_name(request, SIGN_IN_COOKIE)) or secrets.token_urlsafe(32)
     settings = request.app.state.settings
     response = render(
         request,
@@ -78,19 +78,20 @@ def _sign_in_page(
         status_code=status_code,
     )
     response.set_cookie(
-        SIGN_IN_COOKIE,
+        cookie_name(request, SIGN_IN_COOKIE),
         browser_token,
         max_age=3600,
         httponly=True,
         samesite="strict",
-        secure=settings.cookie_secure,
+        secure=cookies_secure(request),
+        path="/",
     )
     return response
 
 
 @router.get("/")
 def start(request: Request, db: Db) -> Response:
-    found = request.app.state.sessions.find(db, request.cookies.get(COOKIE_NAME))
+    found = request.app.state.sessions.find(db, session_cookie(request))
     if found is None:
         return RedirectResponse("/sign-in", status_code=303)
     return RedirectResponse(START_PAGES.get(Role(found.user.role), "/sign-in"), status_code=303)
@@ -112,8 +113,12 @@ def sign_in(
     next: Annotated[str, Form()] = "",
 ) -> Response:
     sessions = request.app.state.sessions
-    browser_token = request.cookies.get(SIGN_IN_COOKIE, "")
-    if not browser_token or not tokens_match(sessions.sign_in_form_token(browser_token), csrf_token):
+    browser_token = request.cookies.get(cookie_name(request, SIGN_IN_COOKIE), "")
+    if (
+        cross_site(request)
+        or not browser_token
+        or not tokens_match(sessions.sign_in_form_token(browser_token), csrf_token)
+    ):
         raise CsrfFailed
     username = username.strip()
     field_errors: dict[str, str] = {}
@@ -159,7 +164,9 @@ def sign_in(
         )
     throttle.succeeded(db, admitted)
     response = signed_in_response(request, db, user, source=source, target=_safe_next(next))
-    response.delete_cookie(SIGN_IN_COOKIE)
+    response.delete_cookie(
+        cookie_name(request, SIGN_IN_COOKIE), path="/", secure=cookies_secure(request), httponly=True
+    )
     return response
 
 
@@ -174,27 +181,30 @@ def signed_in_response(
 ) -> Response:
     """After any kind of sign-in: a new session (never the one the browser brought), audited, and a redirect."""
     sessions = request.app.state.sessions
-    sessions.end(db, request.cookies.get(COOKIE_NAME))
+    sessions.end(db, session_cookie(request))
     cookie = sessions.start(db, user, source)
     with write_transaction(db):
         append_audit(
             session=db, actor=user.username, action=AuditAction.SIGNED_IN, detail=detail, source=source
         )
     response = RedirectResponse(target or START_PAGES.get(Role(user.role), "/"), status_code=303)
-    secure = request.app.state.settings.cookie_secure
-    response.set_cookie(COOKIE_NAME, cookie, httponly=True, samesite="lax", secure=secure, path="/")
+    secure = cookies_secure(request)
+    name = cookie_name(request, COOKIE_NAME)
+    response.set_cookie(name, cookie, httponly=True, samesite="lax", secure=secure, path="/")
     return response
 
 
 @router.post("/sign-out")
 def sign_out(request: Request, db: Db, who: Posted) -> Response:
-    request.app.state.sessions.end(db, request.cookies.get(COOKIE_NAME))
+    request.app.state.sessions.end(db, session_cookie(request))
     with write_transaction(db):
         append_audit(
             session=db, actor=who.user.username, action=AuditAction.SIGNED_OUT, source=client_source(request)
         )
     response = RedirectResponse("/sign-in?signed_out=true", status_code=303)
-    response.delete_cookie(COOKIE_NAME, path="/")
+    response.delete_cookie(
+        cookie_name(request, COOKIE_NAME), path="/", secure=cookies_secure(request), httponly=True
+    )
     return response
 
 

@@ -506,3 +506,78 @@ def test_sign_in_never_redirects_off_site(web: Web) -> None:
         )
         assert response.status_code == 303
         assert response.headers["location"] == "/queue", target
+
+
+# --- Secure cookies and cross-site requests (issue 17, row 12) ---------------
+
+
+def test_cookies_are_secure_host_prefixed_and_hsts_sent_unless_served_on_loopback_only(
+    database_url: str, tmp_path: Path
+) -> None:
+    """With no ``cookie_secure`` set, an app listening beyond loopback gets the safe cookies."""
+    app = create_app(web_settings(tmp_path, host="0.0.0.0"), database_url=database_url)
+    try:
+        with app.state.session_factory() as db:
+            build_world(db, items_per_locality=1)
+        client = TestClient(app, base_url="https://testserver")
+        form_page = client.get("/sign-in")
+        assert form_page.headers["Strict-Transport-Security"] == "max-age=31536000"
+        response = client.post(
+            "/sign-in",
+            data={"username": "casey", "password": PASSWORD, "csrf_token": csrf_from(form_page.text)},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303
+        (pre,) = _set_cookie_headers(form_page)
+        session_cookie = next(
+            c for c in _set_cookie_headers(response) if c.startswith(f"__Host-{COOKIE_NAME}=")
+        )
+        for cookie in (pre, session_cookie):
+            assert cookie.startswith("__Host-")
+            assert "Secure" in cookie
+            assert "Path=/" in cookie
+            assert "Domain" not in cookie
+        assert client.get("/api/me").status_code == 200
+        # A plain-named cookie (planted by a sub-domain, say) is not this app's session.
+        planted = TestClient(app, base_url="https://testserver")
+        planted.cookies.set(COOKIE_NAME, client.cookies[f"__Host-{COOKIE_NAME}"])
+        assert planted.get("/api/me").status_code == 401
+    finally:
+        app.state.engine.dispose()
+
+
+def test_no_hsts_for_the_plain_http_app_on_loopback(web: Web) -> None:
+    assert "Strict-Transport-Security" not in web.anonymous().get("/sign-in").headers
+
+
+def test_a_post_from_another_site_is_refused_even_with_the_right_token(web: Web) -> None:
+    client = web.sign_in("casey")
+    token = page_token(client)
+    for headers in (
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Origin": "https://attacker.example"},
+        {"Origin": "null"},
+    ):
+        response = client.post(
+            "/sign-out", data={"csrf_token": token}, headers=headers, follow_redirects=False
+        )
+        assert response.status_code == 403, headers
+        assert client.get("/api/me").status_code == 200, "the session was not ended"
+    anonymous = web.anonymous()
+    form_page = anonymous.get("/sign-in")
+    refused = anonymous.post(
+        "/sign-in",
+        data={"username": "casey", "password": PASSWORD, "csrf_token": csrf_from(form_page.text)},
+        headers={"Sec-Fetch-Site": "cross-site"},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 403
+    # The app's own pages (same origin, or a browser that sends only Origin) go through.
+    same = client.post(
+        "/sign-out",
+        data={"csrf_token": token},
+        headers={"Sec-Fetch-Site": "same-origin", "Origin": "http://testserver"},
+        follow_redirects=False,
+    )
+    assert same.status_code == 303

@@ -103,10 +103,11 @@ def test_trusted_proxies_name_the_client_and_nobody_else_can(database_url: str, 
     try:
         with app.state.session_factory() as db:
             build_world(db)
-        proxy = TestClient(app, client=("192.0.2.1", 40000))
+        # Behind a proxy the browser speaks https, and the app's cookies are Secure (row 12).
+        proxy = TestClient(app, client=("192.0.2.1", 40000), base_url="https://testserver")
         proxy.headers["X-Forwarded-For"] = "6.6.6.6, 198.51.100.77"
         assert _attempt(proxy, "casey", PASSWORD).status_code == 303
-        stranger = TestClient(app, client=("203.0.113.66", 40000))
+        stranger = TestClient(app, client=("203.0.113.66", 40000), base_url="https://testserver")
         stranger.headers["X-Forwarded-For"] = "198.51.100.99"
         assert _attempt(stranger, "cora", "not the password").status_code == 401
         with app.state.session_factory() as db:

@@ -1,0 +1,75 @@
+"""Personal data at rest: old nights' identifiers deleted by the night itself.
+
+A night's ``canonical/`` folder holds every name, date of birth, NI and NHS
+number, phone, email and address the extracts carried, and ``quarantine/``
+holds raw rejected rows; training keeps the same two under
+``<home>/training/runs/<as_of>/``. Nothing after the night reads them except
+the next night's reuse (:mod:`flows.reuse`), so each night deletes them from
+nights more than ``identifiers_retention_days`` old (``routing.yaml``, 14 by
+default) and counts what it deleted in ``run_summary.json``.
+
+The newest whole night before tonight (one that wrote its ``run_summary.json``)
+is never pruned, however old: it is the night tonight's reuse builds on, and
+a council whose nightly paused for a month must not lose it. Everything else
+a night writes holds pseudonymous ids and counts, not identifiers, and stays.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from early_warning.paths import RunPaths, nights_through
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What one night's retention rule deleted: the folders (for the summary, counted) and nights."""
+
+    folders: tuple[Path, ...]
+    nights: tuple[str, ...]
+
+    def to_dict(self, retention_days: int) -> dict[str, object]:
+        return {
+            "retention_days": retention_days,
+            "folders_deleted": len(self.folders),
+            "nights_pruned": list(self.nights),
+        }
+
+
+def identifier_folders(run: RunPaths) -> tuple[Path, ...]:
+    """The folders of a night that hold identifiers: canonical rows and quarantined raw rows."""
+    return (run.canonical_dir, run.quarantine_dir)
+
+
+def _last_whole_night(nights: list[RunPaths]) -> date | None:
+    return next((night.as_of for night in nights if night.run_summary.exists()), None)
+
+
+def expired_folders(home: Path, tonight: date, retention_days: int) -> list[Path]:
+    """The identifier folders under ``home`` (nights and training) older than the retention.
+
+    A night dated before ``tonight - retention_days`` is expired, except the newest
+    whole night before tonight in ``<home>/runs`` (the next night's reuse reads it).
+    """
+    cutoff = tonight - timedelta(days=retention_days)
+    before_tonight = tonight - timedelta(days=1)
+    expired: list[Path] = []
+    for root, keep_last in ((home, True), (home / "training", False)):
+        nights = nights_through(root, before_tonight)
+        keep = _last_whole_night(nights) if keep_last else None
+        for night in nights:
+            if night.as_of < cutoff and night.as_of != keep:
+                expired += [folder for folder in identifier_folders(night) if folder.exists()]
+    return expired
+
+
+def prune_identifiers(home: Path, tonight: date, retention_days: int) -> Pruned:
+    """Delete the expired identifier folders (:func:`expired_folders`); returns what went."""
+    folders = expired_folders(home, tonight, retention_days)
+    for folder in folders:
+        shutil.rmtree(folder)
+    nights = sorted({folder.parent.name for folder in folders})
+    return Pruned(folders=tuple(folders), nights=tuple(nights))

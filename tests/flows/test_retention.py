@@ -1,0 +1,51 @@
+"""The identifiers retention rule (:mod:`flows.retention`): which nights lose their
+canonical rows and quarantine, and that the night tonight's reuse builds on never does.
+
+The rule running inside a real night, counted in its summary, is checked in
+``test_nightly_flow.py``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from flows.retention import expired_folders, prune_identifiers
+from tests.flows.test_nightly_flow import _plant_night
+
+TONIGHT = date(2026, 6, 30)
+
+
+def _names(folders: list[Path], home: Path) -> list[str]:
+    return sorted(str(folder.relative_to(home)) for folder in folders)
+
+
+def test_nights_older_than_the_retention_lose_their_identifiers(tmp_path: Path) -> None:
+    _plant_night(tmp_path, "2026-05-01")
+    _plant_night(tmp_path, "2026-06-10")
+    _plant_night(tmp_path, "2026-06-20")
+    _plant_night(tmp_path, "2026-06-01", under="training/runs")
+    assert _names(expired_folders(tmp_path, TONIGHT, 14), tmp_path) == [
+        "runs/2026-05-01/canonical",
+        "runs/2026-05-01/quarantine",
+        "runs/2026-06-10/canonical",
+        "runs/2026-06-10/quarantine",
+        "training/runs/2026-06-01/canonical",
+        "training/runs/2026-06-01/quarantine",
+    ]
+
+
+def test_the_last_whole_night_is_kept_however_old(tmp_path: Path) -> None:
+    """A nightly paused for a month: the next night still builds on the last one that finished."""
+    _plant_night(tmp_path, "2026-04-01")
+    _plant_night(tmp_path, "2026-05-01")
+    _plant_night(tmp_path, "2026-05-02", whole=False)  # failed before its summary
+    pruned = prune_identifiers(tmp_path, TONIGHT, 14)
+    assert pruned.nights == ("2026-04-01", "2026-05-02")
+    assert (tmp_path / "runs" / "2026-05-01" / "canonical" / "people.parquet").exists()
+    assert not (tmp_path / "runs" / "2026-04-01" / "canonical").exists()
+    assert pruned.to_dict(14) == {
+        "retention_days": 14,
+        "folders_deleted": 4,
+        "nights_pruned": ["2026-04-01", "2026-05-02"],
+    }
