@@ -158,6 +158,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         cache=cache,
         config_dir=args.config,
         incremental=args.incremental,
+        nightly_process=args.nightly_process,
     )
     print(table(result))
     append_result(result, args.results)
@@ -517,7 +518,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Generate (or reuse, from <home>/bench) a synthetic borough, time reading its extracts once "
             "(the floor), then run every stage of the nightly run on it in a fresh home, and report "
-            "seconds, CPU seconds and peak memory per stage."
+            "seconds, CPU seconds and peak memory per stage; then time real early-warning nightly "
+            "processes on it from start to exit, without and with a running Prefect server."
         ),
     )
     bench.add_argument("--residents", type=_positive_int, default=100_000, help="default 100000")
@@ -536,6 +538,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--incremental",
         action="store_true",
         help="also run the night before and then the night again, reusing what may be reused",
+    )
+    bench.add_argument(
+        "--no-nightly-process",
+        dest="nightly_process",
+        action="store_false",
+        help="skip timing real early-warning nightly processes (start-up and exit included)",
     )
     _add_common(bench)
     bench.set_defaults(handler=_cmd_bench)

@@ -78,17 +78,25 @@ class NoPrefectServer(RuntimeError):
 
 @contextmanager
 def prefect_api_for(task_runner: Any, home: Path) -> Iterator[None]:
-    """Make sure a Dask runner's workers have a Prefect API to report their task runs to.
+    """Make sure the flow, and a Dask runner's workers, have a Prefect API to report to.
 
-    With ``PREFECT_API_URL`` set, or without a Dask runner, nothing to do. A local
-    cluster gets a local Prefect server for the length of the run (as ``early-warning
-    schedule`` does); a remote one cannot reach this machine's loopback address, so
-    that is an error that says what to set.
+    With ``PREFECT_API_URL`` set, nothing to do. Without a Dask runner the API is
+    served inside this process for the length of the run (:mod:`flows.local_api`:
+    seconds, where Prefect's own temporary server process took half a minute). A
+    local cluster gets a local Prefect server for the length of the run (as
+    ``early-warning schedule`` does); a remote one cannot reach this machine's
+    loopback address, so that is an error that says what to set.
     """
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    if not describe(task_runner).fans_out or PREFECT_API_URL.value():
+    if PREFECT_API_URL.value():
         yield
+        return
+    if not describe(task_runner).fans_out:
+        from flows.local_api import in_process_prefect_api
+
+        with in_process_prefect_api():
+            yield
         return
     if task_runner.address or task_runner.cluster_class:
         raise NoPrefectServer(
@@ -97,11 +105,11 @@ def prefect_api_for(task_runner: Any, home: Path) -> Iterator[None]:
         )
     from flows.schedule import local_prefect_server
 
-    with local_prefect_server(home, _free_port()) as api_url, temporary_settings({PREFECT_API_URL: api_url}):
+    with local_prefect_server(home, free_port()) as api_url, temporary_settings({PREFECT_API_URL: api_url}):
         yield
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])

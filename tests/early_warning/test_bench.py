@@ -1,4 +1,5 @@
-"""`early-warning bench`: every stage timed, the floor measured, figures stored, reuse shown."""
+"""`early-warning bench`: every stage timed, the floor measured, figures stored, reuse shown,
+and real `early-warning nightly` processes timed from start to exit."""
 
 from __future__ import annotations
 
@@ -28,9 +29,18 @@ def test_bench_times_every_stage_and_an_incremental_night(tmp_path: Path) -> Non
         assert again["reused"][stage]["from"] == "2026-03-30"
         assert again["reused"][stage]["reused"] > 0
 
+    # What a user waits for: real `early-warning nightly` processes, start to exit.
+    processes = record["nightly_process"]
+    for name in ("first_night_new_home", "one_off", "with_running_server"):
+        run = processes[name]
+        assert run["wall_seconds"] > run["stage_seconds"] > 0
+        assert run["overhead_seconds"] == round(run["wall_seconds"] - run["stage_seconds"], 2)
+
     # A second run reuses the generated borough and appends to the results.
-    assert main([*argv, "--results", str(results)]) == 0
-    assert len(json.loads(results.read_text())) == 2
+    assert main([*argv, "--results", str(results), "--no-nightly-process"]) == 0
+    history = json.loads(results.read_text())
+    assert len(history) == 2
+    assert history[1]["nightly_process"] is None
     cached = list((tmp_path / "home" / "bench").glob("borough-1500-*"))
     assert len(cached) == 1
 
