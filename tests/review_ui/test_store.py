@@ -226,7 +226,9 @@ def test_users_need_a_known_role_and_a_team_to_review(session: Session) -> None:
     with pytest.raises(ValueError, match="unknown role"):
         create_user(session=session, username="xavier", display_name="X", role="enforcer", password_hash="h")
     with pytest.raises(ValueError, match="needs a locality"):
-        create_user(session=session, username="xavier", display_name="X", role="caseworker", password_hash="h")
+        create_user(
+            session=session, username="xavier", display_name="X", role="caseworker", password_hash="h"
+        )
     admin = create_user(
         session=session, username="adm", display_name="Admin", role="administrator", password_hash="h"
     )
