@@ -96,7 +96,10 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
-    app.state.templates = make_templates(load_wording(settings.config))
+    # The words a caseworker reads, a council's wording.yaml over the default: the templates'
+    # filters, the contact chart, the outcome form and the audit descriptions all read this one.
+    app.state.wording = load_wording(settings.config)
+    app.state.templates = make_templates(app.state.wording)
     app.state.sessions = SessionStore(
         _secret_key(settings),
         idle=timedelta(minutes=settings.session_idle_minutes),

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from review_ui.store import append_audit, write_transaction
 from review_ui.store.audit import AuditAction
-from review_ui.web.deps import Administrator, Db, client_source
+from review_ui.web.deps import Administrator, AppWording, Db, client_source
 from review_ui.web.render import render
 from review_ui.web.reports import AuditFilters, AuditPage, audit_actions, audit_page
 
@@ -67,6 +67,7 @@ def audit_log(
     request: Request,
     db: Db,
     who: Administrator,
+    wording: AppWording,
     actor: str = "",
     action: str = "",
     item: str = "",
@@ -111,7 +112,7 @@ def audit_log(
         )
     result: AuditPage | None = None
     if not errors.fields:
-        result = audit_page(db, filters, page=page_number, per_page=PER_PAGE)
+        result = audit_page(db, filters, wording=wording, page=page_number, per_page=PER_PAGE)
     form = {
         "actor": actor,
         "action": action,

@@ -38,7 +38,6 @@ from review_ui.web.person_view import PersonPage, person_page
 from review_ui.web.queue_view import notice_for
 from review_ui.web.render import render
 from review_ui.web.routes.queue import item_for, with_notice
-from review_ui.web.templating import OUTCOME_LABELS
 
 router = APIRouter(include_in_schema=False)
 
@@ -73,7 +72,7 @@ def _show(
 ) -> Response:
     """Render the person page and record the view (it shows personal details)."""
     user = who.user
-    page = person_page(db, item=item, viewer=user)
+    page = person_page(db, item=item, viewer=user, wording=request.app.state.wording)
     params = request.query_params
     notice = notice_for(db, viewer=user, notice=params.get("notice"), item_id=params.get("item"))
     if params.get("notice") == MARKED_NOTICE:
@@ -88,10 +87,11 @@ def _show(
             detail={"locality": item.locality, "case_file": page.case_file is not None},
             source=client_source(request),
         )
+    wording = request.app.state.wording
     outcomes = [
         {
             "value": value,
-            "text": OUTCOME_LABELS[value],
+            "text": wording.outcome_label(value),
             "hint": {"text": OUTCOME_HINTS[value]},
             "checked": (values or {}).get("outcome") == value,
         }
@@ -136,7 +136,7 @@ def outcome(
     item = item_for(db, request, who, item_id)
     errors: list[dict[str, str]] = []
     field_errors: dict[str, str] = {}
-    if outcome not in OUTCOME_LABELS:
+    if outcome not in {o.value for o in Outcome}:
         field_errors["outcome"] = "Select what happened"
         errors.append({"text": field_errors["outcome"], "href": "#outcome"})
     note = note.strip()
@@ -176,7 +176,7 @@ def reassign(
     item = item_for(db, request, who, item_id)
     if not item.is_open:
         return RedirectResponse(with_notice(f"/items/{item.id}", "reassign-failed", item.id), status_code=303)
-    page = person_page(db, item=item, viewer=who.user)
+    page = person_page(db, item=item, viewer=who.user, wording=request.app.state.wording)
     allowed = {str(user_id) for user_id, _ in page.reviewers}
     if to_user not in allowed:
         message = "Select who should review this item"
@@ -233,7 +233,9 @@ def not_this_person_form(
     request: Request, db: Db, who: Reviewer, item_id: int, source: str = "", reference: str = ""
 ) -> Response:
     item = item_for(db, request, who, item_id)
-    key = _marked_record(person_page(db, item=item, viewer=who.user), source, reference)
+    key = _marked_record(
+        person_page(db, item=item, viewer=who.user, wording=request.app.state.wording), source, reference
+    )
     return _show_not_this_person(request, item, key)
 
 
@@ -250,7 +252,7 @@ def not_this_person(
 ) -> Response:
     """Keep a record apart from the person it was joined to, from the next night on (audited)."""
     item = item_for(db, request, who, item_id)
-    page = person_page(db, item=item, viewer=who.user)
+    page = person_page(db, item=item, viewer=who.user, wording=request.app.state.wording)
     key = _marked_record(page, source, reference)
     try:
         add_not_same_person(
