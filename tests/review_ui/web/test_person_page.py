@@ -17,8 +17,8 @@ from sqlalchemy import delete, select
 from early_warning.config import load_wording
 from review_ui.store import CaseFile, ReviewOutcome
 from review_ui.web import create_app
-from tests.review_ui.web.conftest import Web, csrf_from, web_settings
-from tests.review_ui.web.test_queue_page import assert_page_keeps_the_rules, audit, claim, item
+from tests.review_ui.web.conftest import Web, assert_page_keeps_the_rules, csrf_from, web_settings
+from tests.review_ui.web.test_queue_page import audit, claim, item
 from tests.support.review_app import AS_OF, build_world, review_item
 
 
