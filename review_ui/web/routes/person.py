@@ -34,14 +34,13 @@ from review_ui.store.link_constraints import (
     add_not_same_person,
 )
 from review_ui.web.deps import Db, NotFound, Posted, Reviewer, TeamLead, client_source
+from review_ui.web.forms import NOTE_MAX, outcome_form
 from review_ui.web.person_view import PersonPage, person_page
 from review_ui.web.queue_view import notice_for
 from review_ui.web.render import render
 from review_ui.web.routes.queue import item_for, with_notice
 
 router = APIRouter(include_in_schema=False)
-
-NOTE_MAX = 2000
 
 MARKED_NOTICE = "record-marked"
 MARKED_TEXT = (
@@ -134,22 +133,19 @@ def outcome(
     note: Annotated[str, Form(max_length=20 * NOTE_MAX)] = "",
 ) -> Response:
     item = item_for(db, request, who, item_id)
-    errors: list[dict[str, str]] = []
-    field_errors: dict[str, str] = {}
-    if outcome not in {o.value for o in Outcome}:
-        field_errors["outcome"] = "Select what happened"
-        errors.append({"text": field_errors["outcome"], "href": "#outcome"})
-    note = note.strip()
-    if len(note) > NOTE_MAX:
-        field_errors["note"] = (
-            "What matters to the person, and what happened must be 2,000 characters or fewer"
-        )
-        errors.append({"text": field_errors["note"], "href": "#note"})
-    if errors:
-        values = {"outcome": outcome, "note": note}
+    form = outcome_form(outcome, note)
+    if form.errors:
         return _show(
-            request, db, who, item, errors=errors, field_errors=field_errors, values=values, status_code=400
+            request,
+            db,
+            who,
+            item,
+            errors=form.errors.summary,
+            field_errors=form.errors.fields,
+            values=form.values,
+            status_code=400,
         )
+    note = form.values["note"]
     try:
         record_outcome(
             session=db,
