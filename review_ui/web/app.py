@@ -11,11 +11,13 @@ from __future__ import annotations
 import importlib
 import os
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
@@ -29,6 +31,7 @@ from review_ui.store import make_engine, make_session_factory, queue_database_ur
 from review_ui.store.audit import verify_audit_chain
 from review_ui.web.client_address import load_review_app_settings
 from review_ui.web.deps import CsrfFailed, Forbidden, NotFound, SignInRequired
+from review_ui.web.forms import refused_request_message, without_input
 from review_ui.web.render import render
 from review_ui.web.security import security_headers
 from review_ui.web.sessions import SessionStore
@@ -134,10 +137,25 @@ def _add_routes(app: FastAPI) -> None:
 
 
 def _add_error_pages(app: FastAPI) -> None:
-    def page(request: Request, status: int, title: str, message: str) -> Response:
+    def page(
+        request: Request, status: int, title: str, message: str, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        response: Response
         if _wants_json(request):
-            return JSONResponse({"detail": message}, status_code=status)
-        return render(request, "error.html", {"title": title, "message": message}, status_code=status)
+            response = JSONResponse({"detail": message}, status_code=status)
+        else:
+            response = render(request, "error.html", {"title": title, "message": message}, status_code=status)
+        response.headers.update(headers or {})
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _refused(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's own answer is JSON repeating what was sent (a 50,000-character note came
+        # back whole): the API gets the same errors without the input, people the error page.
+        if _wants_json(request):
+            return JSONResponse({"detail": without_input(exc.errors())}, status_code=422)
+        message = refused_request_message(exc.errors())
+        return page(request, 400, "Sorry, there is a problem with what you sent", message)
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, _exc: Exception) -> Response:
@@ -171,4 +189,5 @@ def _add_error_pages(app: FastAPI) -> None:
         if exc.status_code == 404:
             return page(request, 404, "Page not found", "There is nothing here that you can see.")
         detail: Any = exc.detail
-        return page(request, exc.status_code, "Sorry, there is a problem", str(detail))
+        # A 405 names the methods that would work (Allow), as HTTP asks.
+        return page(request, exc.status_code, "Sorry, there is a problem", str(detail), exc.headers)
