@@ -15,6 +15,8 @@ Example:
     >>> from datetime import date
     >>> uk_date(date(2026, 3, 2))
     '2 March 2026'
+    >>> uk_month(date(2026, 3, 2)), short_month(date(2026, 3, 2))
+    ('March 2026', 'Mar')
     >>> money(1234.5), money(75.0), money(-20)
     ('£1,234.50', '£75', '-£20')
 """
@@ -48,6 +50,16 @@ def uk_date(value: date | datetime | str | None) -> str:
     if isinstance(value, str):
         value = date.fromisoformat(value[:10])
     return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def uk_month(value: date) -> str:
+    """``March 2026``: a month as a heading or a chart's caption names it."""
+    return f"{MONTHS[value.month - 1]} {value.year}"
+
+
+def short_month(value: date) -> str:
+    """``Mar``: a month under a chart's bar, where the full name does not fit."""
+    return MONTHS[value.month - 1][:3]
 
 
 def uk_date_time(value: datetime | None) -> str:

@@ -46,8 +46,9 @@ What a caller can rely on:
   of birth itself is never in the document.
 * The timeline holds the events of the person's records dated after the same
   day ``timeline_months`` before the night and on or before the night, newest
-  first, at most ``timeline_limit``; labels are in
-  :mod:`features.case_file_labels`, roles from the configuration.
+  first, at most ``timeline_limit``; labels and topic words are the
+  configuration's wording (``config.wording``, a council's ``wording.yaml``),
+  roles from the configuration.
 * The household is the *other* people whose current address is this person's
   (only when it is an address, not a postcode alone): described by age band
   and the services they were in touch with in the last
@@ -98,7 +99,7 @@ from datetime import date, timedelta
 import polars as pl
 
 from early_warning.config import ROLES, Config
-from features.case_file_labels import ADDRESS_MATCH_WORDS, EVENT_LABELS, TOPIC_WORDS
+from early_warning.formatting import uk_date_expr
 from features.graph.addresses import UNKNOWN_LOCALITY, record_addresses
 from features.graph.best_record import (
     ADDRESS_QUALITY,
@@ -476,11 +477,10 @@ def _distinct_by(column: str, key: pl.Expr) -> pl.Expr:
 def _from_record(what: str, config: Config) -> pl.Expr:
     """``source``, ``service``, ``source_person_id``, ``last_event`` and ``text``
     ("<What> from <service>, last contact <date>") of the record a detail was taken from."""
-    labels = {name: spec.label for name, spec in config.sources.items()}
     service = pl.col("source").replace_strict(
-        labels, default=pl.col("source").str.replace_all("_", " "), return_dtype=pl.String
+        config.wording.services, default=pl.col("source").str.replace_all("_", " "), return_dtype=pl.String
     )
-    when = pl.col("last_event").dt.strftime("%-d %B %Y")
+    when = uk_date_expr("last_event")
     text = pl.concat_str(
         [pl.lit(f"{what} from "), service, pl.lit(", last contact ") + when], ignore_nulls=True
     )
@@ -504,7 +504,8 @@ def _address_from(current: pl.DataFrame, config: Config) -> pl.DataFrame:
         .then(postcode_only)
         .otherwise(base)
         .struct.with_fields(
-            pl.field("text") + pl.col("match").replace_strict(ADDRESS_MATCH_WORDS, return_dtype=pl.String),
+            pl.field("text")
+            + pl.col("match").replace_strict(config.wording.address_match, return_dtype=pl.String),
             pl.col("match"),
         )
         .alias("address_from"),
@@ -568,9 +569,9 @@ def _labels(config: Config) -> pl.DataFrame:
     for source, spec in config.sources.items():
         for role in ROLES:
             for event_type in getattr(spec.events, role):
-                label = EVENT_LABELS.get((source, event_type))
+                label = config.wording.event_label(source, event_type)
                 if label is None:
-                    label = f"{event_type.replace('_', ' ').capitalize()} ({spec.label})"
+                    label = f"{event_type.replace('_', ' ').capitalize()} ({config.wording.service_label(source)})"
                 rows.append((source, event_type, label, role))
     return pl.DataFrame(
         rows,
@@ -593,8 +594,9 @@ def _timeline_section(
     for name, dtype in EVENTS_SCHEMA.items():
         if name not in events.columns:
             events = events.with_columns(pl.lit(None, dtype=dtype).alias(name))
+    # config.wording.topic_words, for a column: a topic's words, else its name with spaces.
     topic_words = pl.col("topic").replace_strict(
-        TOPIC_WORDS,
+        config.wording.topics,
         default=pl.col("topic").str.replace_all("_", " "),
         return_dtype=pl.String,
     )

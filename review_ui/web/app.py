@@ -11,11 +11,13 @@ from __future__ import annotations
 import importlib
 import os
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
@@ -29,6 +31,7 @@ from review_ui.store import make_engine, make_session_factory, queue_database_ur
 from review_ui.store.audit import verify_audit_chain
 from review_ui.web.client_address import load_review_app_settings
 from review_ui.web.deps import CsrfFailed, Forbidden, NotFound, SignInRequired
+from review_ui.web.forms import refused_request_message, without_input
 from review_ui.web.render import render
 from review_ui.web.security import security_headers
 from review_ui.web.sessions import SessionStore
@@ -96,7 +99,10 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
-    app.state.templates = make_templates(load_wording(settings.config))
+    # The words a caseworker reads, a council's wording.yaml over the default: the templates'
+    # filters, the contact chart, the outcome form and the audit descriptions all read this one.
+    app.state.wording = load_wording(settings.config)
+    app.state.templates = make_templates(app.state.wording)
     app.state.sessions = SessionStore(
         _secret_key(settings),
         idle=timedelta(minutes=settings.session_idle_minutes),
@@ -130,11 +136,44 @@ def _add_routes(app: FastAPI) -> None:
     app.include_router(importlib.import_module("review_ui.web.routes.linkage_constraints").router)
 
 
+def _error_page(
+    request: Request, status: int, title: str, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    """The app's error page for people, or ``{"detail": message}`` for the API."""
+    response: Response
+    if _wants_json(request):
+        response = JSONResponse({"detail": message}, status_code=status)
+    else:
+        response = render(request, "error.html", {"title": title, "message": message}, status_code=status)
+    response.headers.update(headers or {})
+    return response
+
+
 def _add_error_pages(app: FastAPI) -> None:
-    def page(request: Request, status: int, title: str, message: str) -> Response:
+    page = _error_page
+    _add_refusal_pages(app)
+
+    @app.exception_handler(RequestValidationError)
+    async def _refused(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's own answer is JSON repeating what was sent (a 50,000-character note came
+        # back whole): the API gets the same errors without the input, people the error page.
         if _wants_json(request):
-            return JSONResponse({"detail": message}, status_code=status)
-        return render(request, "error.html", {"title": title, "message": message}, status_code=status)
+            return JSONResponse({"detail": without_input(exc.errors())}, status_code=422)
+        message = refused_request_message(exc.errors())
+        return page(request, 400, "Sorry, there is a problem with what you sent", message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return page(request, 404, "Page not found", "There is nothing here that you can see.")
+        detail: Any = exc.detail
+        # A 405 names the methods that would work (Allow), as HTTP asks.
+        return page(request, exc.status_code, "Sorry, there is a problem", str(detail), exc.headers)
+
+
+def _add_refusal_pages(app: FastAPI) -> None:
+    """Sign in first, not allowed, a failed form check, nothing here."""
+    page = _error_page
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, _exc: Exception) -> Response:
@@ -162,10 +201,3 @@ def _add_error_pages(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def _not_found(request: Request, _exc: Exception) -> Response:
         return page(request, 404, "Page not found", "There is nothing here that you can see.")
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 404:
-            return page(request, 404, "Page not found", "There is nothing here that you can see.")
-        detail: Any = exc.detail
-        return page(request, exc.status_code, "Sorry, there is a problem", str(detail))

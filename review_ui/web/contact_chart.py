@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from early_warning.formatting import short_month, uk_month
+from early_warning.wording import Wording
 from review_ui.queue.case_file import TimelineEntry
-from review_ui.web.templating import service_label
 
 MONTHS = 12
 #: GOV.UK Frontend palette colours dark enough to stand out on white.
@@ -98,9 +99,9 @@ def _step(top: int) -> int:
     return -(-top // 5)
 
 
-def contact_chart(timeline: Sequence[TimelineEntry], *, as_of: date) -> ContactChart:
+def contact_chart(timeline: Sequence[TimelineEntry], *, as_of: date, wording: Wording) -> ContactChart:
     """Contacts per month for the 12 months up to ``as_of``, by service, ready to draw
-    (entries without a readable date are left out)."""
+    (entries without a readable date are left out), services named in the app's ``wording``."""
     months = _months_back(_month(as_of), MONTHS)
     first = months[0]
     counted: Counter[tuple[date, str]] = Counter()
@@ -113,8 +114,8 @@ def contact_chart(timeline: Sequence[TimelineEntry], *, as_of: date) -> ContactC
         counted[(_month(day), service)] += 1
         if service not in order:
             order.append(service)
-    order.sort(key=service_label)
-    series = [Series(s, service_label(s), COLOURS[i % len(COLOURS)]) for i, s in enumerate(order)]
+    order.sort(key=wording.service_title)
+    series = [Series(s, wording.service_title(s), COLOURS[i % len(COLOURS)]) for i, s in enumerate(order)]
     rows = []
     for month in months:
         counts = [counted[(month, s.service)] for s in series]
@@ -134,7 +135,7 @@ def contact_chart(timeline: Sequence[TimelineEntry], *, as_of: date) -> ContactC
         labels.append(
             (
                 round(LEFT + index * slot + slot / 2, 1),
-                f"{row.month:%b}",
+                short_month(row.month),
                 str(row.month.year) if index == 0 or row.month.month == 1 else "",
             )
         )
@@ -144,7 +145,7 @@ def contact_chart(timeline: Sequence[TimelineEntry], *, as_of: date) -> ContactC
                 continue
             height = round(count / top * PLOT_HEIGHT, 1)
             y = round(y - height, 1)
-            title = f"{s.label}, {row.month:%B %Y}: {count}"
+            title = f"{s.label}, {uk_month(row.month)}: {count}"
             bars.append(Bar(x=x, y=y, width=bar_width, height=height, colour=s.colour, title=title))
     ticks = [(round(bottom - value / top * PLOT_HEIGHT, 1), value) for value in range(0, top + 1, step)]
     per_row = max(1, (RIGHT - LEFT) // LEGEND_COLUMN)
@@ -174,7 +175,7 @@ def contact_chart(timeline: Sequence[TimelineEntry], *, as_of: date) -> ContactC
 
 
 def _describe(series: list[Series], rows: list[MonthRow], total: int) -> str:
-    span = f"{rows[0].month:%B %Y} to {rows[-1].month:%B %Y}"
+    span = f"{uk_month(rows[0].month)} to {uk_month(rows[-1].month)}"
     if total == 0:
         return f"Bar chart of contacts per month by service, {span}: no contacts."
     by_service = ", ".join(f"{s.label} {sum(row.counts[i] for row in rows)}" for i, s in enumerate(series))
@@ -182,5 +183,5 @@ def _describe(series: list[Series], rows: list[MonthRow], total: int) -> str:
     contacts = "contact" if total == 1 else "contacts"
     return (
         f"Bar chart of contacts per month by service, {span}. {total} {contacts} in all: {by_service}. "
-        f"Busiest month: {busiest.month:%B %Y}, with {busiest.total}."
+        f"Busiest month: {uk_month(busiest.month)}, with {busiest.total}."
     )

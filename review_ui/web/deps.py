@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from early_warning.wording import Wording
 from review_ui.store import Role, append_audit, write_transaction
 from review_ui.store.audit import AuditAction
 from review_ui.web.client_address import client_address
@@ -45,6 +46,15 @@ def database(request: Request) -> Iterator[Session]:
 
 
 Db = Annotated[Session, Depends(database)]
+
+
+def app_wording(request: Request) -> Wording:
+    """The app's words (a council's ``wording.yaml`` over the default), as its templates use them."""
+    wording: Wording = request.app.state.wording
+    return wording
+
+
+AppWording = Annotated[Wording, Depends(app_wording)]
 
 
 def client_source(request: Request) -> str | None:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
+from early_warning.wording import Wording
 from review_ui.queue.case_file import CaseFile, SourceRecord, TimelineEntry, read_case_file
 from review_ui.store import CaseFile as StoredCaseFile
 from review_ui.store import ItemHistory, ItemStatus, ReviewItem, ReviewOutcome, Role, User
@@ -117,8 +118,8 @@ def _record_label(text: Any) -> dict[str, str]:
     return {"source": source, "reference": reference}
 
 
-def person_page(db: Session, *, item: ReviewItem, viewer: User) -> PersonPage:
-    """Everything the person page shows for an item the viewer may see."""
+def person_page(db: Session, *, item: ReviewItem, viewer: User, wording: Wording) -> PersonPage:
+    """Everything the person page shows for an item the viewer may see, in the app's ``wording``."""
     found = db.get(StoredCaseFile, item.person_id)
     stored = found.content if found is not None and isinstance(found.content, dict) else None
     case_file = read_case_file(stored) if stored is not None else None
@@ -132,9 +133,9 @@ def person_page(db: Session, *, item: ReviewItem, viewer: User) -> PersonPage:
     evidence: list[dict[str, Any]] = []
     records: list[SourceRecord] = []
     if case_file is not None:
-        chart = contact_chart(case_file.timeline, as_of=case_file.as_of)
+        chart = contact_chart(case_file.timeline, as_of=case_file.as_of, wording=wording)
         records = list(case_file.records)
-        timeline = _timeline(case_file.timeline)
+        timeline = _timeline(case_file.timeline, wording)
         evidence = [
             {
                 "left": _record_label(pair.left),
@@ -163,14 +164,14 @@ def person_page(db: Session, *, item: ReviewItem, viewer: User) -> PersonPage:
     )
 
 
-def _timeline(entries: list[TimelineEntry]) -> list[dict[str, Any]]:
+def _timeline(entries: list[TimelineEntry], wording: Wording) -> list[dict[str, Any]]:
     """The case file's contacts as the page lists them, most recent first."""
     shown = [
         {
             "date": entry.date,
             "label": entry.label or entry.event_type or "Contact",
             "service": entry.service,
-            "topic": entry.topic.replace("_", " ") if entry.topic else None,
+            "topic": wording.topic_words(entry.topic) if entry.topic else None,
             "amount": entry.amount,
         }
         for entry in entries

@@ -11,7 +11,7 @@ shown"), so a small locality's figures cannot point at one person.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -19,9 +19,10 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from early_warning.wording import Wording
 from review_ui.store import AuditEntry, ItemStatus, Outcome, ReviewItem, User
-from review_ui.store.audit import ACTION_DESCRIPTIONS
-from review_ui.web.templating import OUTCOME_LABELS, long_date
+from review_ui.store.audit import ACTION_DESCRIPTIONS, AuditAction
+from review_ui.web.templating import DEFAULT_WORDING, long_date
 
 # --- The audit log -------------------------------------------------------------
 
@@ -96,8 +97,10 @@ def audit_actions(db: Session) -> list[str]:
     return sorted(db.scalars(select(AuditEntry.action).distinct()))
 
 
-def audit_page(db: Session, filters: AuditFilters, *, page: int = 1, per_page: int = 50) -> AuditPage:
-    """One page of the log, newest first, with each action described in plain English."""
+def audit_page(
+    db: Session, filters: AuditFilters, *, wording: Wording, page: int = 1, per_page: int = 50
+) -> AuditPage:
+    """One page of the log, newest first, with each action described in plain English (``wording``)."""
     total = db.scalar(_filtered(select(func.count(AuditEntry.id)), filters)) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
@@ -124,7 +127,7 @@ def audit_page(db: Session, filters: AuditFilters, *, page: int = 1, per_page: i
             at=entry.at,
             actor=entry.actor,
             action=entry.action,
-            description=describe(entry.action, entry.detail or {}, usernames),
+            description=describe(entry.action, entry.detail or {}, usernames, wording=wording),
             item_id=entry.item_id,
             person_id=entry.person_id,
             source=entry.source,
@@ -134,35 +137,108 @@ def audit_page(db: Session, filters: AuditFilters, *, page: int = 1, per_page: i
     return AuditPage(rows=rows, total=total, page=page, pages=pages, per_page=per_page)
 
 
-def describe(action: str, detail: Mapping[str, Any], usernames: Mapping[int, str] | None = None) -> str:  # noqa: C901
-    """A plain-English description of one audit entry ("Recorded outcome: help offered")."""
-    usernames = usernames or {}
+Describer = Callable[[Mapping[str, Any], Mapping[int, str], Wording], str | None]
+
+
+def _outcome_recorded(detail: Mapping[str, Any], _users: Mapping[int, str], wording: Wording) -> str | None:
     outcome = detail.get("outcome")
-    if action == "outcome_recorded" and isinstance(outcome, str):
-        return f"Recorded outcome: {OUTCOME_LABELS.get(outcome, outcome).lower()}"
-    if action == "person_viewed" and detail.get("via") == "api":
-        return "Opened the person's record through the API"
-    if action == "item_reassigned" and isinstance(to := detail.get("to_user_id"), int) and to in usernames:
-        return f"Reassigned to {usernames[to]}"
-    if action in ("item_surfaced", "night_routed") and isinstance(night := detail.get("as_of"), str):
-        return f"{ACTION_DESCRIPTIONS[action]} (night of {long_date(night)})"
-    if action == "case_files_deleted" and isinstance(count := detail.get("deleted"), int):
-        return f"Deleted {count:,} case file{'s' if count != 1 else ''} past the retention period ({detail.get('retention_days')} days)"
-    if action == "item_merged" and isinstance(target := detail.get("merged_into_item_id"), int):
-        return f"Merged into item {target} (the same person)"
-    if action == "person_id_changed" and isinstance(was := detail.get("previous_person_id"), str):
-        return f"Person reference changed by record linkage (was {was})"
-    if action == "item_view_refused" and isinstance(wanted := detail.get("requested_item_id"), int):
-        return f"Tried to open item {wanted}, which they cannot see"
-    if action == "page_refused" and isinstance(path := detail.get("path"), str):
-        return f"Tried to use {path}, which their role does not give them"
+    if isinstance(outcome, str):
+        return f"Recorded outcome: {wording.outcome_label(outcome).lower()}"
+    return None
+
+
+def _person_viewed(detail: Mapping[str, Any], _users: Mapping[int, str], _wording: Wording) -> str | None:
+    return "Opened the person's record through the API" if detail.get("via") == "api" else None
+
+
+def _item_reassigned(detail: Mapping[str, Any], users: Mapping[int, str], _wording: Wording) -> str | None:
+    to = detail.get("to_user_id")
+    return f"Reassigned to {users[to]}" if isinstance(to, int) and to in users else None
+
+
+def _night_of(action: str) -> Describer:
+    def describer(detail: Mapping[str, Any], _users: Mapping[int, str], _wording: Wording) -> str | None:
+        night = detail.get("as_of")
+        return (
+            f"{ACTION_DESCRIPTIONS[action]} (night of {long_date(night)})" if isinstance(night, str) else None
+        )
+
+    return describer
+
+
+def _case_files_deleted(
+    detail: Mapping[str, Any], _users: Mapping[int, str], _wording: Wording
+) -> str | None:
+    count = detail.get("deleted")
+    if not isinstance(count, int):
+        return None
+    files = f"{count:,} case file{'s' if count != 1 else ''}"
+    return f"Deleted {files} past the retention period ({detail.get('retention_days')} days)"
+
+
+def _with(key: str, kind: type, sentence: str) -> Describer:
+    """A describer that puts ``detail[key]`` (when it is a ``kind``) into ``sentence`` at ``{}``."""
+
+    def describer(detail: Mapping[str, Any], _users: Mapping[int, str], _wording: Wording) -> str | None:
+        value = detail.get(key)
+        return sentence.format(value) if isinstance(value, kind) else None
+
+    return describer
+
+
+def _user_created(detail: Mapping[str, Any], _users: Mapping[int, str], _wording: Wording) -> str | None:
     username = detail.get("username")
-    if action == "user_created" and isinstance(username, str):
-        role = str(detail.get("role") or "user").replace("_", " ")
-        place = detail.get("locality")
-        return f"Added {username} as a {role}" + (f" in {place}" if place else "")
-    if action in ("user_activated", "user_deactivated") and isinstance(username, str):
-        return f"Switched {username}'s access {'on' if action == 'user_activated' else 'off'}"
+    if not isinstance(username, str):
+        return None
+    role = str(detail.get("role") or "user").replace("_", " ")
+    place = detail.get("locality")
+    return f"Added {username} as a {role}" + (f" in {place}" if place else "")
+
+
+def _access_switched(on: bool) -> Describer:
+    def describer(detail: Mapping[str, Any], _users: Mapping[int, str], _wording: Wording) -> str | None:
+        username = detail.get("username")
+        return f"Switched {username}'s access {'on' if on else 'off'}" if isinstance(username, str) else None
+
+    return describer
+
+
+#: Actions whose description says more than their name, from what the entry's detail holds;
+#: a describer answers None when the detail lacks it, and the action's plain description is used.
+DESCRIBERS: dict[str, Describer] = {
+    AuditAction.OUTCOME_RECORDED: _outcome_recorded,
+    AuditAction.PERSON_VIEWED: _person_viewed,
+    AuditAction.ITEM_REASSIGNED: _item_reassigned,
+    AuditAction.ITEM_SURFACED: _night_of(AuditAction.ITEM_SURFACED),
+    AuditAction.NIGHT_ROUTED: _night_of(AuditAction.NIGHT_ROUTED),
+    AuditAction.CASE_FILES_DELETED: _case_files_deleted,
+    AuditAction.ITEM_MERGED: _with("merged_into_item_id", int, "Merged into item {} (the same person)"),
+    AuditAction.PERSON_ID_CHANGED: _with(
+        "previous_person_id", str, "Person reference changed by record linkage (was {})"
+    ),
+    AuditAction.ITEM_VIEW_REFUSED: _with(
+        "requested_item_id", int, "Tried to open item {}, which they cannot see"
+    ),
+    AuditAction.PAGE_REFUSED: _with("path", str, "Tried to use {}, which their role does not give them"),
+    AuditAction.USER_CREATED: _user_created,
+    AuditAction.USER_ACTIVATED: _access_switched(True),
+    AuditAction.USER_DEACTIVATED: _access_switched(False),
+}
+
+
+def describe(
+    action: str,
+    detail: Mapping[str, Any],
+    usernames: Mapping[int, str] | None = None,
+    *,
+    wording: Wording = DEFAULT_WORDING,
+) -> str:
+    """A plain-English description of one audit entry ("Recorded outcome: help offered"),
+    outcomes named in ``wording`` (the app's own)."""
+    describer = DESCRIBERS.get(action)
+    described = describer(detail, usernames or {}, wording) if describer else None
+    if described is not None:
+        return described
     if action in ACTION_DESCRIPTIONS:
         return ACTION_DESCRIPTIONS[action]
     return action.replace("_", " ").capitalize()

@@ -17,19 +17,15 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from early_warning.config import load_wording
-from early_warning.formatting import money, uk_date, uk_date_time
+from early_warning.formatting import money, uk_date, uk_date_time, uk_month
 from early_warning.wording import Wording
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
-#: The default ``wording.yaml``, for code that names a service or an outcome outside a page's
-#: templates (the contact chart, audit descriptions, the outcome form); pages read the app's own
-#: wording, a council's, through the filters :func:`make_templates` installs.
+#: The default ``wording.yaml``, for templates made without a council's (tests, tools); the app
+#: makes its templates from its own wording (``app.state.wording``), and so do the chart, the
+#: audit descriptions and the outcome form, which read it from the request.
 DEFAULT_WORDING = load_wording()
-
-SERVICE_LABELS = {source: DEFAULT_WORDING.service_title(source) for source in DEFAULT_WORDING.services}
-
-OUTCOME_LABELS: dict[str, str] = dict(DEFAULT_WORDING.outcomes)
 
 STATUS_LABELS = {"new": "New", "in_review": "In review", "closed": "Closed", "merged": "Merged"}
 
@@ -39,11 +35,6 @@ ROLE_LABELS = {
     "administrator": "Administrator",
     "analyst": "Analyst",
 }
-
-
-def service_label(source: str | None) -> str:
-    """A source as the default wording names it on a page ("Council tax")."""
-    return DEFAULT_WORDING.service_title(source)
 
 
 #: '3 March 2026' (GOV.UK style: no leading zero, full month); kept under the app's old name.
@@ -98,6 +89,7 @@ def make_templates(wording: Wording | None = None) -> Jinja2Templates:
     filters: dict[str, Any] = {
         "service": wording.service_title,
         "long_date": uk_date,
+        "month": uk_month,
         "date_time": uk_date_time,
         "money": money,
         "outcome_label": wording.outcome_label,

@@ -7,17 +7,22 @@ the default wording says exactly what the code used to.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from early_warning.cli import main
 from early_warning.config import DEFAULTS_DIR, ConfigError, load_config, load_wording
-from features import case_file_labels
+from features.schema import GAZETTEER_SCHEMA, PEOPLE_SCHEMA
 from models.reasons import reasons_for
+from review_ui.queue.case_files import build_case_files
+from review_ui.store import CaseFile
 from review_ui.web import create_app
-from review_ui.web.templating import OUTCOME_LABELS, SERVICE_LABELS, make_templates
-from tests.review_ui.web.conftest import sign_in_client, web_settings
+from review_ui.web.templating import make_templates
+from tests.review_ui.web.conftest import csrf_from, sign_in_client, web_settings
+from tests.review_ui.web.test_queue_page import claim
 from tests.support.canonical_events import AS_OF, event, events_frame, persons_frame
 from tests.support.review_app import build_world
 
@@ -45,7 +50,8 @@ def reasons_said(config_dir: Path | None) -> list[str]:
 
 def test_the_default_wording_says_what_the_app_said_before_it_was_data() -> None:
     wording = load_wording()
-    assert SERVICE_LABELS == {
+    shown = make_templates(wording).env.globals  # what the app's pages name things
+    assert shown["SERVICE_LABELS"] == {
         "council_tax": "Council tax",
         "housing_rent": "Housing rent",
         "benefits": "Benefits",
@@ -55,7 +61,7 @@ def test_the_default_wording_says_what_the_app_said_before_it_was_data() -> None
         "homelessness": "Homelessness",
         "asb": "Anti-social behaviour",
     }
-    assert OUTCOME_LABELS == {
+    assert shown["OUTCOME_LABELS"] == {
         "help_offered": "Help offered",
         "already_supported": "Already supported",
         "no_help_needed": "No help needed",
@@ -69,7 +75,7 @@ def test_the_default_wording_says_what_the_app_said_before_it_was_data() -> None
 def test_reasons_and_case_files_say_the_same_words_for_a_topic() -> None:
     # Two copies used to disagree on "other": a reason said "another matter", a case file nothing.
     wording = load_wording()
-    assert wording.topics == case_file_labels.TOPIC_WORDS
+    assert load_config().wording.topics == wording.topics  # what the case files read
     assert wording.topic_words("other") == "another matter"
 
 
@@ -113,6 +119,68 @@ def test_a_council_changes_one_word_and_keeps_every_other(tmp_path: Path) -> Non
     assert ours.services == default.services
     page = make_templates(ours).env.from_string("{{ 'declined' | outcome_label }}").render()
     assert page == "Said no thanks"
+
+
+COUNCIL_WORDS = (
+    "events:\n  council_tax:\n    missed_instalment: Council tax instalment not paid\n"
+    "topics:\n  benefits: money and benefits\n"
+    "outcomes:\n  declined: Said no thanks\n"
+)
+
+
+def test_a_councils_event_topic_and_outcome_words_reach_the_case_file_person_page_and_outcome_form(
+    tmp_path: Path,
+) -> None:
+    folder = council_folder(tmp_path, COUNCIL_WORDS)
+    held = [
+        event("council_tax", "CT-1", 60, "missed_instalment", amount=270.0),
+        event("contact_centre", "CC-1", 30, "enquiry", topic="benefits"),
+    ]
+    built = build_case_files(
+        ["N-1"],
+        persons=persons_frame(held, {("council_tax", "CT-1"): "N-1", ("contact_centre", "CC-1"): "N-1"}),
+        people=pl.DataFrame(schema=PEOPLE_SCHEMA),
+        events=events_frame(held),
+        gazetteer=pl.DataFrame(schema=GAZETTEER_SCHEMA),
+        evidence=None,
+        as_of=AS_OF,
+        config=load_config(folder),
+    )
+    content = json.loads(built["content"][0])
+    assert [entry["label"] for entry in content["timeline"]] == [
+        "Enquiry to the contact centre about money and benefits",
+        "Council tax instalment not paid",
+    ]
+
+    app = create_app(
+        web_settings(tmp_path, config=folder), database_url=f"sqlite:///{tmp_path / 'q.sqlite3'}"
+    )
+    try:
+        with app.state.session_factory() as db:
+            world = build_world(db)
+            item_id = world.items["Northgate"][0]
+            stored = db.get(CaseFile, "N-1")
+            assert stored is not None
+            stored.content = content
+            db.commit()
+        casey = sign_in_client(app, "casey")
+        claim(casey, item_id)
+        page = casey.get(f"/items/{item_id}").text
+        assert "Council tax instalment not paid" in page  # the case file's timeline
+        assert "Contact centre, about money and benefits" in page  # the page's own topic words
+        assert "Said no thanks" in page  # the outcome form
+        assert "Declined" not in page
+        assert "Help offered" in page  # every other word keeps its default
+        recorded = casey.post(
+            f"/items/{item_id}/outcome",
+            data={"csrf_token": csrf_from(page), "outcome": "declined"},
+            follow_redirects=False,
+        )
+        assert recorded.status_code == 303, recorded.text
+        audit = sign_in_client(app, "ada").get("/audit", params={"action": "outcome_recorded"}).text
+    finally:
+        app.state.engine.dispose()
+    assert "Recorded outcome: said no thanks" in audit
 
 
 def test_a_label_written_in_an_older_sources_yaml_still_wins(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from review_ui.store import append_audit, write_transaction
 from review_ui.store.audit import AuditAction
 from review_ui.store.users import end_sessions
 from review_ui.web.deps import AnyUser, Db, Posted, client_source
+from review_ui.web.forms import new_password_problem
 from review_ui.web.passwords import MIN_PASSWORD_LENGTH, hash_password, password_problem, verify_password
 from review_ui.web.render import render
 from review_ui.web.throttle import Admitted, SignInThrottle
@@ -82,13 +83,12 @@ def change_password(
             request, status_code=400, errors={"current_password": "Your current password is not right"}
         )
     throttle.succeeded(db, admitted)
-    errors: dict[str, str] = {}
-    if problem := password_problem(new_password, username=user.username):
-        errors["new_password"] = problem
-    elif new_password != confirm_password:
-        errors["confirm_password"] = "The two new passwords are different"
-    elif new_password == current_password:
-        errors["new_password"] = "Choose a password different from your current one"
+    errors = new_password_problem(
+        current_password,
+        new_password,
+        confirm_password,
+        problem=password_problem(new_password, username=user.username),
+    )
     if errors:
         return _page(request, status_code=400, errors=errors)
     with write_transaction(db):

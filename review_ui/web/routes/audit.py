@@ -6,7 +6,6 @@ person reference, dates). Reading the log is itself written to the log.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -15,51 +14,14 @@ from fastapi.responses import Response
 
 from review_ui.store import append_audit, write_transaction
 from review_ui.store.audit import AuditAction
-from review_ui.web.deps import Administrator, Db, client_source
+from review_ui.web.deps import Administrator, AppWording, Db, client_source
+from review_ui.web.forms import FormErrors, date_fields, item_number, page_number, printable
 from review_ui.web.render import render
 from review_ui.web.reports import AuditFilters, AuditPage, audit_actions, audit_page
 
 router = APIRouter(include_in_schema=False)
 
 PER_PAGE = 50
-MAX_ITEM_ID = 2**31 - 1
-
-
-class _Errors:
-    """GOV.UK validation errors: one message per field, listed in the error summary."""
-
-    def __init__(self) -> None:
-        self.fields: dict[str, str] = {}
-        self.summary: list[dict[str, str]] = []
-
-    def add(self, field: str, message: str, href: str | None = None) -> None:
-        if field not in self.fields:
-            self.fields[field] = message
-            self.summary.append({"text": message, "href": f"#{href or field}"})
-
-
-def _clean(value: str) -> str:
-    """Printable characters only (PostgreSQL refuses NUL), cut to the longest real value."""
-    return "".join(character for character in value if character.isprintable()).strip()[:64]
-
-
-def _date(prefix: str, label: str, day: str, month: str, year: str, errors: _Errors) -> date | None:
-    """A date from GOV.UK's three date fields, or None if all are empty (errors say what is wrong)."""
-    parts = {"day": day.strip(), "month": month.strip(), "year": year.strip()}
-    if not any(parts.values()):
-        return None
-    missing = [name for name, value in parts.items() if not value]
-    if missing:
-        errors.add(prefix, f"{label} must include a {missing[0]}", f"{prefix}-{missing[0]}")
-        return None
-    if not all(value.isdecimal() for value in parts.values()) or len(parts["year"]) != 4:
-        errors.add(prefix, f"{label} must be a real date", f"{prefix}-day")
-        return None
-    try:
-        return date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
-    except ValueError:
-        errors.add(prefix, f"{label} must be a real date", f"{prefix}-day")
-        return None
 
 
 @router.get("/audit")
@@ -67,6 +29,7 @@ def audit_log(
     request: Request,
     db: Db,
     who: Administrator,
+    wording: AppWording,
     actor: str = "",
     action: str = "",
     item: str = "",
@@ -80,16 +43,11 @@ def audit_log(
     page: str = "1",
 ) -> Response:
     # Longer than any real value: cut, rather than refuse, over-long input.
-    actor, action, item, person = (_clean(value) for value in (actor, action, item, person))
-    errors = _Errors()
-    item_id: int | None = None
-    if item.strip():
-        if item.strip().isdecimal() and 0 < int(item.strip()) <= MAX_ITEM_ID:
-            item_id = int(item.strip())
-        else:
-            errors.add("item", "Item must be a number, like 1042")
-    date_from = _date("from", "Date from", from_day, from_month, from_year, errors)
-    date_to = _date("to", "Date to", to_day, to_month, to_year, errors)
+    actor, action, item, person = (printable(value) for value in (actor, action, item, person))
+    errors = FormErrors()
+    item_id = item_number(item, errors)
+    date_from = date_fields("from", "Date from", from_day, from_month, from_year, errors)
+    date_to = date_fields("to", "Date to", to_day, to_month, to_year, errors)
     if date_from and date_to and date_from > date_to:
         errors.add("to", "Date to must be the same as or after date from", "to-day")
     filters = AuditFilters(
@@ -100,18 +58,18 @@ def audit_log(
         date_from=date_from,
         date_to=date_to,
     )
-    page_number = int(page) if page.isdecimal() and len(page) <= 6 and int(page) > 0 else 1
+    shown_page = page_number(page)
     with write_transaction(db):
         append_audit(
             session=db,
             actor=who.user.username,
             action=AuditAction.AUDIT_VIEWED,
-            detail={**filters.as_detail(), "page": page_number},
+            detail={**filters.as_detail(), "page": shown_page},
             source=client_source(request),
         )
     result: AuditPage | None = None
     if not errors.fields:
-        result = audit_page(db, filters, page=page_number, per_page=PER_PAGE)
+        result = audit_page(db, filters, wording=wording, page=shown_page, per_page=PER_PAGE)
     form = {
         "actor": actor,
         "action": action,

@@ -34,15 +34,13 @@ from review_ui.store.link_constraints import (
     add_not_same_person,
 )
 from review_ui.web.deps import Db, NotFound, Posted, Reviewer, TeamLead, client_source
+from review_ui.web.forms import NOTE_MAX, outcome_form
 from review_ui.web.person_view import PersonPage, person_page
 from review_ui.web.queue_view import notice_for
 from review_ui.web.render import render
 from review_ui.web.routes.queue import item_for, with_notice
-from review_ui.web.templating import OUTCOME_LABELS
 
 router = APIRouter(include_in_schema=False)
-
-NOTE_MAX = 2000
 
 MARKED_NOTICE = "record-marked"
 MARKED_TEXT = (
@@ -73,7 +71,7 @@ def _show(
 ) -> Response:
     """Render the person page and record the view (it shows personal details)."""
     user = who.user
-    page = person_page(db, item=item, viewer=user)
+    page = person_page(db, item=item, viewer=user, wording=request.app.state.wording)
     params = request.query_params
     notice = notice_for(db, viewer=user, notice=params.get("notice"), item_id=params.get("item"))
     if params.get("notice") == MARKED_NOTICE:
@@ -88,10 +86,11 @@ def _show(
             detail={"locality": item.locality, "case_file": page.case_file is not None},
             source=client_source(request),
         )
+    wording = request.app.state.wording
     outcomes = [
         {
             "value": value,
-            "text": OUTCOME_LABELS[value],
+            "text": wording.outcome_label(value),
             "hint": {"text": OUTCOME_HINTS[value]},
             "checked": (values or {}).get("outcome") == value,
         }
@@ -134,22 +133,19 @@ def outcome(
     note: Annotated[str, Form(max_length=20 * NOTE_MAX)] = "",
 ) -> Response:
     item = item_for(db, request, who, item_id)
-    errors: list[dict[str, str]] = []
-    field_errors: dict[str, str] = {}
-    if outcome not in OUTCOME_LABELS:
-        field_errors["outcome"] = "Select what happened"
-        errors.append({"text": field_errors["outcome"], "href": "#outcome"})
-    note = note.strip()
-    if len(note) > NOTE_MAX:
-        field_errors["note"] = (
-            "What matters to the person, and what happened must be 2,000 characters or fewer"
-        )
-        errors.append({"text": field_errors["note"], "href": "#note"})
-    if errors:
-        values = {"outcome": outcome, "note": note}
+    form = outcome_form(outcome, note)
+    if form.errors:
         return _show(
-            request, db, who, item, errors=errors, field_errors=field_errors, values=values, status_code=400
+            request,
+            db,
+            who,
+            item,
+            errors=form.errors.summary,
+            field_errors=form.errors.fields,
+            values=form.values,
+            status_code=400,
         )
+    note = form.values["note"]
     try:
         record_outcome(
             session=db,
@@ -176,7 +172,7 @@ def reassign(
     item = item_for(db, request, who, item_id)
     if not item.is_open:
         return RedirectResponse(with_notice(f"/items/{item.id}", "reassign-failed", item.id), status_code=303)
-    page = person_page(db, item=item, viewer=who.user)
+    page = person_page(db, item=item, viewer=who.user, wording=request.app.state.wording)
     allowed = {str(user_id) for user_id, _ in page.reviewers}
     if to_user not in allowed:
         message = "Select who should review this item"
@@ -233,7 +229,9 @@ def not_this_person_form(
     request: Request, db: Db, who: Reviewer, item_id: int, source: str = "", reference: str = ""
 ) -> Response:
     item = item_for(db, request, who, item_id)
-    key = _marked_record(person_page(db, item=item, viewer=who.user), source, reference)
+    key = _marked_record(
+        person_page(db, item=item, viewer=who.user, wording=request.app.state.wording), source, reference
+    )
     return _show_not_this_person(request, item, key)
 
 
@@ -250,7 +248,7 @@ def not_this_person(
 ) -> Response:
     """Keep a record apart from the person it was joined to, from the next night on (audited)."""
     item = item_for(db, request, who, item_id)
-    page = person_page(db, item=item, viewer=who.user)
+    page = person_page(db, item=item, viewer=who.user, wording=request.app.state.wording)
     key = _marked_record(page, source, reference)
     try:
         add_not_same_person(

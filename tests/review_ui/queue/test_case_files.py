@@ -9,7 +9,6 @@ from typing import Any
 import polars as pl
 import pytest
 
-from features import case_file_labels
 from features.linkage.evidence import EVIDENCE_SCHEMA
 from features.schema import GAZETTEER_SCHEMA, PEOPLE_SCHEMA
 from review_ui.queue.case_file import CASE_FILE_VERSION
@@ -188,7 +187,7 @@ def build(person_ids: list[str], **kw: Any) -> pl.DataFrame:
         gazetteer=GAZETTEER,
         evidence=EVIDENCE,
         as_of=AS_OF,
-        config=CONFIG,
+        config=kw.pop("config", CONFIG),
         **kw,
     )
 
@@ -299,15 +298,17 @@ def test_every_event_type_of_the_default_vocabulary_has_a_label() -> None:
     for source, spec in CONFIG.sources.items():
         for role in ("routine", "signal", "service", "enforcement", "crisis"):
             for event_type in getattr(spec.events, role):
-                label = case_file_labels.EVENT_LABELS.get((source, event_type))
+                label = CONFIG.wording.event_label(source, event_type)
                 assert label, (source, event_type)
                 assert label[0].isupper(), label
                 assert "_" not in label, label
 
 
-def test_an_event_type_without_a_label_is_described_from_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delitem(case_file_labels.EVENT_LABELS, ("benefits", "claim_new"))
-    timeline = case_file("p1")["timeline"]
+def test_an_event_type_without_a_label_is_described_from_its_name() -> None:
+    events = {**CONFIG.wording.events, "benefits": dict(CONFIG.wording.events["benefits"])}
+    del events["benefits"]["claim_new"]
+    unlabelled = CONFIG.model_copy(update={"wording": CONFIG.wording.model_copy(update={"events": events})})
+    timeline = case_file("p1", config=unlabelled)["timeline"]
     labels = {e["event_type"]: e["label"] for e in timeline}
     assert labels["claim_new"] == "Claim new (benefits)"
 

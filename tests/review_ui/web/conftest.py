@@ -4,14 +4,22 @@
 (so every test runs on both databases), fills it with
 :func:`tests.support.review_app.build_world`, and ``sign_in(username)``
 returns a TestClient signed in through the real sign-in form.
+
+Every page any test here receives is checked by ``every_page_keeps_the_rules``
+(autouse, as GOV.UK Notify's ``client_request`` does): one ``<h1>``, a
+``<title>`` that starts with it, no id used twice, every form with an action,
+no inline style and no script the Content Security Policy would block. A test
+cannot forget it, and a page that breaks a rule fails every test that opens it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -20,6 +28,102 @@ from fastapi.testclient import TestClient
 from early_warning.settings import Settings
 from review_ui.web import create_app
 from tests.support.review_app import PASSWORD, ReviewWorld, build_world
+
+
+class _PageOutline(HTMLParser):
+    """What the page rules look at: headings, the title, ids and forms."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.h1: list[str] = []
+        self.title = ""
+        self.ids: list[str] = []
+        self.forms_without_action = 0
+        self._open: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if found.get("id"):
+            self.ids.append(str(found["id"]))
+        if tag == "form" and not found.get("action"):
+            self.forms_without_action += 1
+        if tag == "h1" or (tag == "title" and not self.title):  # an SVG's titles are not the page's
+            self._open, self._text = tag, []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self._open:
+            text = " ".join("".join(self._text).split())
+            if tag == "h1":
+                self.h1.append(text)
+            else:
+                self.title = text
+            self._open = None
+
+    def handle_data(self, data: str) -> None:
+        if self._open:
+            self._text.append(data)
+
+
+@dataclass
+class PageProblems:
+    problems: list[str] = field(default_factory=list)
+
+    def check(self, ok: bool, problem: str) -> None:
+        if not ok:
+            self.problems.append(problem)
+
+
+def page_problems(html: str) -> list[str]:
+    """What is wrong with a whole page (empty when nothing is): the rules every page keeps."""
+    outline = _PageOutline()
+    outline.feed(html)
+    found = PageProblems()
+    found.check(len(outline.h1) == 1, f"{len(outline.h1)} <h1> headings, not one: {outline.h1}")
+    heading = outline.h1[0] if outline.h1 else ""
+    title = outline.title.removeprefix("Error: ")
+    found.check(
+        bool(heading) and title.startswith(heading),
+        f"title {outline.title!r} does not start with the h1 {heading!r}",
+    )
+    repeated = sorted({i for i in outline.ids if outline.ids.count(i) > 1})
+    found.check(not repeated, f"ids used more than once: {repeated}")
+    found.check(
+        outline.forms_without_action == 0, f"{outline.forms_without_action} form(s) without an action"
+    )
+    found.check('style="' not in html and "<style" not in html, "an inline style (the CSP blocks it)")
+    scripts = re.findall(r"<script[^>]*>", html)
+    found.check(
+        all("src=" in tag or "nonce=" in tag for tag in scripts), "a script without a file or the nonce"
+    )
+    return found.problems
+
+
+def assert_page_keeps_the_rules(html: str) -> None:
+    """One h1 the title starts with, unique ids, forms with actions, no inline style or blocked script."""
+    problems = page_problems(html)
+    assert not problems, "\n".join(problems)
+
+
+def _is_whole_page(response: Any) -> bool:
+    """An HTML page (not JSON, a redirect or an HTMX fragment, which has no <html>)."""
+    return "text/html" in response.headers.get("content-type", "") and "<html" in response.text
+
+
+@pytest.fixture(autouse=True)
+def every_page_keeps_the_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Check every whole page a test client receives here (:func:`page_problems`)."""
+    request = TestClient.request
+
+    def checked(client: TestClient, *args: Any, **kwargs: Any) -> Any:
+        response = request(client, *args, **kwargs)
+        if _is_whole_page(response):
+            problems = page_problems(response.text)
+            assert not problems, f"{response.request.method} {response.request.url}: " + "; ".join(problems)
+        return response
+
+    monkeypatch.setattr(TestClient, "request", checked)
+
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from review_ui.store.link_constraints import LinkConstraint, read_link_constraints
-from tests.review_ui.web.conftest import Web, csrf_from
-from tests.review_ui.web.test_queue_page import assert_page_keeps_the_rules, audit
+from tests.review_ui.web.conftest import Web, assert_page_keeps_the_rules, csrf_from
+from tests.review_ui.web.test_queue_page import audit
 
 FORM = "/items/{item}/not-this-person?source=contact_centre&reference=CC-{person}"
 

@@ -14,10 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, select
 
+from early_warning.config import load_wording
 from review_ui.store import CaseFile, ReviewOutcome
 from review_ui.web import create_app
-from tests.review_ui.web.conftest import Web, csrf_from, web_settings
-from tests.review_ui.web.test_queue_page import assert_page_keeps_the_rules, audit, claim, item
+from tests.review_ui.web.conftest import Web, assert_page_keeps_the_rules, csrf_from, web_settings
+from tests.review_ui.web.test_queue_page import audit, claim, item
 from tests.support.review_app import AS_OF, build_world, review_item
 
 
@@ -312,7 +313,9 @@ def test_the_chart_counts_contacts_per_month_by_service() -> None:
         {"date": "2026-07-01", "service": "benefits"},  # after the night: left out
         {"date": "not a date", "service": "benefits"},
     ]
-    chart = contact_chart([TimelineEntry.model_validate(entry) for entry in timeline], as_of=AS_OF)
+    chart = contact_chart(
+        [TimelineEntry.model_validate(entry) for entry in timeline], as_of=AS_OF, wording=load_wording()
+    )
     assert [s.label for s in chart.series] == ["Benefits", "Council tax"]
     assert chart.rows[0].month == date(2025, 7, 1)
     assert chart.rows[-1].month == date(2026, 6, 1)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from review_ui.store import AuditEntry, ReviewItem
 from review_ui.web import create_app
-from tests.review_ui.web.conftest import Web, csrf_from, web_settings
+from tests.review_ui.web.conftest import Web, assert_page_keeps_the_rules, csrf_from, web_settings
 from tests.support.review_app import build_world
 
 ITEM_LINK = re.compile(r'<a class="govuk-link" href="/items/(\d+)">Item \d+</a>')
@@ -31,14 +31,6 @@ def count(html: str, label: str) -> int:
     found = re.search(rf'app-count__number">(\d+)</span> {label}', html)
     assert found, f"no count for {label!r}"
     return int(found.group(1))
-
-
-def assert_page_keeps_the_rules(html: str) -> None:
-    """One h1, no inline styles, and no script the CSP would block (only files, or the template's nonce'd line)."""
-    assert html.count("<h1") == 1
-    assert 'style="' not in html
-    assert "<style" not in html
-    assert all("src=" in tag or "nonce=" in tag for tag in re.findall(r"<script[^>]*>", html))
 
 
 def audit(web: Web, action: str) -> list[AuditEntry]:

@@ -99,6 +99,12 @@ def _users_with_errors(page: Page, _live: LiveServer) -> None:
     page.locator(".govuk-error-summary").wait_for()
 
 
+def _change_password_with_errors(page: Page, _live: LiveServer) -> None:
+    page.goto("/account/password")
+    page.get_by_role("button", name="Change password").click()
+    page.locator(".govuk-error-summary").wait_for()
+
+
 def _clerical_pair(page: Page, live: LiveServer) -> None:
     """A sampled pair, side by side (a sample is stored first; storing it twice keeps one)."""
     from datetime import date
@@ -185,6 +191,8 @@ CASES = [
     Case("clerical review pair", "ann", _clerical_pair),
     Case("clerical review pair with errors", "ann", _clerical_next_with_errors),
     Case("users form with errors", "ada", _users_with_errors),
+    Case("change password", "casey", _goto("/account/password")),
+    Case("change password with errors", "casey", _change_password_with_errors),
     Case("not this person", "casey", _not_this_person),
     Case("not this person with errors", "casey", _not_this_person_with_errors),
     Case("records linked by people", "ann", _goto("/linkage/constraints")),
@@ -221,6 +229,7 @@ PAGES_CHECKED = {
     "/audit",
     "/learning",
     "/users",
+    "/account/password",
     "/clerical",
     "/clerical/pairs/{pair_id}",
     "/clerical/{night}/next",
