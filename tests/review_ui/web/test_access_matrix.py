@@ -78,6 +78,8 @@ class Route:
     needs: str = "new"
     #: a user's answer when it is not what the rules above give (e.g. 404 for a list they may not see)
     overrides: dict[str, int] = field(default_factory=dict)
+    #: the answer on an item of a kind (which the user may see) when the action is refused there
+    refused_on: dict[str, int] = field(default_factory=dict)
     #: the answer when it works, if not 200 (GET) or 303 (form POST)
     success: int | None = None
     #: where a successful form POST lands, if it is not a page of the app's own (sign-out)
@@ -149,7 +151,14 @@ ROUTES = [
     Route("POST", "/items/{item_id}/claim", REVIEWERS),
     Route("POST", "/items/{item_id}/release", REVIEWERS, needs="in_review"),
     Route("POST", "/items/{item_id}/outcome", REVIEWERS, body=OUTCOME, needs="in_review"),
-    Route("POST", "/items/{item_id}/reassign", TEAM_LEADS, body={"to_user": "<cora>"}),
+    # Cora is a Northgate caseworker: a "No known address" item may go only to a team lead.
+    Route(
+        "POST",
+        "/items/{item_id}/reassign",
+        TEAM_LEADS,
+        body={"to_user": "<cora>"},
+        refused_on={"unknown": 400},
+    ),
     Route("GET", "/api/items/{item_id}", REVIEWERS),
     Route("POST", "/api/items/{item_id}/outcome", REVIEWERS, body=OUTCOME, needs="in_review", success=200),
     # Administration and figures: never a person.
@@ -232,6 +241,8 @@ def expected(route: Route, user: str, kind: str | None) -> int:
         return route.overrides[user]
     if kind is not None and kind not in VISIBLE[user]:
         return 404
+    if kind in route.refused_on:
+        return route.refused_on[kind]
     if route.success is not None:
         return route.success
     return 200 if route.method == "GET" else 303
