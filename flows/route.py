@@ -78,6 +78,16 @@ def choose_candidates(night: Night, engine: Any | None = None) -> dict[str, Any]
     this reads what they need: the score stage's scores and drivers, and the
     people the queue already holds, which is why this runs in the route stage.
     ``engine`` is the route stage's own (one migration check per night); None opens one.
+
+    Why this runs just before routing's transaction rather than inside it: the
+    reasons read the night's events and the case files are built from the chosen
+    list (per locality when the night fans out), work that should not hold the
+    queue's write lock. It is safe because the choice is only a superset: every
+    person the queue held when it was read is a candidate, and the final decision
+    (capacity, cool-down, resurfacing, lineage) is :func:`review_ui.queue.plan.route_plan`,
+    made inside the transaction on the open items it locks. A caseworker closing an
+    item in between changes that decision, never the candidates it needs; and only
+    routing opens items, one night at a time.
     """
     from models.reasons import reasons_for
     from review_ui.queue import plan

@@ -43,11 +43,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
+from pydantic import ValidationError
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from early_warning.config import Config
 from review_ui.lineage import SOURCE, follow_lineage, upsert_history
+from review_ui.queue.case_file import read_case_file
 from review_ui.queue.plan import CLOSED_SCHEMA, already_held, lineage_moves, recently_closed, route_plan
 from review_ui.store.audit import NIGHTLY_ACTOR, AuditAction, append_audit
 from review_ui.store.case_files import delete_expired_case_files, upsert_case_files
@@ -260,7 +262,16 @@ class _CaseFiles:
     content: dict[str, dict[str, Any]]
 
 
+def _error_place(exc: ValidationError) -> str:
+    """Where the first problem is (field names only: never a value, which may be personal data)."""
+    location = exc.errors()[0].get("loc", ())
+    return ".".join(str(part) for part in location) or "the top level"
+
+
 def _checked_case_files(case_files: pl.DataFrame | None, as_of: date) -> _CaseFiles | None:
+    """The night's case files, each read through :class:`~review_ui.queue.case_file.CaseFile`
+    (the shape the person page and the API read), before the transaction starts: a
+    document they could not show is refused here, with nothing written."""
     if case_files is None:
         return None
     missing = [name for name in ("person_id", "content") if name not in case_files.columns]
@@ -285,7 +296,16 @@ def _checked_case_files(case_files: pl.DataFrame | None, as_of: date) -> _CaseFi
             document = json.loads(text_)
         except json.JSONDecodeError as exc:
             raise ValueError(f"case files: the case file of {person_id} is not JSON ({exc.msg})") from None
-        if not isinstance(document, dict) or document.get("as_of") != as_of.isoformat():
+        if not isinstance(document, dict):
+            raise ValueError(f"case files: the case file of {person_id} is not a JSON object")
+        try:
+            typed = read_case_file(document)
+        except ValidationError as exc:
+            raise ValueError(
+                f"case files: the case file of {person_id} is not a case file "
+                f"({exc.error_count()} problem(s), first at {_error_place(exc)})"
+            ) from None
+        if typed.as_of != as_of:
             raise ValueError(f"case files: the case file of {person_id} is not for {as_of.isoformat()}")
         content[person_id] = document
     wards = frame.select("person_id", "ward", pl.lit(True).alias("has_case_file"))

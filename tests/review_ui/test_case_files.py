@@ -146,6 +146,17 @@ def test_without_case_files_routing_leaves_case_files_and_wards_alone(
         (pl.DataFrame({"person_id": ["a"]}), "missing column"),
         (pl.DataFrame({"person_id": ["a"], "content": ["{not json"]}), "not JSON"),
         (pl.DataFrame({"person_id": ["a"], "content": [json.dumps({"as_of": "1999-01-01"})]}), "not for"),
+        (pl.DataFrame({"person_id": ["a"], "content": ["[1, 2]"]}), "not a JSON object"),
+        (pl.DataFrame({"person_id": ["a"], "content": [json.dumps({"person": {}})]}), "first at as_of"),
+        (
+            pl.DataFrame(
+                {
+                    "person_id": ["a"],
+                    "content": [json.dumps({"as_of": night(0).isoformat(), "timeline": "x"})],
+                }
+            ),
+            "not a case file .*first at timeline",
+        ),
         (pl.DataFrame({"person_id": ["a", "a"], "content": ["{}", "{}"]}), "more than once"),
     ],
 )
