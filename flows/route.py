@@ -162,6 +162,7 @@ def route_stage(
     single sink for scores, and it only ever creates or refreshes review items.
     Case files hold personal details: only their count is reported, never their content.
     """
+    from review_ui.audit_guard import check_before_routing, record_tip
     from review_ui.queue.plan import routing_lineage
     from review_ui.routing import route_night, surfaced_frame
     from review_ui.store import queue_database_url
@@ -169,6 +170,7 @@ def route_stage(
     url = queue_database_url(night.home)
     engine = queue_engine(night)
     try:
+        check_before_routing(night.home, engine)
         chosen = choose_candidates(night, engine) if choose else {}
         candidates = pl.read_parquet(night.run.candidates)
         started = time.perf_counter()
@@ -187,6 +189,7 @@ def route_stage(
         surfaced = surfaced_frame(as_of=night.as_of, engine=engine)
         write_frame(surfaced.with_columns(scorer_column(night)), night.run.surfaced)
         clerical = route_clerical_sample(night, engine, url)
+        record_tip(night.home, engine)
     finally:
         engine.dispose()
     return {

@@ -191,3 +191,40 @@ def verify_audit_chain(session: Session, *, tail: int | None = None) -> ChainChe
             return ChainCheck(checked, entry.id, "its contents do not match its hash (it was changed)")
         expected = entry.row_hash
     return ChainCheck(checked)
+
+
+@dataclass(frozen=True)
+class AuditTip:
+    """The newest entry of the chain, by id and hash: a copy kept outside the database.
+
+    The chain shows an entry edited, removed or slipped in anywhere *before* the
+    newest one; removing the newest entries leaves a shorter chain that is still
+    whole. A tip recorded by one night and checked by the next shows that too.
+    """
+
+    entry_id: int
+    row_hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"entry_id": self.entry_id, "row_hash": self.row_hash}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AuditTip:
+        return cls(entry_id=int(data["entry_id"]), row_hash=str(data["row_hash"]))
+
+
+def audit_tip(session: Session) -> AuditTip | None:
+    """The newest entry of the chain (None on an empty log)."""
+    newest = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).first()
+    return None if newest is None else AuditTip(newest.id, newest.row_hash or "")
+
+
+def check_tip(session: Session, tip: AuditTip) -> ChainCheck:
+    """Is the entry a tip named still in the log, unchanged? (Entries after it are
+    :func:`verify_audit_chain`'s to check.)"""
+    entry = session.get(AuditEntry, tip.entry_id)
+    if entry is None:
+        return ChainCheck(0, tip.entry_id, "it was recorded as the newest entry and is no longer in the log")
+    if entry.row_hash != tip.row_hash:
+        return ChainCheck(1, tip.entry_id, "its hash is not the one recorded when it was the newest entry")
+    return ChainCheck(1)

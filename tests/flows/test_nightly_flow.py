@@ -470,3 +470,31 @@ def test_old_nights_identifiers_are_deleted_by_the_night_and_counted(
         "folders_deleted": 4,
         "nights_pruned": [old.name],
     }
+
+
+def test_the_night_checks_the_audit_log_before_it_routes(
+    first_night: FirstNight, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17 row 8: the night keeps the newest audit entry outside the database and,
+    next time, refuses to route onto a log that no longer holds it (here: a queue whose
+    log was swapped for an empty one)."""
+    from early_warning.settings import get_settings
+    from flows.route import route_stage
+    from flows.stages import Night
+    from review_ui.audit_guard import TIP_FILE, AuditLogAltered
+
+    tip = json.loads((first_night.home / TIP_FILE).read_text())
+    assert tip["entry_id"] == max(row["id"] for row in queue_rows(first_night.queue, "audit_log"))
+    home = tmp_path / "home"
+    shutil.copytree(first_night.home / "runs", home / "runs")
+    shutil.copy(first_night.home / TIP_FILE, home / TIP_FILE)
+    swapped = f"sqlite:///{tmp_path / 'swapped.db'}"
+    monkeypatch.setenv("EARLY_WARNING_DATABASE_URL", swapped)
+    get_settings.cache_clear()
+    try:
+        night = Night.load(home, date.fromisoformat(AS_OF), None)
+        with pytest.raises(AuditLogAltered, match=f"entry {tip['entry_id']} fails .*no longer in the log"):
+            route_stage(night, "rules score")
+    finally:
+        get_settings.cache_clear()
+    assert queue_rows(swapped, "review_items") == []

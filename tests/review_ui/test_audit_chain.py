@@ -20,6 +20,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from review_ui.audit_guard import TIP_FILE, AuditLogAltered, check_before_routing, record_tip
 from review_ui.migrations import upgrade_to_head
 from review_ui.store import append_audit, make_engine, make_session_factory, write_transaction
 from review_ui.store.audit import GENESIS_HASH, AuditAction, verify_audit_chain
@@ -124,3 +125,46 @@ def test_sqlite_refuses_replace_and_back_dated_entries(tmp_path: Path) -> None:
     with session_factory() as db:
         assert verify_audit_chain(db).intact
     engine.dispose()
+
+
+def test_the_night_refuses_to_route_onto_an_altered_log(
+    engine: Engine, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Issue 17 row 8: the nightly checks the chain's tail before it appends to it."""
+    _write(session_factory, 3)
+    check_before_routing(tmp_path, engine)
+    second = _ids(engine)[1]
+    _tamper(engine, f"UPDATE audit_log SET actor = 'someone-else' WHERE id = {second}")
+    with pytest.raises(AuditLogAltered, match=f"entry {second} fails .*Nothing was routed"):
+        check_before_routing(tmp_path, engine)
+
+
+def test_removing_the_newest_entries_is_caught_by_the_tip_the_last_night_kept(
+    engine: Engine, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """The chain cannot show its own newest entries removed; the tip kept under the home can."""
+    _write(session_factory, 4)
+    record_tip(tmp_path, engine)
+    newest = _ids(engine)[-1]
+    assert f'"entry_id": {newest}' in (tmp_path / TIP_FILE).read_text()
+    _write(session_factory, 2)
+    check_before_routing(tmp_path, engine)  # entries after the tip are fine
+    _tamper(engine, f"DELETE FROM audit_log WHERE id >= {newest}")
+    with session_factory() as db:
+        assert verify_audit_chain(db).intact  # a shorter chain is still a whole one
+    with pytest.raises(AuditLogAltered, match=f"entry {newest} fails .*no longer in the log"):
+        check_before_routing(tmp_path, engine)
+
+
+def test_an_edited_tip_entry_is_caught(
+    engine: Engine, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    _write(session_factory, 2)
+    record_tip(tmp_path, engine)
+    newest = _ids(engine)[-1]
+    _tamper(engine, f"DELETE FROM audit_log WHERE id = {newest}")
+    _write(session_factory, 1)  # an entry slipped in where the newest was: the chain is whole again
+    with session_factory() as db:
+        assert verify_audit_chain(db).intact
+    with pytest.raises(AuditLogAltered):
+        check_before_routing(tmp_path, engine)
