@@ -83,6 +83,8 @@ def load_all(config_dir: str | Path | None = None) -> AllSettings:
                 f"{file_path(LINKAGE_FILE, config_dir)}: one_record_per_person: no source called "
                 f"{', '.join(map(repr, unknown))}; expected some of {', '.join(config.sources)}"
             )
+    if config is not None and review_app is not None:
+        problems.extend(_unknown_involvements(review_app, config, config_dir))
     if problems:
         raise ConfigError("\n".join(problems))
     names = (*CORE_FILES, LINKAGE_FILE, TRAINING_FILE, RULES_FILE, REVIEW_APP_FILE)
@@ -94,3 +96,25 @@ def load_all(config_dir: str | Path | None = None) -> AllSettings:
         review_app=review_app,
         files={name: file_path(name, config_dir) for name in sorted(names)},
     )
+
+
+def _unknown_involvements(
+    review_app: ReviewAppFile, config: Config, config_dir: str | Path | None
+) -> list[str]:
+    """review_app.yaml's ``involvement_open_days`` names only sources and event types sources.yaml has."""
+    problems = []
+    where = f"{file_path(REVIEW_APP_FILE, config_dir)}: involvement_open_days"
+    for source, kinds in review_app.involvement_open_days.items():
+        spec = config.sources.get(source)
+        if spec is None:
+            problems.append(
+                f"{where}: no source called {source!r}; expected one of {', '.join(config.sources)}"
+            )
+            continue
+        known = {t for role in ("service", "crisis", "signal") for t in getattr(spec.events, role)}
+        problems.extend(
+            f"{where}.{source}: no event type {kind!r}; expected one of {', '.join(sorted(known))}"
+            for kind in kinds
+            if kind not in known
+        )
+    return problems

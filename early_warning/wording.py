@@ -65,6 +65,54 @@ class ReasonPattern(_Strict):
         return pattern
 
 
+#: The person page's words (``person_page`` in wording.yaml): each must be there, and may use
+#: only the placeholders listed beside it, so no council's copy can bring other data in.
+PERSON_PAGE_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
+    "reason_link_several": ("{n}",),
+    "behind_reason": ("{n}",),
+    "timeline_show_all": ("{n}",),
+    "routine_one": ("{service}", "{what}"),
+    "routine_several": ("{service}", "{n}", "{what}"),
+    "involvement_open": ("{what}", "{month}"),
+    "involvement_closed": ("{what}", "{month}"),
+    "coverage_held": ("{date}",),
+    "match_same": ("{things}",),
+    "match_close": ("{thing}", "{label}"),
+    "match_differs_one": ("{thing}",),
+    "match_differs_several": ("{things}",),
+    "age_band": ("{low}", "{high}"),
+}
+PERSON_PAGE_WORDS = [
+    "reasons_heading",
+    "reason_link_one",
+    "timeline_heading",
+    "timeline_signs_heading",
+    "timeline_all_heading",
+    "timeline_show_signs",
+    "timeline_none",
+    "timeline_no_signs",
+    "involvement_heading",
+    "involvement_intro",
+    "involvement_none",
+    "coverage_heading",
+    "coverage_held_undated",
+    "coverage_not_held",
+    "coverage_no_extract",
+    "coverage_caution",
+    "match_heading",
+    "match_very_likely",
+    "match_likely",
+    "match_possible",
+    "household_heading",
+    "household_private",
+    "household_open",
+    "household_open_hint",
+    "household_shown_heading",
+    "household_no_services",
+    "key_facts_heading",
+] + list(PERSON_PAGE_PLACEHOLDERS)
+
+
 class Wording(_Strict):
     """The validated contents of ``wording.yaml`` (see the default file for what each part is)."""
 
@@ -81,6 +129,31 @@ class Wording(_Strict):
     address_match: dict[str, str]
     #: each of :data:`OUTCOMES` -> what the review app calls it.
     outcomes: dict[str, str]
+    #: each of :data:`PERSON_PAGE_WORDS` -> the person page's words for it.
+    person_page: dict[str, str]
+
+    @field_validator("person_page")
+    @classmethod
+    def _person_page_words(cls, words: dict[str, str]) -> dict[str, str]:
+        unknown = [name for name in words if name not in PERSON_PAGE_WORDS]
+        if unknown:
+            raise ValueError(f"{', '.join(map(repr, unknown))} is not a person page sentence")
+        missing = [name for name in PERSON_PAGE_WORDS if name not in words]
+        if missing:
+            raise ValueError(f"no words for {', '.join(missing)}")
+        for name, text in words.items():
+            allowed = PERSON_PAGE_PLACEHOLDERS.get(name, ())
+            unknown = [p for p in re.findall(r"\{[^{}]*\}", text) if p not in allowed]
+            if unknown:
+                raise ValueError(
+                    f"person_page.{name}: {', '.join(unknown)} is not a placeholder it may use"
+                    f" (only {', '.join(allowed) or 'none'})"
+                )
+        return words
+
+    def page_words(self, name: str, **values: object) -> str:
+        """A person page sentence (``person_page`` in wording.yaml) with its placeholders filled."""
+        return self.person_page[name].format(**{k: str(v) for k, v in values.items()})
 
     @field_validator("address_match", "outcomes")
     @classmethod

@@ -8,7 +8,8 @@ instead of each re-parsing a dict its own way.
 
 ``schema_version`` says which shape a document has. Documents written before
 the field existed carry ``"version": 1`` (or nothing) and read as version 1;
-the shape is the same. A field added later gets a default here, so older
+the shape is the same. Version 2 adds ``coverage`` (each source's latest
+extract date); a version 1 document reads with none, and the page says so. A field added later gets a default here, so older
 documents keep reading.
 
 Example:
@@ -26,7 +27,7 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
 #: The shape :mod:`review_ui.queue.case_files` writes.
-CASE_FILE_VERSION = 1
+CASE_FILE_VERSION = 2
 
 
 def _date_or_none(value: Any) -> date | None:
@@ -128,6 +129,13 @@ class MatchEvidence(_Part):
     reasons: list[str] = Field(default_factory=list)
 
 
+class SourceCoverage(_Part):
+    """One configured source and the date of the latest event in its extract that night."""
+
+    source: str
+    latest: OptionalDate = None
+
+
 class CaseFile(_Part):
     """What a reviewer sees about one person, as of one night."""
 
@@ -138,6 +146,8 @@ class CaseFile(_Part):
     timeline: list[TimelineEntry] = Field(default_factory=list)
     household: Household = Field(default_factory=Household)
     evidence: list[MatchEvidence] = Field(default_factory=list)
+    #: Version 2 on; empty for an older document.
+    coverage: list[SourceCoverage] = Field(default_factory=list)
 
 
 def read_case_file(content: Mapping[str, Any]) -> CaseFile:

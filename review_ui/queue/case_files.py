@@ -17,7 +17,12 @@ builds that, as a JSON document per person (``CASE_FILE_VERSION``)::
      "records": [{"source", "source_person_id", "name", "address", "last_event"}],
      "timeline": [{"date", "service", "event_type", "label", "amount", "topic", "role"}],
      "household": {"address", "members": [{"description", "services"}]},
-     "evidence": [{"left", "right", "match_probability", "reasons"}]}
+     "evidence": [{"left", "right", "match_probability", "reasons"}],
+     "coverage": [{"source", "latest"}]}
+
+``coverage`` (schema version 2) lists every configured source with the date of
+the latest event in its extract on or before the night (null when the night
+holds none): the person page's "which systems hold a record, and how fresh".
 
 What a caller can rely on:
 
@@ -151,6 +156,7 @@ _SOURCE_ENTRY = pl.Struct(
     }
 )
 _ADDRESS_SOURCE_ENTRY = pl.Struct({**_SOURCE_ENTRY.to_schema(), "match": pl.String})
+_COVERAGE_ENTRY = pl.Struct({"source": pl.String, "latest": pl.String})
 _EVIDENCE_ENTRY = pl.Struct(
     {"left": pl.String, "right": pl.String, "match_probability": pl.Float64, "reasons": pl.List(pl.String)}
 )
@@ -254,6 +260,7 @@ def build_case_files(
         pl.col("timeline").fill_null(pl.lit([], dtype=pl.List(_TIMELINE_ENTRY))),
         household.alias("household"),
         pl.col("evidence").fill_null(pl.lit([], dtype=pl.List(_EVIDENCE_ENTRY))),
+        _coverage(events, as_of, config).alias("coverage"),
     )
     return (
         frame.select("person_id", "ward", content.struct.json_encode().alias("content"))
@@ -631,6 +638,20 @@ def _timeline_section(
         .group_by("person_id", maintain_order=True)
         .agg(entry.head(limit).alias("timeline"))
     )
+
+
+def _coverage(events: Frame, as_of: date, config: Config) -> pl.Expr:
+    """Each configured source and its extract's latest event date on or before the night, as one literal."""
+    latest = dict(
+        events.lazy()
+        .filter(pl.col("event_date") <= as_of)
+        .group_by("source")
+        .agg(pl.col("event_date").max().dt.to_string("%Y-%m-%d"))
+        .collect()
+        .iter_rows()
+    )
+    rows = [{"source": source, "latest": latest.get(source)} for source in config.sources]
+    return pl.lit(pl.Series([rows], dtype=pl.List(_COVERAGE_ENTRY))).first()
 
 
 # --- household and evidence ------------------------------------------------------

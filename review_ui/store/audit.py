@@ -44,6 +44,7 @@ class AuditAction(enum.StrEnum):
     CLERICAL_LABEL_RECORDED = "clerical_label_recorded"
     CLERICAL_PAIR_VIEWED = "clerical_pair_viewed"
     CLERICAL_SAMPLE_WRITTEN = "clerical_sample_written"
+    HOUSEHOLD_VIEWED = "household_viewed"
     ITEM_CLAIMED = "item_claimed"
     ITEM_MERGED = "item_merged"
     ITEM_REASSIGNED = "item_reassigned"
@@ -94,6 +95,7 @@ ACTION_DESCRIPTIONS: dict[str, str] = {
     AuditAction.PASSWORD_CHANGED: "Changed a password",
     AuditAction.PERSON_ID_CHANGED: "Person reference changed by record linkage",
     AuditAction.PERSON_VIEWED: "Opened the person page",
+    AuditAction.HOUSEHOLD_VIEWED: "Opened which services know the people at a person's address",
     AuditAction.QUEUE_VIEWED: "Opened the review list",
     AuditAction.SIGN_IN_FAILED: "Sign-in failed",
     AuditAction.SIGN_IN_THROTTLED: "Sign-in refused after too many failed attempts",

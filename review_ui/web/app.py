@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from early_warning.config import load_wording
+from early_warning.config import RoutingFile, load_file, load_wording
 from early_warning.paths import resolve_home
 from early_warning.settings import Settings, get_settings
 from review_ui.migrations import upgrade_to_head
@@ -114,7 +114,11 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         secret_key=_secret_key(settings),
         address_pause=timedelta(seconds=settings.sign_in_address_pause_seconds),
     )
-    app.state.trusted_proxies = load_review_app_settings(settings.config).trusted_proxies
+    review_app = load_review_app_settings(settings.config)
+    app.state.trusted_proxies = review_app.trusted_proxies
+    # The privacy page's words and how long each kind of service involvement counts as open.
+    app.state.review_app = review_app
+    app.state.routing = load_file("routing.yaml", RoutingFile, settings.config)
     if settings.oidc_enabled:
         from review_ui.web.oidc import OidcClient
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, IPvAnyNetwork
 
 from early_warning.config import load_file
+from review_ui.web.review_app_sections import InvolvementOpenDays, PrivacyNotice
 
 REVIEW_APP_FILE = "review_app.yaml"
 
@@ -31,6 +32,10 @@ class ReviewAppFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     trusted_proxies: list[IPvAnyNetwork] = []
+    #: What the privacy page says (the retention periods come from routing.yaml).
+    privacy: PrivacyNotice
+    #: How long each kind of involvement counts as open (see the default file).
+    involvement_open_days: InvolvementOpenDays = {}
 
 
 def load_review_app_settings(config_dir: str | Path | None = None) -> ReviewAppFile:

@@ -10,18 +10,27 @@ view), and nothing here reads or shows a score.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
 from early_warning.wording import Wording
-from review_ui.queue.case_file import CaseFile, SourceRecord, TimelineEntry, read_case_file
+from review_ui.queue.case_file import CaseFile, SourceRecord, read_case_file
 from review_ui.store import CaseFile as StoredCaseFile
 from review_ui.store import ItemHistory, ItemStatus, ReviewItem, ReviewOutcome, Role, User
 from review_ui.store.link_constraints import RecordKey, active_not_same_person_records
 from review_ui.web.contact_chart import ContactChart, contact_chart
+from review_ui.web.person_sections import (
+    Coverage,
+    Involvement,
+    TimelineView,
+    age_band,
+    coverage,
+    involvement,
+    match_evidence,
+    timeline_view,
+)
 from review_ui.web.queue_view import display_names, reviewers_for
 
 
@@ -49,8 +58,14 @@ class PersonPage:
     reviewers: list[tuple[int, str]]
     mine: bool
     records: list[SourceRecord] = field(default_factory=list)
+    #: Each joining pair: its records, a sentence and a confidence in words.
     evidence: list[dict[str, Any]] = field(default_factory=list)
-    timeline: list[dict[str, Any]] = field(default_factory=list)
+    #: The timeline as shown, and each reason's link to the entries behind it.
+    timeline: TimelineView | None = None
+    #: service -> its involvement with the person, open first.
+    involvement: dict[str, list[Involvement]] = field(default_factory=dict)
+    coverage: list[Coverage] = field(default_factory=list)
+    age_band: str | None = None
     #: Records someone has marked "not this person" (kept apart from the next night on).
     marked: set[RecordKey] = field(default_factory=set)
 
@@ -112,14 +127,20 @@ def _earlier_reviews(db: Session, item: ReviewItem) -> list[EarlierReview]:
     return reviews
 
 
-def _record_label(text: Any) -> dict[str, str]:
-    """'council_tax CT-1' as a service and its reference."""
-    source, _, reference = str(text or "").partition(" ")
-    return {"source": source, "reference": reference}
+def person_page(
+    db: Session,
+    *,
+    item: ReviewItem,
+    viewer: User,
+    wording: Wording,
+    show_all: bool = False,
+    open_days: dict[str, dict[str, int]] | None = None,
+) -> PersonPage:
+    """Everything the person page shows for an item the viewer may see, in the app's ``wording``.
 
-
-def person_page(db: Session, *, item: ReviewItem, viewer: User, wording: Wording) -> PersonPage:
-    """Everything the person page shows for an item the viewer may see, in the app's ``wording``."""
+    ``show_all`` lists every timeline entry (the default folds routine ones); ``open_days`` is
+    review_app.yaml's ``involvement_open_days``.
+    """
     found = db.get(StoredCaseFile, item.person_id)
     stored = found.content if found is not None and isinstance(found.content, dict) else None
     case_file = read_case_file(stored) if stored is not None else None
@@ -129,22 +150,18 @@ def person_page(db: Session, *, item: ReviewItem, viewer: User, wording: Wording
         )
     )
     chart = None
-    timeline: list[dict[str, Any]] = []
+    timeline = None
     evidence: list[dict[str, Any]] = []
     records: list[SourceRecord] = []
+    involved: dict[str, list[Involvement]] = {}
+    held: list[Coverage] = []
     if case_file is not None:
         chart = contact_chart(case_file.timeline, as_of=case_file.as_of, wording=wording)
         records = list(case_file.records)
-        timeline = _timeline(case_file.timeline, wording)
-        evidence = [
-            {
-                "left": _record_label(pair.left),
-                "right": _record_label(pair.right),
-                "probability": pair.match_probability,
-                "reasons": list(pair.reasons),
-            }
-            for pair in case_file.evidence
-        ]
+        timeline = timeline_view(case_file, list(item.reasons or []), wording, show_all=show_all)
+        evidence = match_evidence(list(case_file.evidence), wording)
+        involved = involvement(case_file, open_days or {}, wording)
+        held = coverage(case_file, wording)
     reviewers: list[tuple[int, str]] = []
     if viewer.role == Role.TEAM_LEAD and item.is_open:
         reviewers = [(u.id, u.display_name) for u in reviewers_for(db, locality=item.locality, viewer=viewer)]
@@ -160,20 +177,8 @@ def person_page(db: Session, *, item: ReviewItem, viewer: User, wording: Wording
         records=records,
         evidence=evidence,
         timeline=timeline,
+        involvement=involved,
+        coverage=held,
+        age_band=age_band(case_file.person.age, wording) if case_file is not None else None,
         marked=active_not_same_person_records(session=db, person_id=item.person_id) if records else set(),
     )
-
-
-def _timeline(entries: list[TimelineEntry], wording: Wording) -> list[dict[str, Any]]:
-    """The case file's contacts as the page lists them, most recent first."""
-    shown = [
-        {
-            "date": entry.date,
-            "label": entry.label or entry.event_type or "Contact",
-            "service": entry.service,
-            "topic": wording.topic_words(entry.topic) if entry.topic else None,
-            "amount": entry.amount,
-        }
-        for entry in entries
-    ]
-    return sorted(shown, key=lambda e: e["date"] or date.min, reverse=True)

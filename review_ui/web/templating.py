@@ -102,5 +102,7 @@ def make_templates(wording: Wording | None = None) -> Jinja2Templates:
         OUTCOME_LABELS=dict(wording.outcomes),
         SERVICE_LABELS={source: wording.service_title(source) for source in wording.services},
     )
+    # The person page's sentences (wording.yaml ``person_page``): ``words.x``, or ``page_words("x", n=2)``.
+    environment.globals.update(words=dict(wording.person_page), page_words=wording.page_words)
     environment.globals["govuk_tag"] = remembered_tag(environment)
     return Jinja2Templates(env=environment)

@@ -167,7 +167,7 @@ def test_a_councils_event_topic_and_outcome_words_reach_the_case_file_person_pag
         claim(casey, item_id)
         page = casey.get(f"/items/{item_id}").text
         assert "Council tax instalment not paid" in page  # the case file's timeline
-        assert "Contact centre, about money and benefits" in page  # the page's own topic words
+        assert "Enquiry to the contact centre about money and benefits" in page  # the council's topic words
         assert "Said no thanks" in page  # the outcome form
         assert "Declined" not in page
         assert "Help offered" in page  # every other word keeps its default

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 
 from early_warning.cli import main
 from early_warning.paths import RunPaths
+from review_ui.queue.case_file import CASE_FILE_VERSION
 from tests.support.databases import DATABASES, empty_database
 
 AS_OF = "2026-06-30"  # the night the shared small borough is generated for (conftest)
@@ -215,7 +216,7 @@ def test_every_open_item_has_a_case_file_built_from_that_persons_own_records(fir
         content = stored["content"]
         assert isinstance(content, dict)
         assert stored["as_of"] == AS_OF == content["as_of"]
-        assert content["schema_version"] == 1
+        assert content["schema_version"] == CASE_FILE_VERSION
         assert item["ward"] == content["person"]["ward"]
         mine = persons.filter(pl.col("person_id") == item["person_id"]).select("source", "source_person_id")
         assert {(r["source"], r["source_person_id"]) for r in content["records"]} == set(mine.iter_rows())

@@ -71,8 +71,15 @@ def _show(
 ) -> Response:
     """Render the person page and record the view (it shows personal details)."""
     user = who.user
-    page = person_page(db, item=item, viewer=user, wording=request.app.state.wording)
     params = request.query_params
+    page = person_page(
+        db,
+        item=item,
+        viewer=user,
+        wording=request.app.state.wording,
+        show_all=params.get("timeline") == "all",
+        open_days=request.app.state.review_app.involvement_open_days,
+    )
     notice = notice_for(db, viewer=user, notice=params.get("notice"), item_id=params.get("item"))
     if params.get("notice") == MARKED_NOTICE:
         notice = {"success": True, "item_id": item.id, "text": MARKED_TEXT}
@@ -111,6 +118,8 @@ def _show(
             "outcomes": outcomes,
             "note_max": NOTE_MAX,
             "return_to": f"/items/{item.id}",
+            # ?reason=N (a reason's link): the timeline entries behind reason N are highlighted.
+            "highlight": int(params["reason"]) if params.get("reason", "").isdigit() else None,
         },
         status_code=status_code,
     )
@@ -264,3 +273,29 @@ def not_this_person(
     except ConstraintError as problem:
         return _show_not_this_person(request, item, key, error=str(problem), reason=reason.strip())
     return RedirectResponse(with_notice(f"/items/{item.id}", MARKED_NOTICE, item.id), status_code=303)
+
+
+@router.get("/items/{item_id}/household")
+def household(request: Request, db: Db, who: Reviewer, item_id: int) -> Response:
+    """Which services know the other people at the address: a third party's involvement, so it is
+    shown only when the caseworker opens it, and every opening is audited."""
+    item = item_for(db, request, who, item_id)
+    page = person_page(db, item=item, viewer=who.user, wording=request.app.state.wording)
+    if page.case_file is None:
+        raise NotFound
+    members = page.case_file.household.members
+    with write_transaction(db):
+        append_audit(
+            session=db,
+            actor=who.user.username,
+            action=AuditAction.HOUSEHOLD_VIEWED,
+            item_id=item.id,
+            person_id=item.person_id,
+            detail={"locality": item.locality, "members": len(members)},
+            source=client_source(request),
+        )
+    return render(
+        request,
+        "household.html",
+        {"title": f"Item {item.id}: household", "item": item, "household": page.case_file.household},
+    )

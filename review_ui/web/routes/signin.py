@@ -215,4 +215,15 @@ def accessibility(request: Request) -> Response:
 
 @router.get("/privacy")
 def privacy(request: Request) -> Response:
-    return render(request, "privacy.html", {"title": "How this service uses personal data"})
+    """Lawful basis, retention, the data protection contact and the DPIA, all from configuration."""
+    routing = request.app.state.routing
+    return render(
+        request,
+        "privacy.html",
+        {
+            "title": "How this service uses personal data",
+            "privacy": request.app.state.review_app.privacy,
+            "case_file_days": routing.case_file_retention_days,
+            "identifiers_days": routing.identifiers_retention_days,
+        },
+    )

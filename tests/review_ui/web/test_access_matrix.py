@@ -148,6 +148,8 @@ ROUTES = [
     ),
     # A person, and the reviewer's actions on them.
     Route("GET", "/items/{item_id}", REVIEWERS),
+    Route("GET", "/items/{item_id}", REVIEWERS, path="/items/{item_id}?timeline=all&reason=1"),
+    Route("GET", "/items/{item_id}/household", REVIEWERS),
     Route("POST", "/items/{item_id}/claim", REVIEWERS),
     Route("POST", "/items/{item_id}/release", REVIEWERS, needs="in_review"),
     Route("POST", "/items/{item_id}/outcome", REVIEWERS, body=OUTCOME, needs="in_review"),
