@@ -72,8 +72,12 @@ def _check_audit_tail(engine: Engine) -> None:
         )
 
 
+#: Pages under /api/ that people read (a redirect to sign in, and error pages, not JSON).
+API_PAGES = frozenset({"/api/docs"})
+
+
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    return request.url.path.startswith("/api/") and request.url.path not in API_PAGES
 
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
@@ -92,9 +96,10 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         title=f"{settings.service_name} API",
         summary="Read a locality's review list and record outcomes, with the review app's sign-in and roles.",
         version="1",
-        docs_url="/api/docs",
+        # Served by routes.api_docs behind sign-in, from the app's own page (no CDN, under the CSP).
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -128,9 +133,20 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
 
 def _add_routes(app: FastAPI) -> None:
-    from review_ui.web.routes import account, api, audit, learning, oidc, person, queue, signin, users
+    from review_ui.web.routes import (
+        account,
+        api,
+        api_docs,
+        audit,
+        learning,
+        oidc,
+        person,
+        queue,
+        signin,
+        users,
+    )
 
-    for module in (signin, account, oidc, queue, person, audit, learning, users, api):
+    for module in (signin, account, oidc, queue, person, audit, learning, users, api, api_docs):
         app.include_router(module.router)
     app.include_router(importlib.import_module("review_ui.web.routes.clerical").router)
     app.include_router(importlib.import_module("review_ui.web.routes.linkage_constraints").router)

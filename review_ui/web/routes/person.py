@@ -12,6 +12,7 @@ night on). Nothing here acts on the person.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -33,12 +34,13 @@ from review_ui.store.link_constraints import (
     RecordKey,
     add_not_same_person,
 )
+from review_ui.store.tables import UNKNOWN_LOCALITY
 from review_ui.web.deps import Db, NotFound, Posted, Reviewer, TeamLead, client_source
 from review_ui.web.forms import NOTE_MAX, outcome_form
 from review_ui.web.person_view import PersonPage, person_page
 from review_ui.web.queue_view import notice_for
 from review_ui.web.render import render
-from review_ui.web.routes.queue import item_for, with_notice
+from review_ui.web.routes.queue import item_for, safe_return, with_notice
 
 router = APIRouter(include_in_schema=False)
 
@@ -58,6 +60,23 @@ OUTCOME_HINTS = {
 }
 
 
+def back_to_list(item: ReviewItem, back: str | None) -> str:
+    """The list the reviewer came from, with its filters (``?back=``), else the item's own list.
+
+    Only the review list of this site: a link cannot send anyone elsewhere.
+    """
+    default = "/queue?locality=unknown" if item.locality == UNKNOWN_LOCALITY else "/queue"
+    target = safe_return(back, default)
+    return target if target.split("?", 1)[0] == "/queue" else default
+
+
+def _item_address(item: ReviewItem, back_to: str) -> str:
+    """The person page's own address, keeping the list to go back to."""
+    if back_to in ("/queue", "/queue?locality=unknown"):
+        return f"/items/{item.id}"
+    return f"/items/{item.id}?{urlencode({'back': back_to})}"
+
+
 def _show(
     request: Request,
     db: Db,
@@ -73,6 +92,7 @@ def _show(
     user = who.user
     page = person_page(db, item=item, viewer=user, wording=request.app.state.wording)
     params = request.query_params
+    back_to = back_to_list(item, params.get("back"))
     notice = notice_for(db, viewer=user, notice=params.get("notice"), item_id=params.get("item"))
     if params.get("notice") == MARKED_NOTICE:
         notice = {"success": True, "item_id": item.id, "text": MARKED_TEXT}
@@ -110,7 +130,8 @@ def _show(
             "values": values or {},
             "outcomes": outcomes,
             "note_max": NOTE_MAX,
-            "return_to": f"/items/{item.id}",
+            "return_to": _item_address(item, back_to),
+            "back_to": back_to,
         },
         status_code=status_code,
     )

@@ -19,7 +19,7 @@ from review_ui.web import create_app
 from tests.review_ui.web.conftest import Web, assert_page_keeps_the_rules, csrf_from, web_settings
 from tests.support.review_app import build_world
 
-ITEM_LINK = re.compile(r'<a class="govuk-link" href="/items/(\d+)">Item \d+</a>')
+ITEM_LINK = re.compile(r'<a class="govuk-link" href="/items/(\d+)(?:\?back=[^"]*)?">Item \d+</a>')
 
 
 def listed(html: str) -> list[int]:
