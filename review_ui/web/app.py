@@ -119,7 +119,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         secret_key=_secret_key(settings),
         address_pause=timedelta(seconds=settings.sign_in_address_pause_seconds),
     )
-    app.state.trusted_proxies = load_review_app_settings(settings.config).trusted_proxies
+    # review_app.yaml: trusted proxies, the record of the work's settings, the precision sentence.
+    app.state.review_app = load_review_app_settings(settings.config)
+    app.state.trusted_proxies = app.state.review_app.trusted_proxies
     if settings.oidc_enabled:
         from review_ui.web.oidc import OidcClient
 
