@@ -32,9 +32,9 @@ from review_ui.store import (
     ReviewItem,
     ReviewOutcome,
     RouteRun,
+    User,
 )
 from review_ui.store.work_record import attempts_for
-from review_ui.web.queue_view import display_names
 from review_ui.web.reports import shown
 
 CHANNEL_LABELS = {
@@ -44,6 +44,16 @@ CHANNEL_LABELS = {
     "letter": "Letter",
     "home_visit": "Home visit",
 }
+
+
+def display_names(db: Session, ids: set[int | None]) -> dict[int, str]:
+    """The display names of these users (None ignored), in one query (the list's own, which
+    imports this module, has the same)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {u.id: u.display_name for u in db.scalars(select(User).where(User.id.in_(wanted)))}
+
 
 # --- What changed since the last night -------------------------------------------
 
@@ -219,7 +229,7 @@ def attempt_counts(db: Session, item_ids: Iterable[int]) -> dict[int, int]:
         .where(ContactAttempt.item_id.in_(wanted))
         .group_by(ContactAttempt.item_id)
     )
-    return dict(db.execute(query).tuples())
+    return {item_id: count for item_id, count in db.execute(query).tuples()}  # noqa: C416 - a Result is not a mapping
 
 
 # --- How often help follows here ---------------------------------------------------

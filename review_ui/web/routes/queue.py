@@ -35,6 +35,7 @@ from review_ui.web.queue_view import (
     why_not,
 )
 from review_ui.web.render import render
+from review_ui.web.work_view import locality_precision
 
 router = APIRouter(include_in_schema=False)
 
@@ -86,7 +87,18 @@ def review_list(request: Request, db: Db, who: Reviewer) -> Response:
     user = who.user
     params = dict(request.query_params)
     page = queue_page(
-        db, viewer=user, filters=parse_filters(user, params), page_size=request.app.state.settings.page_size
+        db,
+        viewer=user,
+        filters=parse_filters(user, params),
+        page_size=request.app.state.settings.page_size,
+        wording=request.app.state.wording,
+    )
+    review_app = request.app.state.review_app
+    precision = locality_precision(
+        db,
+        page.filters.locality,
+        last=review_app.precision_last_reviews,
+        minimum=review_app.precision_minimum_reviews,
     )
     notice = notice_for(db, viewer=user, notice=params.get("notice"), item_id=params.get("item"))
     filters = page.filters
@@ -106,6 +118,7 @@ def review_list(request: Request, db: Db, who: Reviewer) -> Response:
             "page": page,
             "filters": filters,
             "notice": notice,
+            "precision": precision,
             "return_to": filters.url(),
             "own_list": ListFilters(locality=user.locality or "").url(),
             "unknown_list": ListFilters(locality="unknown").url(),
@@ -160,7 +173,11 @@ def _htmx_row(
     response = render(
         request,
         "partials/queue_row.html",
-        {"row": row_for(db, item=item, viewer=who.user), "message": message, "return_to": return_to},
+        {
+            "row": row_for(db, item=item, viewer=who.user, wording=request.app.state.wording),
+            "message": message,
+            "return_to": return_to,
+        },
     )
     response.headers["HX-Trigger"] = "queue-changed"
     return response
