@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from markupsafe import Markup
 
 from review_ui.store import (
     Outcome,
@@ -132,16 +131,12 @@ def _show(
         "field_errors": field_errors or {},
         "back_to": back_to,
     }
-    attempt_html = Markup(
-        request.app.state.templates.env.get_template("partials/_attempt_fields.html").render(work_context)
-    )
     outcomes = [
         {
             "value": value,
             "text": wording.outcome_label(value),
             "hint": {"text": OUTCOME_HINTS[value]},
             "checked": (values or {}).get("outcome") == value,
-            **({"conditional": {"html": attempt_html}} if value == Outcome.COULD_NOT_REACH else {}),
         }
         for value in (o.value for o in Outcome)
     ]

@@ -158,17 +158,28 @@ def _act(request: Request, db: Db, who: Reviewer, item_id: int, return_to: str, 
     except QueueError:
         if is_htmx(request):
             message = why_not(db, item=item, viewer=who.user, action=action)
-            return _htmx_row(request, db, who, item, message, target)
+            return _htmx_row(request, db, who, item, message, target, announce=message)
         return RedirectResponse(with_notice(target, f"{action}-failed", item.id), status_code=303)
-    if is_htmx(request):
-        return _htmx_row(request, db, who, item, None, target)
     done = "claimed" if action == "claim" else "released"
+    if is_htmx(request):
+        said = notice_for(db, viewer=who.user, notice=done, item_id=str(item.id))
+        return _htmx_row(request, db, who, item, None, target, announce=said["text"] if said else "")
     return RedirectResponse(with_notice(target, done, item.id), status_code=303)
 
 
 def _htmx_row(
-    request: Request, db: Db, who: Reviewer, item: ReviewItem, message: str | None, return_to: str
+    request: Request,
+    db: Db,
+    who: Reviewer,
+    item: ReviewItem,
+    message: str | None,
+    return_to: str,
+    *,
+    announce: str,
 ) -> Response:
+    """The row after a claim or release, for htmx to swap in: its action (or link) takes the
+    focus (``autofocus``, which htmx honours after a swap, so a keyboard user is not dropped to
+    the top of the page), and the page's live region says what happened (an out-of-band swap)."""
     db.refresh(item)
     response = render(
         request,
@@ -177,6 +188,8 @@ def _htmx_row(
             "row": row_for(db, item=item, viewer=who.user, wording=request.app.state.wording),
             "message": message,
             "return_to": return_to,
+            "focus": True,
+            "announce": announce,
         },
     )
     response.headers["HX-Trigger"] = "queue-changed"

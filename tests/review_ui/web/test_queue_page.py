@@ -134,7 +134,7 @@ def test_filters_narrow_the_list(web: Web) -> None:
     assert listed(by_cora) == [third]
     assert f'<option value="{cora_id}" selected>Cora Example</option>' in by_cora
     # Values the form never offers are ignored, not errors.
-    assert listed(casey.get("/queue?status=closed&ward=Nowhere&assigned=999&sort=score").text) == [
+    assert listed(casey.get("/queue?status=archived&ward=Nowhere&assigned=999&sort=score").text) == [
         first,
         second,
         third,
