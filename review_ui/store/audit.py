@@ -38,6 +38,7 @@ class AuditAction(enum.StrEnum):
     """Every kind of entry the audit log holds: one list, so a new action is named once,
     described once (:data:`ACTION_DESCRIPTIONS`, shown on the audit page) and cannot be misspelt."""
 
+    ATTEMPT_RECORDED = "attempt_recorded"
     AUDIT_VIEWED = "audit_viewed"
     CASE_FILES_DELETED = "case_files_deleted"
     CLERICAL_LABEL_CHANGED = "clerical_label_changed"
@@ -73,6 +74,7 @@ class AuditAction(enum.StrEnum):
 
 #: What each action means, in the words the audit page shows.
 ACTION_DESCRIPTIONS: dict[str, str] = {
+    AuditAction.ATTEMPT_RECORDED: "Tried to get in touch but could not reach them",
     AuditAction.AUDIT_VIEWED: "Viewed the audit log",
     AuditAction.CASE_FILES_DELETED: "Deleted case files past the retention period",
     AuditAction.CLERICAL_LABEL_CHANGED: "Changed the label of a pair of records",

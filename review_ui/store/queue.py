@@ -16,6 +16,7 @@ so a deactivated account or changed role takes effect at once.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import UnaryExpression, inspect, select, update
@@ -241,12 +242,17 @@ def record_outcome(
     outcome: Outcome | str,
     note: str | None = None,
     source: str | None = None,
+    strengths: Sequence[str] = (),
+    other_strengths: str | None = None,
+    follow_up_on: date | None = None,
 ) -> ReviewOutcome:
     """Record what happened and close the item (in review → closed).
 
     Only the reviewer the item is assigned to can close it. ``outcome`` must be
     one of :class:`Outcome`: help_offered, already_supported, no_help_needed,
-    could_not_reach, declined.
+    could_not_reach, declined. ``strengths`` (ticked from the configured list),
+    ``other_strengths`` and ``follow_up_on`` are kept beside it; the audit
+    entry says which were given, never what was written.
 
     Raises:
         InvalidOutcome: any other word.
@@ -264,16 +270,30 @@ def record_outcome(
             if item is not None and item.status == ItemStatus.IN_REVIEW:
                 raise NotAllowed(f"item {item_id} is assigned to someone else")
             raise _why_not(session, item_id, "closed")
-        review = ReviewOutcome(item_id=item_id, user_id=actor.id, outcome=chosen.value, note=note, at=now)
+        review = ReviewOutcome(
+            item_id=item_id,
+            user_id=actor.id,
+            outcome=chosen.value,
+            note=note,
+            at=now,
+            strengths=list(strengths) or None,
+            other_strengths=other_strengths or None,
+            follow_up_on=follow_up_on,
+        )
         session.add(review)
         item = _reload(session, item_id)
+        detail: dict[str, Any] = {"outcome": chosen.value}
+        if strengths or other_strengths:
+            detail["strengths"] = len(strengths) + (1 if other_strengths else 0)
+        if follow_up_on is not None:
+            detail["follow_up_on"] = follow_up_on.isoformat()
         append_audit(
             session=session,
             actor=actor.username,
             action=AuditAction.OUTCOME_RECORDED,
             item_id=item.id,
             person_id=item.person_id,
-            detail={"outcome": chosen.value},
+            detail=detail,
             source=source,
         )
     return review

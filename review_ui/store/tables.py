@@ -64,6 +64,16 @@ class Outcome(enum.StrEnum):
     DECLINED = "declined"
 
 
+class ContactChannel(enum.StrEnum):
+    """How a caseworker tried to get in touch (a "Could not reach" attempt)."""
+
+    PHONE = "phone"
+    TEXT_MESSAGE = "text_message"
+    EMAIL = "email"
+    LETTER = "letter"
+    HOME_VISIT = "home_visit"
+
+
 class Role(enum.StrEnum):
     CASEWORKER = "caseworker"
     TEAM_LEAD = "team_lead"
@@ -246,6 +256,35 @@ class ReviewOutcome(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     outcome: Mapped[str] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utc_now)
+    #: The person's strengths the reviewer ticked, from ``review_app.yaml``'s short list
+    #: (migration 0007; None on outcomes recorded before it).
+    strengths: Mapped[list[str] | None]
+    #: Other strengths, in the reviewer's (or better, the person's) words.
+    other_strengths: Mapped[str | None] = mapped_column(Text)
+    #: When the reviewer means to check back, if they said.
+    follow_up_on: Mapped[date | None]
+
+
+class ContactAttempt(Base):
+    """A try at getting in touch that did not reach the person (migration 0007).
+
+    "Could not reach" after one try is not an outcome: each attempt is kept
+    (when, how, by whom) and the item stays open with its reviewer until they
+    close it or the configured number of attempts is reached
+    (``review_app.yaml``: ``could_not_reach_attempts``).
+    """
+
+    __tablename__ = "contact_attempts"
+    __table_args__ = (CheckConstraint(_in("channel", ContactChannel), name="channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    tried_on: Mapped[date]
+    channel: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    follow_up_on: Mapped[date | None]
     at: Mapped[datetime] = mapped_column(default=utc_now)
 
 

@@ -72,8 +72,12 @@ def _check_audit_tail(engine: Engine) -> None:
         )
 
 
+#: Pages under /api/ that people read (a redirect to sign in, and error pages, not JSON).
+API_PAGES = frozenset({"/api/docs"})
+
+
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    return request.url.path.startswith("/api/") and request.url.path not in API_PAGES
 
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
@@ -92,9 +96,10 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         title=f"{settings.service_name} API",
         summary="Read a locality's review list and record outcomes, with the review app's sign-in and roles.",
         version="1",
-        docs_url="/api/docs",
+        # Served by routes.api_docs behind sign-in, from the app's own page (no CDN, under the CSP).
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -114,9 +119,10 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         secret_key=_secret_key(settings),
         address_pause=timedelta(seconds=settings.sign_in_address_pause_seconds),
     )
+    # review_app.yaml: trusted proxies, the privacy page's words, how long each kind of service
+    # involvement counts as open, the record of the work's settings, the precision sentence.
     review_app = load_review_app_settings(settings.config)
     app.state.trusted_proxies = review_app.trusted_proxies
-    # The privacy page's words and how long each kind of service involvement counts as open.
     app.state.review_app = review_app
     app.state.routing = load_file("routing.yaml", RoutingFile, settings.config)
     if settings.oidc_enabled:
@@ -132,9 +138,20 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
 
 def _add_routes(app: FastAPI) -> None:
-    from review_ui.web.routes import account, api, audit, learning, oidc, person, queue, signin, users
+    from review_ui.web.routes import (
+        account,
+        api,
+        api_docs,
+        audit,
+        learning,
+        oidc,
+        person,
+        queue,
+        signin,
+        users,
+    )
 
-    for module in (signin, account, oidc, queue, person, audit, learning, users, api):
+    for module in (signin, account, oidc, queue, person, audit, learning, users, api, api_docs):
         app.include_router(module.router)
     app.include_router(importlib.import_module("review_ui.web.routes.clerical").router)
     app.include_router(importlib.import_module("review_ui.web.routes.linkage_constraints").router)

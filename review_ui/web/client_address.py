@@ -16,7 +16,7 @@ import ipaddress
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, IPvAnyNetwork
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, field_validator, model_validator
 
 from early_warning.config import load_file
 from review_ui.web.review_app_sections import InvolvementOpenDays, PrivacyNotice
@@ -36,6 +36,30 @@ class ReviewAppFile(BaseModel):
     privacy: PrivacyNotice
     #: How long each kind of involvement counts as open (see the default file).
     involvement_open_days: InvolvementOpenDays = {}
+    #: "Could not reach": after this many recorded attempts the item closes itself with that outcome.
+    could_not_reach_attempts: int = Field(default=3, ge=1, le=10)
+    #: The short list of strengths a reviewer can tick beside an outcome.
+    strengths: list[str] = Field(default_factory=list, max_length=12)
+    #: The list's and person page's "Of the last N people surfaced here and reviewed, ..." sentence:
+    #: how many of a locality's latest reviews it counts, and how few are "not enough reviews yet".
+    precision_last_reviews: int = Field(default=40, ge=5, le=1000)
+    precision_minimum_reviews: int = Field(default=20, ge=5, le=1000)
+
+    @field_validator("strengths")
+    @classmethod
+    def _short_and_distinct(cls, values: list[str]) -> list[str]:
+        cleaned = [value.strip() for value in values]
+        if any(not value or len(value) > 60 for value in cleaned):
+            raise ValueError("each strength must be 1 to 60 characters")
+        if len({value.casefold() for value in cleaned}) != len(cleaned):
+            raise ValueError("each strength must be listed once")
+        return cleaned
+
+    @model_validator(mode="after")
+    def _minimum_within_the_count(self) -> ReviewAppFile:
+        if self.precision_minimum_reviews > self.precision_last_reviews:
+            raise ValueError("precision_minimum_reviews must not be more than precision_last_reviews")
+        return self
 
 
 def load_review_app_settings(config_dir: str | Path | None = None) -> ReviewAppFile:

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import ClassVar
 
 from early_warning.formatting import short_month, uk_month
 from early_warning.wording import Wording
@@ -63,6 +64,11 @@ class MonthRow:
 
 @dataclass(frozen=True)
 class ContactChart:
+    #: The page's font (council.scss's ``$moj-font-family``): an inline SVG's text does not get
+    #: it from the page, because GOV.UK Frontend sets the font on its classes, not on <body>,
+    #: and the browser's default serif font showed instead.
+    font_family: ClassVar[str] = '"Helvetica Neue", Helvetica, Arial, sans-serif'
+
     series: list[Series]
     rows: list[MonthRow]
     bars: list[Bar]

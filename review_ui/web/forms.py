@@ -25,11 +25,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from review_ui.store import Outcome
+from review_ui.store import ContactChannel, Outcome
 from review_ui.store.link_constraints import MAX_REASON_LENGTH
 
 #: The longest note a reviewer may record with an outcome (the form says so).
 NOTE_MAX = 2000
+#: The longest "other strengths" and attempt note a reviewer may write.
+STRENGTHS_MAX = 500
+ATTEMPT_NOTE_MAX = 500
 #: Longer than any real value of the audit log's text filters: cut, rather than refused.
 FILTER_MAX = 64
 MAX_ITEM_ID = 2**31 - 1
@@ -40,6 +43,8 @@ FIELD_NAMES: dict[str, tuple[str, int | None]] = {
     "note": ("What matters to the person, and what happened", NOTE_MAX),
     "reason": ("The reason", MAX_REASON_LENGTH),
     "outcome": ("What happened", None),
+    "other_strengths": ("Other strengths", STRENGTHS_MAX),
+    "attempt_note": ("What you tried", ATTEMPT_NOTE_MAX),
     "return_to": ("The page to go back to", None),
 }
 
@@ -81,6 +86,69 @@ def outcome_form(outcome: str, note: str) -> Checked:
             "note", f"What matters to the person, and what happened must be {NOTE_MAX:,} characters or fewer"
         )
     return Checked(values={"outcome": outcome, "note": note}, errors=errors)
+
+
+@dataclass(frozen=True)
+class WorkFields:
+    """The outcome form's fields beyond the outcome and note, as sent."""
+
+    strengths: Sequence[str] = ()
+    other_strengths: str = ""
+    follow_up: tuple[str, str, str] = ("", "", "")
+    channel: str = ""
+    tried: tuple[str, str, str] = ("", "", "")
+    attempt_note: str = ""
+    close_now: str = ""
+
+
+def work_form(
+    outcome: str, note: str, fields: WorkFields, *, strengths: Sequence[str], today: date
+) -> Checked:
+    """The whole outcome form: :func:`outcome_form`, and the record of the work beside it.
+
+    ``strengths`` is the configured short list (only those can be ticked); a follow-up date
+    must not be in the past. "Could not reach" is an attempt: how (``channel``) is needed,
+    and when (``tried``, today if left empty) must not be in the future.
+    """
+    checked = outcome_form(outcome, note)
+    errors = checked.errors
+    ticked = [value for value in strengths if value in set(fields.strengths)]
+    if set(fields.strengths) - set(strengths):
+        errors.add("strengths", "Select strengths from the list")
+    other = fields.other_strengths.strip()
+    if len(other) > STRENGTHS_MAX:
+        errors.add("other_strengths", f"Other strengths must be {STRENGTHS_MAX:,} characters or fewer")
+    follow_up = date_fields("follow_up", "The follow-up date", *fields.follow_up, errors)
+    if follow_up is not None and follow_up < today:
+        errors.add("follow_up", "The follow-up date must be today or in the future", "follow_up-day")
+    values: dict[str, Any] = {
+        **checked.values,
+        "strengths": ticked,
+        "other_strengths": other,
+        "follow_up_on": follow_up,
+        "follow_up": dict(zip(("day", "month", "year"), fields.follow_up, strict=True)),
+    }
+    if outcome == Outcome.COULD_NOT_REACH:
+        _attempt_fields(fields, today, errors, values)
+    return Checked(values=values, errors=errors)
+
+
+def _attempt_fields(fields: WorkFields, today: date, errors: FormErrors, values: dict[str, Any]) -> None:
+    if fields.channel not in {c.value for c in ContactChannel}:
+        errors.add("channel", "Select how you tried to get in touch")
+    tried = date_fields("tried", "The date you tried", *fields.tried, errors) or today
+    if tried > today:
+        errors.add("tried", "The date you tried must be today or in the past", "tried-day")
+    attempt_note = fields.attempt_note.strip()
+    if len(attempt_note) > ATTEMPT_NOTE_MAX:
+        errors.add("attempt_note", f"What you tried must be {ATTEMPT_NOTE_MAX:,} characters or fewer")
+    values.update(
+        channel=fields.channel,
+        tried_on=tried,
+        tried=dict(zip(("day", "month", "year"), fields.tried, strict=True)),
+        attempt_note=attempt_note,
+        close_now=fields.close_now == "yes",
+    )
 
 
 def printable(value: str, limit: int = FILTER_MAX) -> str:

@@ -13,18 +13,29 @@ the person page (:mod:`review_ui.web.person_view`), whose every view is audited.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from early_warning.wording import Wording
 from review_ui.store import ItemStatus, ReviewItem, Role, User, priority_order
 from review_ui.store.tables import OPEN_STATUSES, UNKNOWN_LOCALITY
 from review_ui.web.access import visible_localities
+from review_ui.web.templating import DEFAULT_WORDING
+from review_ui.web.work_view import Change, attempt_counts, changes_for
 
-STATUS_CHOICES = {"open": "New and in review", "new": "New", "in_review": "In review"}
+STATUS_CHOICES = {
+    "open": "New and in review",
+    "new": "New",
+    "in_review": "In review",
+    "closed": "Closed",
+    "done_by_me": "Done by me",
+}
+#: The list's views of closed items: every closed item of the list, or those the viewer closed.
+CLOSED_VIEWS = ("closed", "done_by_me")
 SORT_CHOICES = {"priority": "Priority", "waiting": "Longest waiting", "ward": "Ward"}
 ASSIGNED_FIXED = {"anyone": "Anyone", "me": "Me", "unassigned": "No one yet"}
 
@@ -62,6 +73,10 @@ class ListFilters:
     @property
     def is_filtered(self) -> bool:
         return self.status != "open" or bool(self.ward) or self.assigned != "anyone"
+
+    @property
+    def is_closed_view(self) -> bool:
+        return self.status in CLOSED_VIEWS
 
 
 def list_locality(user: User, requested: str | None) -> str:
@@ -102,6 +117,12 @@ class QueueRow:
     mine: bool
     can_claim: bool
     can_release: bool
+    #: New on the latest night, or changed since the night before (and how).
+    change: Change = field(default_factory=Change)
+    #: Tries to get in touch so far ("Could not reach" keeps the item open).
+    attempts: int = 0
+    outcome: str | None = None
+    closed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -149,7 +170,13 @@ def display_names(db: Session, ids: set[int | None]) -> dict[int, str]:
     return {u.id: u.display_name for u in db.scalars(select(User).where(User.id.in_(wanted)))}
 
 
-def queue_row(item: ReviewItem, viewer: User, names: dict[int, str]) -> QueueRow:
+def queue_row(
+    item: ReviewItem,
+    viewer: User,
+    names: dict[int, str],
+    change: Change | None = None,
+    attempts: int = 0,
+) -> QueueRow:
     mine = item.assigned_to_id is not None and item.assigned_to_id == viewer.id
     in_review = item.status == ItemStatus.IN_REVIEW
     return QueueRow(
@@ -163,11 +190,21 @@ def queue_row(item: ReviewItem, viewer: User, names: dict[int, str]) -> QueueRow
         mine=mine,
         can_claim=item.status == ItemStatus.NEW,
         can_release=in_review and (mine or viewer.role == Role.TEAM_LEAD),
+        change=change or Change(),
+        attempts=attempts,
+        outcome=item.outcome,
+        closed_at=item.closed_at,
     )
 
 
-def row_for(db: Session, *, item: ReviewItem, viewer: User) -> QueueRow:
-    return queue_row(item, viewer, display_names(db, {item.assigned_to_id}))
+def row_for(db: Session, *, item: ReviewItem, viewer: User, wording: Wording = DEFAULT_WORDING) -> QueueRow:
+    return queue_row(
+        item,
+        viewer,
+        display_names(db, {item.assigned_to_id}),
+        change=changes_for(db, [item], wording)[item.id],
+        attempts=attempt_counts(db, [item.id]).get(item.id, 0),
+    )
 
 
 @dataclass(frozen=True)
@@ -233,7 +270,48 @@ def _order(sort: str) -> list[Any]:
     return priority
 
 
-def queue_page(db: Session, *, viewer: User, filters: ListFilters, page_size: int) -> QueuePage:
+def _assigned_to(assigned: str, viewer: User) -> int | None | str:
+    """The filter's holder: "anyone", None for no one, or a user's id."""
+    if assigned == "me":
+        return viewer.id
+    if assigned == "unassigned":
+        return None
+    return assigned if assigned == "anyone" else int(assigned)
+
+
+def _open_conditions(
+    filters: ListFilters, ward: str, assigned_to: int | None | str
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [
+        ReviewItem.locality == filters.locality,
+        ReviewItem.status.in_(OPEN_STATUSES),
+    ]
+    if filters.status != "open":
+        conditions.append(ReviewItem.status == filters.status)
+    if ward:
+        conditions.append(ReviewItem.ward == ward)
+    if assigned_to is None:
+        conditions.append(ReviewItem.assigned_to_id.is_(None))
+    elif assigned_to != "anyone":
+        conditions.append(ReviewItem.assigned_to_id == assigned_to)
+    return conditions
+
+
+def _closed_conditions(filters: ListFilters, viewer: User) -> list[ColumnElement[bool]]:
+    """ "Closed": the list's closed items; "Done by me": those the viewer closed (the reviewer who
+    records an outcome is the one who has the item, and closing leaves it with them)."""
+    conditions: list[ColumnElement[bool]] = [
+        ReviewItem.locality == filters.locality,
+        ReviewItem.status == ItemStatus.CLOSED,
+    ]
+    if filters.status == "done_by_me":
+        conditions.append(ReviewItem.assigned_to_id == viewer.id)
+    return conditions
+
+
+def queue_page(
+    db: Session, *, viewer: User, filters: ListFilters, page_size: int, wording: Wording = DEFAULT_WORDING
+) -> QueuePage:
     """One page of a list with its counts and the choices its filters offer."""
     tally = list_tally(db, locality=filters.locality)
     wards = tally.wards()
@@ -243,28 +321,18 @@ def queue_page(db: Session, *, viewer: User, filters: ListFilters, page_size: in
     assigned = filters.assigned if filters.assigned in allowed else "anyone"
     if assigned == str(viewer.id):
         assigned = "me"
+    assigned_to = _assigned_to(assigned, viewer)
 
-    conditions: list[ColumnElement[bool]] = [
-        ReviewItem.locality == filters.locality,
-        ReviewItem.status.in_(OPEN_STATUSES),
-    ]
-    if filters.status != "open":
-        conditions.append(ReviewItem.status == filters.status)
-    if ward:
-        conditions.append(ReviewItem.ward == ward)
-    assigned_to: int | None | str = "anyone"
-    if assigned == "me":
-        assigned_to = viewer.id
-    elif assigned == "unassigned":
-        assigned_to = None
-    elif assigned != "anyone":
-        assigned_to = int(assigned)
-    if assigned_to is None:
-        conditions.append(ReviewItem.assigned_to_id.is_(None))
-    elif assigned_to != "anyone":
-        conditions.append(ReviewItem.assigned_to_id == assigned_to)
-
-    total = tally.total(status=filters.status, ward=ward, assigned_to=assigned_to)
+    if filters.is_closed_view:
+        # Closed items are not in the open tally: counted here, latest closed first.
+        ward, assigned = "", "anyone"
+        conditions = _closed_conditions(filters, viewer)
+        total = db.scalar(select(func.count()).select_from(ReviewItem).where(*conditions)) or 0
+        order: list[Any] = [ReviewItem.closed_at.desc(), ReviewItem.id.desc()]
+    else:
+        conditions = _open_conditions(filters, ward, assigned_to)
+        total = tally.total(status=filters.status, ward=ward, assigned_to=assigned_to)
+        order = _order(filters.sort)
     pages = max(1, -(-total // page_size))
     page = min(filters.page, pages)
     chosen = ListFilters(
@@ -280,20 +348,19 @@ def queue_page(db: Session, *, viewer: User, filters: ListFilters, page_size: in
     page_ids = (
         select(ReviewItem.id)
         .where(*conditions)
-        .order_by(*_order(filters.sort))
+        .order_by(*order)
         .offset((page - 1) * page_size)
         .limit(page_size)
-        .subquery()
-    )
+    ).subquery()
     items = list(
-        db.scalars(
-            select(ReviewItem).join(page_ids, ReviewItem.id == page_ids.c.id).order_by(*_order(filters.sort))
-        )
+        db.scalars(select(ReviewItem).join(page_ids, ReviewItem.id == page_ids.c.id).order_by(*order))
     )
     names = display_names(db, {item.assigned_to_id for item in items})
+    changes = changes_for(db, items, wording)
+    attempts = attempt_counts(db, [item.id for item in items])
     return QueuePage(
         filters=chosen,
-        rows=[queue_row(item, viewer, names) for item in items],
+        rows=[queue_row(item, viewer, names, changes[item.id], attempts.get(item.id, 0)) for item in items],
         total=total,
         pages=pages,
         counts=tally.counts(viewer),
@@ -336,6 +403,7 @@ NOTICES = {
     "released",
     "recorded",
     "reassigned",
+    "attempt-recorded",
     "claim-failed",
     "release-failed",
     "outcome-failed",
@@ -382,6 +450,9 @@ def notice_for(
         text = f"Item {item.id} is back on the list for anyone to claim."
     elif notice == "recorded" and item.status == ItemStatus.CLOSED and mine:
         text = f"Outcome recorded for item {item.id}"
+    elif notice == "attempt-recorded" and item.status == ItemStatus.IN_REVIEW and mine:
+        tries = attempt_counts(db, [item.id]).get(item.id, 0)
+        text = f"Try {tries} to get in touch recorded for item {item.id}. The item stays with you."
     elif notice == "reassigned" and item.status == ItemStatus.IN_REVIEW:
         holder = display_names(db, {item.assigned_to_id}).get(item.assigned_to_id or 0, "someone else")
         text = f"Item {item.id} is now with {holder}."

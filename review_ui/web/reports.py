@@ -192,7 +192,8 @@ def _user_created(detail: Mapping[str, Any], _users: Mapping[int, str], _wording
         return None
     role = str(detail.get("role") or "user").replace("_", " ")
     place = detail.get("locality")
-    return f"Added {username} as a {role}" + (f" in {place}" if place else "")
+    article = "an" if role[:1] in "aeiou" else "a"
+    return f"Added {username} as {article} {role}" + (f" in {place}" if place else "")
 
 
 def _access_switched(on: bool) -> Describer:

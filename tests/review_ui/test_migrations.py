@@ -28,6 +28,7 @@ TABLES = {
     "clerical_strata",
     "clerical_pairs",
     "clerical_labels",
+    "contact_attempts",
 }
 
 

@@ -11,7 +11,10 @@ night on). Nothing here acts on the person.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -33,14 +36,19 @@ from review_ui.store.link_constraints import (
     RecordKey,
     add_not_same_person,
 )
+from review_ui.store.tables import UNKNOWN_LOCALITY
+from review_ui.store.work_record import record_attempt
 from review_ui.web.deps import Db, NotFound, Posted, Reviewer, TeamLead, client_source
-from review_ui.web.forms import NOTE_MAX, outcome_form
+from review_ui.web.forms import ATTEMPT_NOTE_MAX, NOTE_MAX, STRENGTHS_MAX, WorkFields, work_form
 from review_ui.web.person_view import PersonPage, person_page
 from review_ui.web.queue_view import notice_for
 from review_ui.web.render import render
-from review_ui.web.routes.queue import item_for, with_notice
+from review_ui.web.routes.queue import item_for, safe_return, with_notice
+from review_ui.web.work_view import CHANNEL_LABELS, changes_for, locality_precision, work_record
 
 router = APIRouter(include_in_schema=False)
+
+LONDON = ZoneInfo("Europe/London")
 
 MARKED_NOTICE = "record-marked"
 MARKED_TEXT = (
@@ -53,9 +61,27 @@ OUTCOME_HINTS = {
     "help_offered": "You got in touch and offered help or support, or put them in touch with someone who can.",
     "already_supported": "A council service or another organisation is already helping them.",
     "no_help_needed": "You got in touch and they do not need help at the moment.",
-    "could_not_reach": "You tried to get in touch but could not reach them.",
+    "could_not_reach": "You tried to get in touch but could not reach them. This records the attempt: "
+    "the item stays with you until you close it, or after the set number of attempts.",
     "declined": "You got in touch and offered help, but they did not want it.",
 }
+
+
+def back_to_list(item: ReviewItem, back: str | None) -> str:
+    """The list the reviewer came from, with its filters (``?back=``), else the item's own list.
+
+    Only the review list of this site: a link cannot send anyone elsewhere.
+    """
+    default = "/queue?locality=unknown" if item.locality == UNKNOWN_LOCALITY else "/queue"
+    target = safe_return(back, default)
+    return target if target.split("?", 1)[0] == "/queue" else default
+
+
+def _item_address(item: ReviewItem, back_to: str) -> str:
+    """The person page's own address, keeping the list to go back to."""
+    if back_to in ("/queue", "/queue?locality=unknown"):
+        return f"/items/{item.id}"
+    return f"/items/{item.id}?{urlencode({'back': back_to})}"
 
 
 def _show(
@@ -80,6 +106,7 @@ def _show(
         show_all=params.get("timeline") == "all",
         open_days=request.app.state.review_app.involvement_open_days,
     )
+    back_to = back_to_list(item, params.get("back"))
     notice = notice_for(db, viewer=user, notice=params.get("notice"), item_id=params.get("item"))
     if params.get("notice") == MARKED_NOTICE:
         notice = {"success": True, "item_id": item.id, "text": MARKED_TEXT}
@@ -94,6 +121,23 @@ def _show(
             source=client_source(request),
         )
     wording = request.app.state.wording
+    settings = request.app.state.review_app
+    work = work_record(db, item, max_attempts=settings.could_not_reach_attempts)
+    work_context = {
+        "work": work,
+        "change": changes_for(db, [item], wording)[item.id],
+        "precision": locality_precision(
+            db,
+            item.locality,
+            last=settings.precision_last_reviews,
+            minimum=settings.precision_minimum_reviews,
+        ),
+        "strengths": settings.strengths,
+        "channels": CHANNEL_LABELS,
+        "values": values or {},
+        "field_errors": field_errors or {},
+        "back_to": back_to,
+    }
     outcomes = [
         {
             "value": value,
@@ -117,9 +161,10 @@ def _show(
             "values": values or {},
             "outcomes": outcomes,
             "note_max": NOTE_MAX,
-            "return_to": f"/items/{item.id}",
+            "return_to": _item_address(item, back_to),
             # ?reason=N (a reason's link): the timeline entries behind reason N are highlighted.
             "highlight": int(params["reason"]) if params.get("reason", "").isdigit() else None,
+            **work_context,
         },
         status_code=status_code,
     )
@@ -131,6 +176,9 @@ def person(request: Request, db: Db, who: Reviewer, item_id: int) -> Response:
     return _show(request, db, who, item)
 
 
+DateField = Annotated[str, Form(max_length=10)]
+
+
 @router.post("/items/{item_id}/outcome")
 def outcome(
     request: Request,
@@ -140,9 +188,31 @@ def outcome(
     item_id: int,
     outcome: Annotated[str, Form(max_length=100)] = "",
     note: Annotated[str, Form(max_length=20 * NOTE_MAX)] = "",
+    strengths: Annotated[list[str], Form(max_length=50)] = [],  # noqa: B006 - FastAPI copies defaults
+    other_strengths: Annotated[str, Form(max_length=20 * STRENGTHS_MAX)] = "",
+    follow_up_day: Annotated[str, Form(alias="follow_up-day", max_length=10)] = "",
+    follow_up_month: Annotated[str, Form(alias="follow_up-month", max_length=10)] = "",
+    follow_up_year: Annotated[str, Form(alias="follow_up-year", max_length=10)] = "",
+    channel: Annotated[str, Form(max_length=40)] = "",
+    tried_day: Annotated[str, Form(alias="tried-day", max_length=10)] = "",
+    tried_month: Annotated[str, Form(alias="tried-month", max_length=10)] = "",
+    tried_year: Annotated[str, Form(alias="tried-year", max_length=10)] = "",
+    attempt_note: Annotated[str, Form(max_length=20 * ATTEMPT_NOTE_MAX)] = "",
+    close_now: Annotated[str, Form(max_length=10)] = "",
+    back: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     item = item_for(db, request, who, item_id)
-    form = outcome_form(outcome, note)
+    settings = request.app.state.review_app
+    fields = WorkFields(
+        strengths=[s[:100] for s in strengths],
+        other_strengths=other_strengths,
+        follow_up=(follow_up_day, follow_up_month, follow_up_year),
+        channel=channel,
+        tried=(tried_day, tried_month, tried_year),
+        attempt_note=attempt_note,
+        close_now=close_now,
+    )
+    form = work_form(outcome, note, fields, strengths=settings.strengths, today=today())
     if form.errors:
         return _show(
             request,
@@ -154,19 +224,51 @@ def outcome(
             values=form.values,
             status_code=400,
         )
-    note = form.values["note"]
+    back_to = back_to_list(item, back)
     try:
-        record_outcome(
-            session=db,
-            item_id=item.id,
-            user=who.user,
-            outcome=outcome,
-            note=note or None,
-            source=client_source(request),
-        )
+        if outcome == Outcome.COULD_NOT_REACH:
+            done = _attempt(request, db, who, item, form.values)
+            if not done:
+                page = _item_address(item, back_to)
+                return RedirectResponse(with_notice(page, "attempt-recorded", item.id), status_code=303)
+        else:
+            values = form.values
+            record_outcome(
+                session=db,
+                item_id=item.id,
+                user=who.user,
+                outcome=outcome,
+                note=values["note"] or None,
+                strengths=values["strengths"],
+                other_strengths=values["other_strengths"] or None,
+                follow_up_on=values["follow_up_on"],
+                source=client_source(request),
+            )
     except QueueError:
         return RedirectResponse(with_notice(f"/items/{item.id}", "outcome-failed", item.id), status_code=303)
-    return RedirectResponse(with_notice("/queue", "recorded", item.id), status_code=303)
+    return RedirectResponse(with_notice(back_to, "recorded", item.id), status_code=303)
+
+
+def today() -> date:
+    """Today in the council's time zone (the dates a caseworker types are local dates)."""
+    return datetime.now(LONDON).date()
+
+
+def _attempt(request: Request, db: Db, who: Reviewer, item: ReviewItem, values: dict[str, Any]) -> bool:
+    """Record a "could not reach" attempt; True if it closed the item."""
+    recorded = record_attempt(
+        session=db,
+        item_id=item.id,
+        user=who.user,
+        tried_on=values["tried_on"],
+        channel=values["channel"],
+        max_attempts=request.app.state.review_app.could_not_reach_attempts,
+        note=values["attempt_note"] or None,
+        follow_up_on=values["follow_up_on"],
+        close=values["close_now"],
+        source=client_source(request),
+    )
+    return recorded.closed_with is not None
 
 
 @router.post("/items/{item_id}/reassign")

@@ -35,6 +35,7 @@ from review_ui.web.queue_view import (
     why_not,
 )
 from review_ui.web.render import render
+from review_ui.web.work_view import locality_precision
 
 router = APIRouter(include_in_schema=False)
 
@@ -86,7 +87,18 @@ def review_list(request: Request, db: Db, who: Reviewer) -> Response:
     user = who.user
     params = dict(request.query_params)
     page = queue_page(
-        db, viewer=user, filters=parse_filters(user, params), page_size=request.app.state.settings.page_size
+        db,
+        viewer=user,
+        filters=parse_filters(user, params),
+        page_size=request.app.state.settings.page_size,
+        wording=request.app.state.wording,
+    )
+    review_app = request.app.state.review_app
+    precision = locality_precision(
+        db,
+        page.filters.locality,
+        last=review_app.precision_last_reviews,
+        minimum=review_app.precision_minimum_reviews,
     )
     notice = notice_for(db, viewer=user, notice=params.get("notice"), item_id=params.get("item"))
     filters = page.filters
@@ -106,6 +118,7 @@ def review_list(request: Request, db: Db, who: Reviewer) -> Response:
             "page": page,
             "filters": filters,
             "notice": notice,
+            "precision": precision,
             "return_to": filters.url(),
             "own_list": ListFilters(locality=user.locality or "").url(),
             "unknown_list": ListFilters(locality="unknown").url(),
@@ -145,22 +158,39 @@ def _act(request: Request, db: Db, who: Reviewer, item_id: int, return_to: str, 
     except QueueError:
         if is_htmx(request):
             message = why_not(db, item=item, viewer=who.user, action=action)
-            return _htmx_row(request, db, who, item, message, target)
+            return _htmx_row(request, db, who, item, message, target, announce=message)
         return RedirectResponse(with_notice(target, f"{action}-failed", item.id), status_code=303)
-    if is_htmx(request):
-        return _htmx_row(request, db, who, item, None, target)
     done = "claimed" if action == "claim" else "released"
+    if is_htmx(request):
+        said = notice_for(db, viewer=who.user, notice=done, item_id=str(item.id))
+        return _htmx_row(request, db, who, item, None, target, announce=said["text"] if said else "")
     return RedirectResponse(with_notice(target, done, item.id), status_code=303)
 
 
 def _htmx_row(
-    request: Request, db: Db, who: Reviewer, item: ReviewItem, message: str | None, return_to: str
+    request: Request,
+    db: Db,
+    who: Reviewer,
+    item: ReviewItem,
+    message: str | None,
+    return_to: str,
+    *,
+    announce: str,
 ) -> Response:
+    """The row after a claim or release, for htmx to swap in: its action (or link) takes the
+    focus (``autofocus``, which htmx honours after a swap, so a keyboard user is not dropped to
+    the top of the page), and the page's live region says what happened (an out-of-band swap)."""
     db.refresh(item)
     response = render(
         request,
         "partials/queue_row.html",
-        {"row": row_for(db, item=item, viewer=who.user), "message": message, "return_to": return_to},
+        {
+            "row": row_for(db, item=item, viewer=who.user, wording=request.app.state.wording),
+            "message": message,
+            "return_to": return_to,
+            "focus": True,
+            "announce": announce,
+        },
     )
     response.headers["HX-Trigger"] = "queue-changed"
     return response

@@ -8,7 +8,8 @@ returns a TestClient signed in through the real sign-in form.
 Every page any test here receives is checked by ``every_page_keeps_the_rules``
 (autouse, as GOV.UK Notify's ``client_request`` does): one ``<h1>``, a
 ``<title>`` that starts with it, no id used twice, every form with an action,
-no inline style and no script the Content Security Policy would block. A test
+no inline style, no script the Content Security Policy would block, and no
+raw ``None`` ("Last contact: None"). A test
 cannot forget it, and a page that breaks a rule fails every test that opens it.
 """
 
@@ -29,6 +30,10 @@ from early_warning.settings import Settings
 from review_ui.web import create_app
 from tests.support.review_app import PASSWORD, ReviewWorld, build_world
 
+#: "None" on its own or as the value after a colon: a Python None that reached the page
+#: (English "None recorded" is fine).
+RAW_NONE = re.compile(r"(^|:\s*)None$")
+
 
 class _PageOutline(HTMLParser):
     """What the page rules look at: headings, the title, ids and forms."""
@@ -41,6 +46,8 @@ class _PageOutline(HTMLParser):
         self.forms_without_action = 0
         self._open: str | None = None
         self._text: list[str] = []
+        #: Text nodes that are a raw Python ``None`` ("None", "Last contact: None", "Locality: None").
+        self.raw_nones: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
@@ -61,6 +68,9 @@ class _PageOutline(HTMLParser):
             self._open = None
 
     def handle_data(self, data: str) -> None:
+        text = " ".join(data.split())
+        if RAW_NONE.search(text):
+            self.raw_nones.append(text[:80])
         if self._open:
             self._text.append(data)
 
@@ -86,6 +96,7 @@ def page_problems(html: str) -> list[str]:
         bool(heading) and title.startswith(heading),
         f"title {outline.title!r} does not start with the h1 {heading!r}",
     )
+    found.check(not outline.raw_nones, f"a raw None on the page: {outline.raw_nones}")
     repeated = sorted({i for i in outline.ids if outline.ids.count(i) > 1})
     found.check(not repeated, f"ids used more than once: {repeated}")
     found.check(

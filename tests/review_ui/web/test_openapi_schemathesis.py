@@ -48,8 +48,9 @@ def api_app(api_world: tuple[FastAPI, ReviewWorld]) -> FastAPI:
 
 
 @pytest.fixture(scope="module")
-def api_schema(api_app: FastAPI) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_asgi("/api/openapi.json", api_app)
+def api_schema(api_app: FastAPI, signed_in_headers: dict[str, str]) -> schemathesis.BaseSchema:
+    # The document is for signed-in users only.
+    return schemathesis.openapi.from_asgi("/api/openapi.json", api_app, headers=signed_in_headers)
 
 
 @pytest.fixture(scope="module")
