@@ -16,7 +16,7 @@ import ipaddress
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, IPvAnyNetwork
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork
 
 from early_warning.config import load_file
 
@@ -31,6 +31,9 @@ class ReviewAppFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     trusted_proxies: list[IPvAnyNetwork] = []
+    #: Case files (person pages and ``GET /api/items/{id}``) one user may open within a minute
+    #: (:mod:`review_ui.web.case_file_reads`).
+    case_file_reads_per_minute: int = Field(default=30, ge=1, le=10_000)
 
 
 def load_review_app_settings(config_dir: str | Path | None = None) -> ReviewAppFile:
