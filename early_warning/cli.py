@@ -367,6 +367,53 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_audit_protect(args: argparse.Namespace) -> int:
+    """``audit protect``: the DBA's one-off step that takes ``audit_log`` away from the app's role."""
+    from sqlalchemy import make_url
+
+    from review_ui.store import make_engine
+    from review_ui.store.audit_owner import DEFAULT_OWNER_ROLE, AuditOwnerError, protect_audit_log
+
+    if not args.dba_url:
+        print(
+            "audit protect needs --dba-url: a PostgreSQL superuser's connection to the app's database",
+            file=sys.stderr,
+        )
+        return EXIT_UNUSABLE
+    app_role = args.app_role
+    if app_role is None:
+        app_url = _web_settings(args).database_url
+        app_role = make_url(app_url).username if app_url else None
+    if not app_role:
+        print(
+            "audit protect: say which role the app connects as (--app-role), or set the app's "
+            "database URL (EARLY_WARNING_DATABASE_URL) with its user",
+            file=sys.stderr,
+        )
+        return EXIT_UNUSABLE
+    engine = make_engine(args.dba_url)
+    try:
+        done = protect_audit_log(engine, app_role=app_role, owner_role=args.owner_role or DEFAULT_OWNER_ROLE)
+    except AuditOwnerError as error:
+        print(f"audit protect: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    finally:
+        engine.dispose()
+    created = " (created, NOLOGIN)" if done.owner_role_created else ""
+    print(
+        f"audit_log in schema {done.schema} is owned by {done.owner_role}{created}; "
+        f"{done.app_role} may INSERT and SELECT on it only."
+    )
+    if done.app_owns_schema:
+        print(
+            f"ATTENTION: {done.app_role} owns schema {done.schema}, so it can still drop the whole table. "
+            f"Make the DBA the schema's owner and GRANT USAGE, CREATE ON SCHEMA {done.schema} TO {done.app_role}.",
+            file=sys.stderr,
+        )
+        return EXIT_ATTENTION
+    return EXIT_OK
+
+
 def _read_password(args: argparse.Namespace) -> str:
     import getpass
 
@@ -383,6 +430,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     from review_ui.store.audit import verify_audit_chain
     from review_ui.web.accounts import _session
 
+    if args.action == "protect":
+        return _cmd_audit_protect(args)
     settings = _web_settings(args)
     url = settings.database_url or queue_database_url(settings.home)
     with _session(url) as db:
@@ -691,10 +740,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="check that the review app's audit log has not been altered",
         description=(
             "verify: walk the audit log's hash chain and name the first entry that was changed, "
-            "removed or slipped in. Exit 0 when intact, 1 when not."
+            "removed or slipped in. Exit 0 when intact, 1 when not. "
+            "protect (PostgreSQL, once, by a DBA): make a separate role own audit_log and leave the "
+            "app's role INSERT and SELECT on it only, so it cannot switch the append-only triggers off."
         ),
     )
-    audit.add_argument("action", choices=["verify"])
+    audit.add_argument("action", choices=["verify", "protect"])
+    audit.add_argument(
+        "--dba-url",
+        default=None,
+        help=(
+            "protect: a PostgreSQL superuser's connection to the app's database and schema "
+            "(e.g. postgresql+psycopg://postgres@/earlywarning; give the password by PGPASSWORD or "
+            "~/.pgpass, not in the URL)"
+        ),
+    )
+    audit.add_argument(
+        "--app-role",
+        default=None,
+        help="protect: the app's role (default: the user of the app's database URL)",
+    )
+    audit.add_argument("--owner-role", default=None, help="protect: the role to own audit_log")
     _add_common(audit)
     audit.set_defaults(handler=_cmd_audit)
     return parser

@@ -41,6 +41,7 @@ class AuditAction(enum.StrEnum):
     ATTEMPT_RECORDED = "attempt_recorded"
     AUDIT_VIEWED = "audit_viewed"
     CASE_FILES_DELETED = "case_files_deleted"
+    CASE_FILE_READS_REFUSED = "case_file_reads_refused"
     CLERICAL_LABEL_CHANGED = "clerical_label_changed"
     CLERICAL_LABEL_RECORDED = "clerical_label_recorded"
     CLERICAL_PAIR_VIEWED = "clerical_pair_viewed"
@@ -77,6 +78,7 @@ ACTION_DESCRIPTIONS: dict[str, str] = {
     AuditAction.ATTEMPT_RECORDED: "Tried to get in touch but could not reach them",
     AuditAction.AUDIT_VIEWED: "Viewed the audit log",
     AuditAction.CASE_FILES_DELETED: "Deleted case files past the retention period",
+    AuditAction.CASE_FILE_READS_REFUSED: "Refused a case file: too many opened in the last minute",
     AuditAction.CLERICAL_LABEL_CHANGED: "Changed the label of a pair of records",
     AuditAction.CLERICAL_LABEL_RECORDED: "Labelled a pair of records",
     AuditAction.CLERICAL_PAIR_VIEWED: "Looked at a pair of records to label",

@@ -379,6 +379,21 @@ class WebSession(Base):
     source: Mapped[str | None] = mapped_column(String(200))
 
 
+class CaseFileRead(Base):
+    """A case file a user opened in the last minute or so, for the per-user read limit.
+
+    Only the user and the time: which case file is in the audit log. Rows
+    older than the limit's window are deleted as the user's next read is counted.
+    """
+
+    __tablename__ = "case_file_reads"
+    __table_args__ = (Index("ix_case_file_reads_user_id_at", "user_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
 class SignInAttempt(Base):
     """Every sign-in attempt, for throttling repeated failures (by username and by address)."""
 

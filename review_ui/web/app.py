@@ -29,8 +29,9 @@ from early_warning.settings import Settings, get_settings
 from review_ui.migrations import upgrade_to_head
 from review_ui.store import make_engine, make_session_factory, queue_database_url
 from review_ui.store.audit import verify_audit_chain
+from review_ui.web.case_file_reads import CaseFileReadLimit
 from review_ui.web.client_address import load_review_app_settings
-from review_ui.web.deps import CsrfFailed, Forbidden, NotFound, SignInRequired
+from review_ui.web.deps import CsrfFailed, Forbidden, NotFound, SignInRequired, TooManyCaseFileReads
 from review_ui.web.forms import refused_request_message, without_input
 from review_ui.web.render import render
 from review_ui.web.security import security_headers
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.state.trusted_proxies = review_app.trusted_proxies
     app.state.review_app = review_app
     app.state.routing = load_file("routing.yaml", RoutingFile, settings.config)
+    app.state.case_file_reads = CaseFileReadLimit(per_minute=review_app.case_file_reads_per_minute)
     if settings.oidc_enabled:
         from review_ui.web.oidc import OidcClient
 
@@ -222,3 +224,16 @@ def _add_refusal_pages(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def _not_found(request: Request, _exc: Exception) -> Response:
         return page(request, 404, "Page not found", "There is nothing here that you can see.")
+
+    @app.exception_handler(TooManyCaseFileReads)
+    async def _too_many_reads(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, TooManyCaseFileReads)
+        wait = exc.retry_after_seconds
+        return page(
+            request,
+            429,
+            "You have opened too many case files",
+            f"You can open up to {exc.per_minute} case files a minute. "
+            f"Try again in {wait} second{'' if wait == 1 else 's'}.",
+            {"Retry-After": str(wait)},
+        )

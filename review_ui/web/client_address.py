@@ -61,6 +61,10 @@ class ReviewAppFile(BaseModel):
             raise ValueError("precision_minimum_reviews must not be more than precision_last_reviews")
         return self
 
+    #: Case files (person pages and ``GET /api/items/{id}``) one user may open within a minute
+    #: (:mod:`review_ui.web.case_file_reads`).
+    case_file_reads_per_minute: int = Field(default=30, ge=1, le=10_000)
+
 
 def load_review_app_settings(config_dir: str | Path | None = None) -> ReviewAppFile:
     """``review_app.yaml`` through the one loader (defaults overridden key by key).

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from early_warning.wording import Wording
 from review_ui.store import Role, append_audit, write_transaction
 from review_ui.store.audit import AuditAction
+from review_ui.web.case_file_reads import CaseFileReadLimit
 from review_ui.web.client_address import client_address
 from review_ui.web.security import cross_site, submitted_csrf_token, tokens_match
 from review_ui.web.sessions import SignedIn, session_cookie
@@ -35,6 +36,15 @@ class NotFound(Exception):
 
 class CsrfFailed(Exception):
     """A state-changing request without the session's CSRF token (403)."""
+
+
+class TooManyCaseFileReads(Exception):
+    """Over the per-user limit on reading case files (429, with ``Retry-After``)."""
+
+    def __init__(self, retry_after_seconds: int, per_minute: int) -> None:
+        super().__init__(f"more than {per_minute} case files a minute")
+        self.retry_after_seconds = retry_after_seconds
+        self.per_minute = per_minute
 
 
 def database(request: Request) -> Iterator[Session]:
@@ -108,6 +118,32 @@ async def csrf_protected(request: Request, who: Annotated[SignedIn, Depends(sign
 
 
 Reviewer = Annotated[SignedIn, Depends(allow(Role.CASEWORKER, Role.TEAM_LEAD))]
+
+
+def case_file_reader(request: Request, db: Db, who: Reviewer) -> SignedIn:
+    """A reviewer about to read a case file, within their per-minute limit
+    (:mod:`review_ui.web.case_file_reads`); over it, the refusal is audited and answered 429."""
+    limit: CaseFileReadLimit = request.app.state.case_file_reads
+    refused = limit.admit(db, who.user.id)
+    if refused is not None:
+        with write_transaction(db):
+            append_audit(
+                session=db,
+                actor=who.user.username,
+                action=AuditAction.CASE_FILE_READS_REFUSED,
+                detail={
+                    "method": request.method,
+                    "path": request.url.path,
+                    "limit_per_minute": limit.per_minute,
+                },
+                source=client_source(request),
+            )
+        raise TooManyCaseFileReads(refused.retry_after_seconds, limit.per_minute)
+    return who
+
+
+#: A reviewer reading a case file (the person page, the API's item): counted against their limit.
+CaseFileReader = Annotated[SignedIn, Depends(case_file_reader)]
 TeamLead = Annotated[SignedIn, Depends(allow(Role.TEAM_LEAD))]
 Administrator = Annotated[SignedIn, Depends(allow(Role.ADMINISTRATOR))]
 LearningReader = Annotated[SignedIn, Depends(allow(Role.ANALYST, Role.TEAM_LEAD))]

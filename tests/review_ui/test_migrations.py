@@ -24,6 +24,7 @@ TABLES = {
     "case_files",
     "web_sessions",
     "sign_in_attempts",
+    "case_file_reads",
     "link_constraints",
     "clerical_strata",
     "clerical_pairs",

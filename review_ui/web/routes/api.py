@@ -37,7 +37,7 @@ from review_ui.store import (
 )
 from review_ui.store.audit import AuditAction
 from review_ui.web.access import visible_item, visible_localities
-from review_ui.web.deps import AnyUser, Db, NotFound, Posted, Reviewer, client_source
+from review_ui.web.deps import AnyUser, CaseFileReader, Db, NotFound, Posted, Reviewer, client_source
 
 router = APIRouter(prefix="/api")
 
@@ -58,6 +58,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         "model": Problem,
     },
     404: {"description": "No such item, or not one you may see (the two look the same).", "model": Problem},
+}
+#: Reading a case file is limited per user (``case_file_reads_per_minute`` in ``review_app.yaml``).
+CASE_FILE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    429: {
+        "description": "Too many case files opened in the last minute; try again after Retry-After seconds.",
+        "model": Problem,
+        "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
+    },
 }
 
 
@@ -215,9 +224,10 @@ def list_items(
     return ItemList(items=summaries, total=total, limit=limit, offset=offset)
 
 
-@router.get("/items/{item_id}", tags=["review list"], response_model=ItemDetail, responses=ERRORS)
-def get_item(request: Request, db: Db, who: Reviewer, item_id: ItemId) -> ItemDetail:
-    """One item with the person's case file and the nights it was scored. Every read is audited."""
+@router.get("/items/{item_id}", tags=["review list"], response_model=ItemDetail, responses=CASE_FILE_ERRORS)
+def get_item(request: Request, db: Db, who: CaseFileReader, item_id: ItemId) -> ItemDetail:
+    """One item with the person's case file and the nights it was scored. Every read is audited,
+    and counted against the user's limit on case files a minute (429 past it)."""
     source = client_source(request)
     item = visible_item(db, who.user, item_id, source=source)
     case_file = db.get(CaseFile, item.person_id)

@@ -38,7 +38,7 @@ from review_ui.store.link_constraints import (
 )
 from review_ui.store.tables import UNKNOWN_LOCALITY
 from review_ui.store.work_record import record_attempt
-from review_ui.web.deps import Db, NotFound, Posted, Reviewer, TeamLead, client_source
+from review_ui.web.deps import CaseFileReader, Db, NotFound, Posted, Reviewer, TeamLead, client_source
 from review_ui.web.forms import ATTEMPT_NOTE_MAX, NOTE_MAX, STRENGTHS_MAX, WorkFields, work_form
 from review_ui.web.person_view import PersonPage, person_page
 from review_ui.web.queue_view import notice_for
@@ -171,7 +171,7 @@ def _show(
 
 
 @router.get("/items/{item_id}")
-def person(request: Request, db: Db, who: Reviewer, item_id: int) -> Response:
+def person(request: Request, db: Db, who: CaseFileReader, item_id: int) -> Response:
     item = item_for(db, request, who, item_id)
     return _show(request, db, who, item)
 
