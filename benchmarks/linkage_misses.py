@@ -216,11 +216,9 @@ def main(argv: list[str] | None = None) -> int:
         below = missed.filter(pl.col("stage") == STAGES[1])
         print("below threshold, weight of the direct pair (null: not compared directly):")
         print(
-            below.select(
-                pl.col("match_weight")
-                .cut([-10, -5, 0, 2, settings.match_weight_threshold or 3.17])
-                .value_counts(sort=True)
-            )
+            below.group_by(pl.col("match_weight").floor().alias("weight, rounded down"))
+            .len()
+            .sort("weight, rounded down")
         )
         never = missed.filter(pl.col("stage") == STAGES[0])
         print("never compared, by what the two records share:")

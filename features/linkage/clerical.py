@@ -466,7 +466,7 @@ def estimate_accuracy(labelled: pl.DataFrame, strata: pl.DataFrame, *, seed: int
 
 #: How many nights' labels the pooled estimate uses: the latest night with a sample and the
 #: nights before it. One night's sample (about ten pairs a band) gives wide intervals; a week
-#: of labels narrows them about 2.6-fold while the model and the population change little.
+#: of labels narrows them about 2.5-fold while the model and the population change little.
 POOL_NIGHTS = 7
 
 #: Labelled pairs of several nights, as :func:`pooled_accuracy` takes them: the band by its
