@@ -41,13 +41,13 @@ from early_warning.synthetic.worlds import world_names
 from features.ingest import ingest_extracts
 from features.linkage import load_linkage_settings, pairwise_scores
 from features.linkage.clustering import cluster_records, reliable_comparisons, veto_expressions
-from features.linkage.components import components
+from features.linkage.evaluation import MISS_STAGES, missed_pair_stages
 from features.linkage.prep import prepare_people
 from features.linkage.settings import LinkageSettings
 from features.linkage.splink_runner import score_pairs
 
 AS_OF = date(2026, 3, 31)
-STAGES = ("never compared", "below threshold", "vetoed", "split by clustering")
+STAGES = MISS_STAGES
 #: What two records may hold in common, as SQL-free polars tests over a joined pair.
 SHARED = {
     "phone": "phone_std",
@@ -61,11 +61,6 @@ SHARED = {
 }
 
 
-def _connected(n: int, edges: pl.DataFrame, a: pl.Series, b: pl.Series) -> pl.Series:
-    labels, _ = components(n, edges["unique_id_l"].to_list(), edges["unique_id_r"].to_list())
-    return pl.Series(labels[a.to_numpy()] == labels[b.to_numpy()])
-
-
 def missed_pairs(
     prepared: pl.DataFrame,
     truth: pl.DataFrame,
@@ -74,6 +69,7 @@ def missed_pairs(
     settings: LinkageSettings,
     reliable: frozenset[str],
 ) -> pl.DataFrame:
+    """Missed pairs with their stage (``missed_pair_stages``), poorer class, direct weight and shared fields."""
     ids = (
         prepared.select("unique_id", "source", "source_person_id")
         .join(
@@ -82,52 +78,27 @@ def missed_pairs(
         )
         .join(clusters, on="unique_id")
     )
-    pairs = (
-        ids.join(ids, on="true_person_id", suffix="_r")
-        .filter(pl.col("unique_id") < pl.col("unique_id_r"))
-        .filter(pl.col("cluster") != pl.col("cluster_r"))
-        .rename({"unique_id": "a", "unique_id_r": "b"})
-    )
-    person = ids.select("unique_id", "true_person_id")
-    true_edges = (
-        scored.join(person, left_on="unique_id_l", right_on="unique_id")
-        .join(person, left_on="unique_id_r", right_on="unique_id", suffix="_r")
-        .filter(pl.col("true_person_id") == pl.col("true_person_id_r"))
-    )
-    household, conflict = veto_expressions(true_edges, reliable)
-    above = true_edges.filter(settings.is_match())
-    unvetoed = true_edges.with_columns(household.alias("_h"), conflict.alias("_c")).filter(
-        settings.is_match() & ~pl.col("_h") & ~pl.col("_c")
-    )
-    n = prepared.height
-    compared = _connected(n, true_edges, pairs["a"], pairs["b"])
-    joined_above = _connected(n, above, pairs["a"], pairs["b"])
-    joined_unvetoed = _connected(n, unvetoed, pairs["a"], pairs["b"])
-    stage = (
-        pl.when(~compared)
-        .then(pl.lit(STAGES[0]))
-        .when(~joined_above)
-        .then(pl.lit(STAGES[1]))
-        .when(~joined_unvetoed)
-        .then(pl.lit(STAGES[2]))
-        .otherwise(pl.lit(STAGES[3]))
-    )
+    household, conflict = veto_expressions(scored, reliable)
+    above = scored.filter(settings.is_match())
+    accepted = scored.filter(settings.is_match() & ~household & ~conflict)
+    missed = missed_pair_stages(ids, scored, above, accepted)
     rank = {name: i for i, name in enumerate(RICHNESS)}
+    richness = ids.select("unique_id", "richness")
     poorer = (
         pl.when(pl.col("richness").replace_strict(rank) >= pl.col("richness_r").replace_strict(rank))
         .then("richness")
         .otherwise("richness_r")
     )
     direct = scored.select("unique_id_l", "unique_id_r", "match_weight")
-    out = (
-        pairs.with_columns(compared.alias("_c"), joined_above.alias("_a"), joined_unvetoed.alias("_u"))
-        .with_columns(stage=stage, poorer=poorer)
-        .join(direct, left_on=["a", "b"], right_on=["unique_id_l", "unique_id_r"], how="left")
-    )
     cols = list(SHARED.values())
     left = prepared.select("unique_id", *cols)
-    out = out.join(left, left_on="a", right_on="unique_id").join(
-        left, left_on="b", right_on="unique_id", suffix="_r"
+    out = (
+        missed.join(richness, left_on="a", right_on="unique_id")
+        .join(richness, left_on="b", right_on="unique_id", suffix="_r")
+        .with_columns(poorer=poorer)
+        .join(direct, left_on=["a", "b"], right_on=["unique_id_l", "unique_id_r"], how="left")
+        .join(left, left_on="a", right_on="unique_id")
+        .join(left, left_on="b", right_on="unique_id", suffix="_r")
     )
     return out.with_columns(
         **{f"same_{name}": (pl.col(c) == pl.col(f"{c}_r")).fill_null(False) for name, c in SHARED.items()}
