@@ -13,6 +13,10 @@ the price of a few wrong joins can leave overall F1 unchanged. A pair
 belongs to the class of its *poorer* record, because that record is what
 limits the evidence the pair can have; so a regression for thin records
 shows in their class even when it is paired with a rich one.
+
+:func:`missed_pair_stages` says where each missed pair was lost (never
+compared, below the threshold, vetoed by a guard, or split by clustering);
+``benchmarks/linkage_misses.py`` prints it (docs/linkage-misses.md).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
+
+from features.linkage.components import components
 
 
 @dataclass(frozen=True)
@@ -154,3 +160,68 @@ def format_class_table(overall: PairwiseScores, by_class: dict[str, PairwiseScor
             f"{s.precision:>9.4f}  {s.recall:>6.4f}  {s.f1:>6.4f}"
         )
     return "\n".join(lines)
+
+
+#: Where a missed true pair was lost, in the order linkage could lose it.
+MISS_STAGES: tuple[str, ...] = ("never compared", "below threshold", "vetoed", "split by clustering")
+
+
+def _same_component(n: int, edges: pl.DataFrame, a: pl.Series, b: pl.Series) -> pl.Series:
+    labels, _ = components(n, edges["unique_id_l"].to_list(), edges["unique_id_r"].to_list())
+    return pl.Series(labels[a.to_numpy()] == labels[b.to_numpy()])
+
+
+def missed_pair_stages(
+    records: pl.DataFrame,
+    compared: pl.DataFrame,
+    above: pl.DataFrame,
+    accepted: pl.DataFrame,
+) -> pl.DataFrame:
+    """Every true pair that linkage split, and the first stage that lost it.
+
+    A stage is judged over the person's *own* records, since two records are
+    joined through a third as well as directly: a pair is ``never compared``
+    when no chain of compared pairs between records of that person joins
+    them; ``below threshold`` when one does but no chain of pairs at or above
+    the threshold; ``vetoed`` when only pairs a guard refused (household,
+    conflicting identifiers) complete such a chain; ``split by clustering``
+    when a chain of accepted pairs joins them yet they ended in two clusters
+    (the chaining guard or a reviewer's cannot-link).
+
+    Args:
+        records: ``unique_id`` (``0..n-1``), ``true_person_id``, ``cluster``.
+        compared: ``unique_id_l``, ``unique_id_r`` of every pair blocking compared.
+        above: the compared pairs at or above the threshold.
+        accepted: the pairs of ``above`` no guard refused.
+
+    Returns:
+        ``a``, ``b`` (record ids, a < b), ``true_person_id`` and ``stage`` (one of :data:`MISS_STAGES`).
+    """
+    person = records.select("unique_id", "true_person_id")
+
+    def own(pairs: pl.DataFrame) -> pl.DataFrame:
+        return (
+            pairs.select("unique_id_l", "unique_id_r")
+            .join(person, left_on="unique_id_l", right_on="unique_id")
+            .join(person, left_on="unique_id_r", right_on="unique_id", suffix="_r")
+            .filter(pl.col("true_person_id") == pl.col("true_person_id_r"))
+        )
+
+    missed = (
+        records.join(records, on="true_person_id", suffix="_r")
+        .filter((pl.col("unique_id") < pl.col("unique_id_r")) & (pl.col("cluster") != pl.col("cluster_r")))
+        .select(a="unique_id", b="unique_id_r", true_person_id="true_person_id")
+        .sort("a", "b")
+    )
+    n = records.height
+    joined = [_same_component(n, own(p), missed["a"], missed["b"]) for p in (compared, above, accepted)]
+    stage = (
+        pl.when(~joined[0])
+        .then(pl.lit(MISS_STAGES[0]))
+        .when(~joined[1])
+        .then(pl.lit(MISS_STAGES[1]))
+        .when(~joined[2])
+        .then(pl.lit(MISS_STAGES[2]))
+        .otherwise(pl.lit(MISS_STAGES[3]))
+    )
+    return missed.with_columns(stage=stage)

@@ -21,6 +21,7 @@ only, on a read-only connection.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -320,6 +321,26 @@ def night_labels(*, session: Session, night: date) -> tuple[pl.DataFrame, pl.Dat
         pl.DataFrame([tuple(r) for r in labels], schema=LABELLED_COLUMNS, orient="row"),
         pl.DataFrame([tuple(r) for r in strata], schema=STRATA_COLUMNS, orient="row"),
     )
+
+
+#: Labelled pairs of several nights (``features.linkage.clerical.POOLED_SCHEMA``).
+POOLED_COLUMNS: dict[str, pl.DataType] = {
+    "band_label": pl.String(),
+    "called": pl.Boolean(),
+    "source_pair": pl.String(),
+    "label": pl.String(),
+}
+
+
+def pooled_labels(*, session: Session, nights: Sequence[date]) -> pl.DataFrame:
+    """The latest label of every labelled pair sampled on any of ``nights`` (``POOLED_COLUMNS``)."""
+    rows = session.execute(
+        select(ClericalPair.band_label, ClericalPair.called, ClericalPair.source_pair, ClericalLabel.label)
+        .join(ClericalLabel, ClericalLabel.pair_id == ClericalPair.id)
+        .where(ClericalPair.night.in_(list(nights)), ClericalLabel.id.in_(_latest_label_ids()))
+        .order_by(ClericalPair.id)
+    ).all()
+    return pl.DataFrame([tuple(r) for r in rows], schema=POOLED_COLUMNS, orient="row")
 
 
 def read_latest_clerical_labels(url: str) -> tuple[date, pl.DataFrame, pl.DataFrame] | None:

@@ -20,6 +20,7 @@ from review_ui.store.clerical import (
     latest_labels,
     next_unlabelled_pair,
     night_labels,
+    pooled_labels,
     read_latest_clerical_labels,
     record_clerical_label,
 )
@@ -158,3 +159,22 @@ def test_training_reads_only_pairs_whose_latest_label_is_same_person(
             pairs[0].record_r["source_person_id"],
         )
     ]
+
+
+def test_pooled_labels_are_each_pairs_latest_label_on_the_nights_asked(
+    session: Session, make_user: MakeUser
+) -> None:
+    ann = make_user("ann", role=Role.ANALYST, locality=None)
+    nights = [NIGHT, NIGHT + timedelta(days=1), NIGHT + timedelta(days=2)]
+    for night in nights:
+        store_sample(session, night)
+    for pair in session.scalars(select(ClericalPair).order_by(ClericalPair.id)).all():
+        record_clerical_label(session=session, pair_id=pair.id, label="different", user=ann, source=None)
+        if pair.night == nights[1]:
+            record_clerical_label(session=session, pair_id=pair.id, label="same", user=ann, source=None)
+    pooled = pooled_labels(session=session, nights=nights[:2])
+    assert pooled.columns == ["band_label", "called", "source_pair", "label"]
+    assert pooled.height == 8  # four pairs a night, two nights; the third night is not asked for
+    assert sorted(pooled["label"].to_list()) == ["different"] * 4 + ["same"] * 4
+    bands = set(night_labels(session=session, night=NIGHT)[1]["band_label"].to_list())
+    assert set(pooled["band_label"].to_list()) <= bands

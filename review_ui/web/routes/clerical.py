@@ -6,7 +6,9 @@ field by field, with the differences marked in words and no score (so the
 model cannot lead the answer), and says "same person", "not the same" or
 "can't tell". The labels give linkage's precision and recall with 95%
 intervals per night and per pair of source systems
-(:func:`features.linkage.clerical.estimate_accuracy`).
+(:func:`features.linkage.clerical.estimate_accuracy`), and pooled over the
+last nights' labels, weighted by the latest night's strata
+(:func:`features.linkage.clerical.pooled_accuracy`), for narrower intervals.
 
 This is the one page where an analyst sees personal details: only the two
 records of a sampled pair, one pair at a time, and every view and every label
@@ -26,6 +28,7 @@ from sqlalchemy.orm import Session
 from review_ui.store import Role
 from review_ui.store.clerical import (
     CLERICAL_LABELS,
+    ClericalNight,
     ClericalPair,
     audit_pair_viewed,
     clerical_nights,
@@ -33,6 +36,7 @@ from review_ui.store.clerical import (
     latest_labels,
     next_unlabelled_pair,
     night_labels,
+    pooled_labels,
     record_clerical_label,
 )
 from review_ui.web.deps import Db, NotFound, Posted, allow, client_source
@@ -65,6 +69,15 @@ FIELDS = (
 _NOT_COMPARED = {"source", "source_person_id"}
 
 
+def _shown(accuracy: Any) -> dict[str, Any]:
+    return {
+        "labelled": accuracy.labelled,
+        "cant_tell": accuracy.cant_tell,
+        "precision": accuracy.precision.text(),
+        "recall": accuracy.recall.text(),
+    }
+
+
 def _estimates(db: Session, night: date) -> dict[str, Any] | None:
     from features.linkage.clerical import estimate_accuracy
 
@@ -72,17 +85,30 @@ def _estimates(db: Session, night: date) -> dict[str, Any] | None:
     if labels.is_empty():
         return None
     found = estimate_accuracy(labels, strata)
+    return _shown(found.overall) | {
+        "by_source_pair": {name: _shown(a) for name, a in found.by_source_pair.items()}
+    }
 
-    def shown(accuracy: Any) -> dict[str, Any]:
-        return {
-            "labelled": accuracy.labelled,
-            "cant_tell": accuracy.cant_tell,
-            "precision": accuracy.precision.text(),
-            "recall": accuracy.recall.text(),
-        }
 
-    return shown(found.overall) | {
-        "by_source_pair": {name: shown(a) for name, a in found.by_source_pair.items()}
+def _pooled(db: Session, nights: list[ClericalNight]) -> dict[str, Any] | None:
+    """The estimate from the last ``POOL_NIGHTS`` nights' labels, weighted by the latest night's strata.
+
+    None when fewer than two of those nights have labels (one night's figure is already in the table).
+    """
+    from features.linkage.clerical import POOL_NIGHTS, pooled_accuracy
+
+    window = nights[:POOL_NIGHTS]
+    if sum(1 for n in window if n.labelled) < 2:
+        return None
+    latest = window[0].night
+    _, strata = night_labels(session=db, night=latest)
+    pooled = pooled_accuracy(pooled_labels(session=db, nights=[n.night for n in window]), strata)
+    return _shown(pooled.estimate.overall) | {
+        "latest": latest,
+        "earliest": window[-1].night,
+        "nights": len(window),
+        "pool_nights": POOL_NIGHTS,
+        "left_out": pooled.left_out,
     }
 
 
@@ -125,7 +151,7 @@ def clerical_home(request: Request, db: Db, _who: DataTeam) -> Response:
     return render(
         request,
         "clerical.html",
-        {"title": "Clerical review", "nights": nights, "estimates": estimates},
+        {"title": "Clerical review", "nights": nights, "estimates": estimates, "pooled": _pooled(db, nights)},
     )
 
 

@@ -10,10 +10,12 @@ from features.linkage.clerical import (
     CANT_TELL,
     DIFFERENT,
     LABELLED_SCHEMA,
+    POOLED_SCHEMA,
     SAME,
     STRATA_SCHEMA,
     band_edges,
     estimate_accuracy,
+    pooled_accuracy,
     sample_pairs,
     stratify_pairs,
     true_accuracy,
@@ -208,3 +210,54 @@ def test_stratify_pairs_calls_a_pair_by_the_final_clusters_not_the_threshold() -
     strata = stratify_pairs(pairs, clusters, records, threshold=THRESHOLD, edges=EDGES)
     below_but_joined = strata.filter(pl.col("called") & (pl.col("match_weight") < 3.17))
     assert below_but_joined.height >= 1
+
+
+def _pooled(rows: list[tuple[str, bool, str, str, int]]) -> pl.DataFrame:
+    out = [(b, c, s, label) for b, c, s, label, times in rows for _ in range(times)]
+    return pl.DataFrame(out, schema=POOLED_SCHEMA, orient="row")
+
+
+def test_pooled_labels_count_in_the_latest_nights_strata_by_band_label() -> None:
+    # The latest night numbers "band 3" as 3; an earlier night's labels for the same band
+    # (whatever number it had there) count in it, weighted by the latest night's populations.
+    latest = _strata([(3, True, "a + b", 100), (0, False, "a + b", 1000)])
+    tonight = [("band 3", True, "a + b", SAME, 9), ("band 3", True, "a + b", DIFFERENT, 1)]
+    earlier = [
+        ("band 3", True, "a + b", SAME, 10),
+        ("band 0", False, "a + b", SAME, 1),
+        ("band 0", False, "a + b", DIFFERENT, 9),
+        ("band 7", True, "a + b", SAME, 4),  # a band the latest night does not have
+    ]
+    pooled = pooled_accuracy(_pooled(tonight + earlier), latest)
+    assert pooled.left_out == 4
+    assert pooled.estimate.overall.labelled == 30
+    assert pooled.estimate.population == 1100
+    assert pooled.estimate.overall.precision.estimate == pytest.approx(19 / 20)
+    # 95 true matches called, 1000 x 1/10 = 100 missed
+    assert pooled.estimate.overall.recall.estimate == pytest.approx(95 / 195)
+    same_as_one_night = estimate_accuracy(
+        _labels(
+            [
+                (3, True, "a + b", SAME, 19),
+                (3, True, "a + b", DIFFERENT, 1),
+                (0, False, "a + b", SAME, 1),
+                (0, False, "a + b", DIFFERENT, 9),
+            ]
+        ),
+        latest,
+    )
+    assert pooled.estimate.overall.precision == same_as_one_night.overall.precision
+
+
+def test_pooling_nights_narrows_the_interval() -> None:
+    latest = _strata([(3, True, "a + b", 500), (0, False, "a + b", 500)])
+    night = [
+        ("band 3", True, "a + b", SAME, 9),
+        ("band 3", True, "a + b", DIFFERENT, 1),
+        ("band 0", False, "a + b", SAME, 1),
+        ("band 0", False, "a + b", DIFFERENT, 9),
+    ]
+    one = pooled_accuracy(_pooled(night), latest).estimate.overall.precision
+    week = pooled_accuracy(_pooled(night * 7), latest).estimate.overall.precision
+    assert one.estimate == pytest.approx(week.estimate)  # type: ignore[arg-type]
+    assert (week.high - week.low) < 0.6 * (one.high - one.low)  # type: ignore[operator]

@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 
 from features.linkage import format_class_table, pairwise_scores, scores_by_class
+from features.linkage.evaluation import MISS_STAGES, missed_pair_stages
 
 CLASSES = ("full", "name_plus_one_contact", "contact_only")
 
@@ -88,3 +89,44 @@ def test_the_table_lists_overall_then_every_class() -> None:
     lines = format_class_table(pairwise_scores(persons, truth), by_class).splitlines()
     assert [line.split()[0] for line in lines[1:]] == ["overall", *CLASSES]
     assert by_class["full"].as_dict()["f1"] == 1.0
+
+
+def _edges(*pairs: tuple[int, int]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"unique_id_l": [a for a, _ in pairs], "unique_id_r": [b for _, b in pairs]},
+        schema={"unique_id_l": pl.Int64, "unique_id_r": pl.Int64},
+    )
+
+
+def test_each_missed_pair_is_put_in_the_first_stage_that_lost_it() -> None:
+    # Person 1 has records 0-5; linkage made {0, 1}, {2}, {3}, {4}, {5}. Person 2 (6, 7) is whole.
+    # 2 is never compared with any record of its person; 3 only below the threshold (with 0);
+    # 4 above it with 1 but vetoed; 5 accepted with 0 and still split (the chaining guard).
+    # A compared pair between two people (5-6) joins nothing.
+    records = pl.DataFrame(
+        {
+            "unique_id": list(range(8)),
+            "true_person_id": [1, 1, 1, 1, 1, 1, 2, 2],
+            "cluster": [0, 0, 2, 3, 4, 5, 6, 6],
+        }
+    )
+    accepted = _edges((0, 1), (0, 5), (6, 7), (5, 6))
+    above = pl.concat([accepted, _edges((1, 4))])
+    compared = pl.concat([above, _edges((0, 3), (2, 6))])
+    missed = missed_pair_stages(records, compared, above, accepted)
+    stage = {(a, b): s for a, b, _, s in missed.iter_rows()}
+    assert len(stage) == 14  # 6 records in 5 clusters: 15 pairs, 1 kept
+    assert {k for k, v in stage.items() if v == "never compared"} == {(0, 2), (1, 2), (2, 3), (2, 4), (2, 5)}
+    assert {k for k, v in stage.items() if v == "below threshold"} == {(0, 3), (1, 3), (3, 4), (3, 5)}
+    assert {k for k, v in stage.items() if v == "vetoed"} == {(0, 4), (1, 4), (4, 5)}
+    assert {k for k, v in stage.items() if v == "split by clustering"} == {(0, 5), (1, 5)}
+    assert set(missed["stage"]) <= set(MISS_STAGES)
+    scores = pairwise_scores(
+        records.select(
+            person_id="cluster", source=pl.lit("s"), source_person_id=pl.col("unique_id").cast(pl.String)
+        ),
+        records.select(
+            "true_person_id", source=pl.lit("s"), source_person_id=pl.col("unique_id").cast(pl.String)
+        ),
+    )
+    assert scores.true_pairs - scores.correct_pairs == missed.height

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -126,3 +126,31 @@ def test_no_answer_is_an_error_in_the_govuk_pattern(web: Web) -> None:
     assert "<title>Error:" in page.text
     assert client.get("/clerical/pairs/999999").status_code == 404
     assert client.get("/clerical/not-a-date/next").status_code == 404
+
+
+def test_the_list_pools_the_last_nights_labels_and_says_how(web: Web) -> None:
+    later = NIGHT + timedelta(days=1)
+    with web.app.state.session_factory() as db:
+        store_sample(db, NIGHT)
+    client = web.sign_in("ann")
+    token = csrf_from(client.get("/accessibility").text)
+
+    def label_all(night: date) -> None:
+        with web.app.state.session_factory() as db:
+            pairs = list(db.scalars(select(ClericalPair).where(ClericalPair.night == night)))
+        for pair in pairs:
+            answer = "same" if pair.called else "different"
+            client.post(f"/clerical/pairs/{pair.id}/label", data={"label": answer, "csrf_token": token})
+
+    label_all(NIGHT)
+    assert 'id="pooled"' not in client.get("/clerical").text  # one night: its own row says it all
+    with web.app.state.session_factory() as db:
+        store_sample(db, later)
+    label_all(later)
+    page = client.get("/clerical").text
+    assert 'id="pooled">Over the last 2 nights' in page
+    assert "from 8 pairs labelled on the nights of 2026-06-30 to 2026-07-01" in page
+    assert (
+        "weighted by how many pairs its band of match strength held on the latest night, 2026-07-01" in page
+    )
+    assert "Precision 1.00" in page
