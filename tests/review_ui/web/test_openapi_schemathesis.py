@@ -35,7 +35,14 @@ OPERATIONS = [
 @pytest.fixture(scope="module")
 def api_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI, ReviewWorld]]:
     home = tmp_path_factory.mktemp("schemathesis")
-    app = create_app(web_settings(home), database_url=f"sqlite:///{home / 'review_queue.sqlite3'}")
+    # One team lead sends every generated request: past the default limit on case files a
+    # minute the item reads would be 429 (documented, and tested in test_case_file_rate_limit).
+    config = home / "config"
+    config.mkdir()
+    (config / "review_app.yaml").write_text("case_file_reads_per_minute: 10000\n")
+    app = create_app(
+        web_settings(home, config=config), database_url=f"sqlite:///{home / 'review_queue.sqlite3'}"
+    )
     with app.state.session_factory() as db:
         world = build_world(db, items_per_locality=5)
     yield app, world
