@@ -5,6 +5,12 @@ with no ``PREFECT_API_URL`` this starts a local Prefect server (SQLite under
 ``<home>/prefect``) and points the serving process at it. In production set
 ``PREFECT_API_URL`` to the council's Prefect server, or deploy with
 ``prefect deploy`` from ``prefect.yaml`` to a work pool instead.
+
+The local server serves Prefect's UI on 127.0.0.1 (the flow runs, each
+stage's log lines, the nightly artefact); its address is printed only once
+it answers. The deployment runs one night at a time (a concurrency limit of
+one; a run due while another is going waits for it), and each night takes
+the home's lock as well (:mod:`flows.night_lock`).
 """
 
 from __future__ import annotations
@@ -32,6 +38,17 @@ def _healthy(api_url: str) -> bool:
         return False
 
 
+def ui_address(api_url: str) -> str | None:
+    """The Prefect UI's address next to ``api_url`` if it answers with a page, else None."""
+    ui = api_url.removesuffix("/api") + "/"
+    try:
+        with urllib.request.urlopen(ui, timeout=5) as response:
+            page = response.read(4096).decode("utf-8", "replace").lower()
+            return ui if response.status == 200 and "<html" in page else None
+    except OSError:
+        return None
+
+
 @contextmanager
 def local_prefect_server(home: Path, port: int, startup_timeout: float = 120) -> Iterator[str]:
     """Run ``prefect server start`` for as long as the block lasts; yield its API URL."""
@@ -44,7 +61,8 @@ def local_prefect_server(home: Path, port: int, startup_timeout: float = 120) ->
             [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
             stdout=out,
             stderr=subprocess.STDOUT,
-            env=os.environ.copy(),
+            # The UI on (loopback only), unless the operator switched it off for this server.
+            env=os.environ | {"PREFECT_UI_ENABLED": os.environ.get("EARLY_WARNING_PREFECT_UI", "true")},
             start_new_session=True,
         )
     try:
@@ -79,7 +97,10 @@ def serve_nightly(
         return
     with local_prefect_server(home, port) as api_url:
         os.environ["PREFECT_API_URL"] = api_url
-        print(f"Started a local Prefect server at {api_url} (logs in {home / 'prefect' / 'server.log'})")
+        print(f"Started a local Prefect server (logs in {home / 'prefect' / 'server.log'})")
+        ui = ui_address(api_url)
+        if ui:
+            print(f"Prefect UI (runs, each stage's log, the nightly summary): {ui}")
         _serve(extracts, home, config_dir, cron, timezone)
 
 
@@ -88,6 +109,7 @@ def _stop(signum: int, frame: object) -> None:
 
 
 def _serve(extracts: Path, home: Path, config_dir: Path | None, cron: str, timezone: str) -> None:
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
     from prefect.schedules import Cron
 
     from flows.nightly import nightly
@@ -103,4 +125,7 @@ def _serve(extracts: Path, home: Path, config_dir: Path | None, cron: str, timez
             "config_dir": str(config_dir.resolve()) if config_dir else None,
         },
         pause_on_shutdown=False,
+        # One night at a time: a run due while the last is still going waits for it.
+        global_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE),
+        limit=1,
     )
