@@ -79,6 +79,7 @@ def stages_on_terminal(show: bool = True, logger: str = "flows.night") -> Iterat
         yield
         return
     handler = ProgressHandler()
+    handler.emit(logging.makeLogRecord({"msg": "starting: the night's lock, then Prefect's API"}))
     target = logging.getLogger(logger)
     target.addHandler(handler)
     try:

@@ -19,6 +19,7 @@ path from a score to any action on a person.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from datetime import date, datetime
@@ -131,7 +132,11 @@ def nightly(extracts: str, as_of: str, home: str, config_dir: str | None = None)
         if taken.message:
             night_log.log.warning(taken.message)
         context = FlowRunContext.get()
-        mark_abandoned_runs(Path(home), context.flow_run.id if context and context.flow_run else None)
+        run = context.flow_run if context else None
+        mark_abandoned_runs(Path(home), run.id if run else None)
+        night_log.log.info(
+            "night %s started: flow run %s, PID %d", night, run.name if run else "-", os.getpid()
+        )
         return _run_night(extracts, as_of, home, config_dir)
 
 

@@ -97,10 +97,10 @@ def serve_nightly(
         return
     with local_prefect_server(home, port) as api_url:
         os.environ["PREFECT_API_URL"] = api_url
-        print(f"Started a local Prefect server (logs in {home / 'prefect' / 'server.log'})")
+        print(f"Started a local Prefect server (logs in {home / 'prefect' / 'server.log'})", flush=True)
         ui = ui_address(api_url)
         if ui:
-            print(f"Prefect UI (runs, each stage's log, the nightly summary): {ui}")
+            print(f"Prefect UI (runs, each stage's log, the nightly summary): {ui}", flush=True)
         _serve(extracts, home, config_dir, cron, timezone)
 
 
@@ -114,7 +114,7 @@ def _serve(extracts: Path, home: Path, config_dir: Path | None, cron: str, timez
 
     from flows.nightly import nightly
 
-    print(f"Serving the nightly run on '{cron}' ({timezone}); stop with Ctrl-C.")
+    print(f"Serving the nightly run on '{cron}' ({timezone}); stop with Ctrl-C.", flush=True)
     nightly.serve(
         name=DEPLOYMENT_NAME,
         schedules=[Cron(cron, timezone=timezone)],
