@@ -137,7 +137,7 @@ def nightly(extracts: str, as_of: str, home: str, config_dir: str | None = None)
         night_log.log.info(
             "night %s started: flow run %s, PID %d", night, run.name if run else "-", os.getpid()
         )
-        return _run_night(extracts, as_of, home, config_dir)
+        return _run_night(extracts, night, home, config_dir)  # "today" resolved once, above
 
 
 def _run_night(extracts: str, as_of: str, home: str, config_dir: str | None = None) -> dict[str, Any]:

@@ -24,6 +24,7 @@ import psutil
 import pytest
 
 from early_warning.exit_codes import ALREADY_RUNNING, ROUTED
+from early_warning.status import gather
 from flows.night_log import PAUSE_AT_ENV, log_path
 from tests.flows.test_nightly_flow import queue_dump
 
@@ -129,6 +130,9 @@ def test_a_second_night_on_the_same_home_exits_already_running_and_says_which_ni
             f"paused at the start of ingest for a test ({PAUSE_AT_ENV})",
         ]
         assert _flow_run_states(home) == ["RUNNING"]
+        running = gather(home, f"sqlite:///{queue}").running
+        assert running is not None
+        assert (running["night"], running["pid"]) == (AS_OF, first.pid)
     finally:
         _kill(first)
 
@@ -155,6 +159,10 @@ def test_a_night_killed_in_each_stage_in_turn_then_re_run_gives_the_undisturbed_
     undisturbed_home, undisturbed_queue = undisturbed
     assert _surfaced(home).equals(_surfaced(undisturbed_home))
     assert queue_dump(f"sqlite:///{queue}") == queue_dump(f"sqlite:///{undisturbed_queue}")
+    status = gather(home, f"sqlite:///{queue}")
+    assert status.last_whole == AS_OF
+    assert status.running is None
+    assert sum((status.open_items or {}).values()) == _surfaced(home).height
 
 
 def test_a_queue_held_by_another_writer_is_named_at_once_and_the_night_routes_once_it_is_free(

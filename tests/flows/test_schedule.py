@@ -84,12 +84,23 @@ def test_the_schedule_creates_nightly_runs_at_two_in_the_morning_london_time_and
         assert deployments[0]["concurrency_limit"] == 1
         _the_printed_ui_answers((tmp_path / "serve.out").read_text())
         _deployment_runs_execute_one_at_a_time(api, deployments[0]["id"], tmp_path)
+        # `early-warning status` finds the next scheduled night in the home's Prefect database.
+        from early_warning.status import next_scheduled_run
+
+        assert (next_scheduled_run(tmp_path / "home") or "").startswith("20")
     finally:
-        os.killpg(serving.pid, signal.SIGTERM)
+        # Killed outright (issue 21 item 6): its local Prefect server must not outlive it.
+        serving.send_signal(signal.SIGKILL)
         serving.wait(timeout=60)
-    time.sleep(1)
-    with socket.socket() as s:
-        assert s.connect_ex(("127.0.0.1", port)) != 0, "the local Prefect server was left running"
+    deadline = time.monotonic() + 60
+    while _answers(port):
+        assert time.monotonic() < deadline, "the local Prefect server was left running"
+        time.sleep(1)
+
+
+def _answers(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _the_printed_ui_answers(said: str) -> None:
