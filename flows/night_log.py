@@ -99,15 +99,17 @@ def night_logging(home: Path, night: str) -> Iterator[Path]:
 
 
 class _WarningsToRoot(logging.Handler):
-    """Hands WARNING and worse on to the root logger's handlers (the console)."""
+    """Hands WARNING and worse on to the root logger's handlers (the console), without tracebacks."""
 
     def __init__(self) -> None:
         super().__init__(level=logging.WARNING)
 
     def emit(self, record: logging.LogRecord) -> None:
+        # One line on the console; the traceback is in the log file (and Prefect's own report).
+        line = logging.makeLogRecord(record.__dict__ | {"exc_info": None, "exc_text": None})
         for handler in logging.getLogger().handlers:
-            if record.levelno >= handler.level:
-                handler.handle(record)
+            if line.levelno >= handler.level:
+                handler.handle(line)
 
 
 @contextmanager

@@ -67,12 +67,30 @@ def test_a_killed_holders_lock_is_taken_over_with_a_message(tmp_path: Path) -> N
 
 
 def test_the_log_file_is_json_lines_with_night_stage_and_counts_only(tmp_path: Path) -> None:
+    console = io.StringIO()
+    root = logging.StreamHandler(console)
+    logging.getLogger().addHandler(root)
+    try:
+        _a_night_with_a_failed_stage(tmp_path)
+    finally:
+        logging.getLogger().removeHandler(root)
+    # The console: the failure in one line, no INFO chatter, no traceback (that is in the file).
+    assert console.getvalue().splitlines()[-1].startswith("link failed after")
+    assert "ingest started" not in console.getvalue()
+    assert "Traceback" not in console.getvalue()
+    _the_file_says_it(tmp_path)
+
+
+def _a_night_with_a_failed_stage(tmp_path: Path) -> None:
     with night_logging(tmp_path, "2026-12-07"):
         with stage("ingest") as said:
             logging.getLogger("features.ingest").info("read the files")
             said["summary"] = {"rows_read": 1200, "quarantined": 3, "note": "a value", "ok": True}
         with pytest.raises(ValueError, match="boom"), stage("link"):
             raise ValueError("boom")
+
+
+def _the_file_says_it(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in log_path(tmp_path).read_text().splitlines()]
     assert [(line["stage"], line["level"], line["message"]) for line in lines[:3]] == [
         ("ingest", "INFO", "ingest started"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -153,6 +154,7 @@ def test_a_night_killed_in_each_stage_in_turn_then_re_run_gives_the_undisturbed_
     said = (tmp_path / "again.err").read_text()
     assert "Took over the lock of night 2026-06-30" in said, said
     assert "which is no longer running" in said, said
+    assert re.search(r"\[\s*\d+ s\] link finished in \d+\.\d s: records \d", said), said
     # The killed nights' runs, left RUNNING in Prefect, were marked Crashed by the re-run.
     assert _flow_run_states(home) == ["CRASHED"] * len(KILLED_IN) + ["COMPLETED"]
 
