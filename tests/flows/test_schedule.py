@@ -81,7 +81,8 @@ def test_the_schedule_creates_nightly_runs_at_two_in_the_morning_london_time_and
         assert schedule["timezone"] == "Europe/London"
         assert runs[0]["parameters"]["as_of"] == "today"
         assert runs[0]["deployment_id"] == deployments[0]["id"]
-        assert deployments[0]["concurrency_limit"] == 1
+        assert deployments[0]["global_concurrency_limit"]["limit"] == 1
+        assert deployments[0]["concurrency_options"]["collision_strategy"] == "ENQUEUE"
         _the_printed_ui_answers((tmp_path / "serve.out").read_text())
         _deployment_runs_execute_one_at_a_time(api, deployments[0]["id"], tmp_path)
         # `early-warning status` finds the next scheduled night in the home's Prefect database.
