@@ -29,6 +29,8 @@ from early_warning.status import gather
 from flows.night_log import PAUSE_AT_ENV, log_path
 from tests.flows.test_nightly_flow import queue_dump
 
+pytestmark = pytest.mark.slow
+
 AS_OF = "2026-06-30"
 KILLED_IN = ("ingest", "link", "score", "route")
 
@@ -138,6 +140,7 @@ def test_a_second_night_on_the_same_home_exits_already_running_and_says_which_ni
         _kill(first)
 
 
+@pytest.mark.timeout(1800)  # five nights as processes; about 10 minutes on a loaded two-core machine
 def test_a_night_killed_in_each_stage_in_turn_then_re_run_gives_the_undisturbed_list_and_queue(
     tiny_borough: Path, tmp_path: Path, undisturbed: tuple[Path, Path]
 ) -> None:

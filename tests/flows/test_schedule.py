@@ -15,6 +15,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -30,6 +32,8 @@ def _post(url: str, body: dict[str, Any]) -> Any:
         return json.loads(response.read())
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1500)
 def test_the_schedule_creates_nightly_runs_at_two_in_the_morning_london_time_and_runs_them(
     tmp_path: Path, tiny_borough: Path
 ) -> None:
