@@ -95,6 +95,7 @@ def run_nightly_flow(
     from flows.runtime import configure_runtime
 
     configure_runtime(home)
+    from flows.night_lock import night_lock
     from flows.nightly import nightly
     from flows.report import NightlyOutcome
     from flows.runners import dask_runner, prefect_api_for
@@ -102,7 +103,10 @@ def run_nightly_flow(
     flow = nightly
     if dask_address or dask_local:
         flow = nightly.with_options(task_runner=dask_runner(address=dask_address, local_workers=dask_local))
-    with prefect_api_for(flow.task_runner, home):
+    # The lock before Prefect starts: a second night must not even open Prefect's database.
+    with night_lock(home, as_of.isoformat()) as taken, prefect_api_for(flow.task_runner, home):
+        if taken.message:
+            print(taken.message, file=sys.stderr)
         outcome = flow(
             extracts=str(extracts.resolve()),
             as_of=as_of.isoformat(),
@@ -122,19 +126,26 @@ def _check_night_settings(config_dir: Path | None) -> None:
 
 
 def _cmd_nightly(args: argparse.Namespace) -> int:
+    from early_warning.exit_codes import ALREADY_RUNNING
     from early_warning.paths import resolve_home
+    from early_warning.progress import stages_on_terminal
+    from flows.night_lock import NightAlreadyRunning
     from flows.runners import NoPrefectServer
 
     _check_night_settings(args.config)
     try:
-        outcome = run_nightly_flow(
-            extracts=args.extracts,
-            as_of=args.as_of,
-            home=resolve_home(args.home),
-            config_dir=args.config,
-            dask_address=args.dask_address,
-            dask_local=args.dask_local,
-        )
+        with stages_on_terminal(show=not args.quiet):
+            outcome = run_nightly_flow(
+                extracts=args.extracts,
+                as_of=args.as_of,
+                home=resolve_home(args.home),
+                config_dir=args.config,
+                dask_address=args.dask_address,
+                dask_local=args.dask_local,
+            )
+    except NightAlreadyRunning as exc:
+        print(str(exc), file=sys.stderr)
+        return ALREADY_RUNNING
     except NoPrefectServer as exc:
         print(f"Cannot fan out: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -179,6 +190,17 @@ def _cmd_schedule(args: argparse.Namespace) -> int:
         timezone=args.timezone,
         port=args.port,
     )
+    return EXIT_OK
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from early_warning.paths import resolve_home
+    from early_warning.status import gather, render
+    from review_ui.store import queue_database_url
+
+    settings = _web_settings(args)
+    home = resolve_home(args.home)
+    print(render(gather(home, settings.database_url or queue_database_url(home))))
     return EXIT_OK
 
 
@@ -617,6 +639,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(schedule)
     schedule.set_defaults(handler=_cmd_schedule)
+
+    status = commands.add_parser(
+        "status",
+        help="for the person on call: the last whole night, held or failed nights, sources, queue, disk",
+        description=(
+            "Read-only: whether a night is running now, the last whole night, held or failed nights with "
+            "their reasons, each source's newest record and rows against the whole night before, open "
+            "review items, the disk the home uses and the next scheduled run (docs/operations.md)."
+        ),
+    )
+    _add_common(status)
+    status.set_defaults(handler=_cmd_status)
 
     train = commands.add_parser(
         "train",

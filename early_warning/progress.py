@@ -8,9 +8,12 @@ get an estimate of the time left from the pace so far.
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 _COUNTED = re.compile(r"\b(\d+) of (\d+)\b")
@@ -42,10 +45,44 @@ class Progress:
         else:
             self._counting = None
         self._last = now
-        print(f"[{_duration(elapsed):>7}] {message}{suffix}", file=self._stream, flush=True)
+        # Written, not print()ed: inside a Prefect flow with log_prints, print() to standard
+        # error becomes a Prefect log record instead of a line on the terminal.
+        self._stream.write(f"[{_duration(elapsed):>7}] {message}{suffix}\n")
+        self._stream.flush()
 
 
 def _duration(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"
     return f"{seconds / 60:.1f} min"
+
+
+class ProgressHandler(logging.Handler):
+    """A logging handler that prints each record as a :class:`Progress` line (a night's
+    stage starts and ends, :mod:`flows.night_log`), so the terminal shows the elapsed time."""
+
+    def __init__(self, progress: Progress | None = None) -> None:
+        super().__init__(level=logging.INFO)
+        self._progress = progress or Progress()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._progress(record.getMessage())
+        except Exception:  # a closed terminal must not stop the night
+            self.handleError(record)
+
+
+@contextmanager
+def stages_on_terminal(show: bool = True, logger: str = "flows.night") -> Iterator[None]:
+    """Print a night's stage lines (``[ 12 s] link started``) on standard error for the block."""
+    if not show:
+        yield
+        return
+    handler = ProgressHandler()
+    handler.emit(logging.makeLogRecord({"msg": "starting: the night's lock, then Prefect's API"}))
+    target = logging.getLogger(logger)
+    target.addHandler(handler)
+    try:
+        yield
+    finally:
+        target.removeHandler(handler)

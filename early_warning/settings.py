@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     config: Path | None = None
     #: The review queue's database; default SQLite under the home folder.
     database_url: str | None = None
+    #: How long the nightly route stage waits for a SQLite queue another writer holds, per
+    #: attempt (the stage is tried three times), before it says which database is locked.
+    queue_busy_seconds: int = Field(default=30, ge=1)
 
     # --- The review app (``early-warning serve``) -------------------------
     #: Shown in the header and page titles.

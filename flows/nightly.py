@@ -19,6 +19,7 @@ path from a score to any action on a person.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from datetime import date, datetime
@@ -30,10 +31,12 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.context import FlowRunContext
 
-from flows import fan_out, stages
+from flows import fan_out, night_log, stages
 from flows import route as queue_door
+from flows.crashed_runs import mark_abandoned_runs
+from flows.night_lock import night_lock
 from flows.report import NightlyOutcome, markdown_summary
-from flows.retention import prune_identifiers
+from flows.retention import prune_identifiers, prune_run_folders
 from flows.runners import describe, runner_from_environment
 
 T = TypeVar("T")
@@ -49,7 +52,8 @@ def night_of(as_of: str) -> date:
 
 def _timed(timings: dict[str, float], name: str, call: Callable[[], T]) -> T:
     started = time.perf_counter()
-    result = call()
+    with night_log.stage(name) as said:  # progress, the log file and Prefect's UI
+        result = said["summary"] = call()
     timings[name] = round(time.perf_counter() - started, 2)
     return result
 
@@ -93,7 +97,8 @@ def route(night: stages.Night, model_version: str) -> dict[str, Any]:
 def retention(night: stages.Night) -> dict[str, Any]:
     """Delete old nights' identifiers (canonical rows, quarantine) under the retention rule."""
     days = night.config.routing.identifiers_retention_days
-    return prune_identifiers(night.home, night.as_of, days).to_dict(days)
+    pruned = prune_identifiers(night.home, night.as_of, days).to_dict(days)
+    return pruned | prune_run_folders(night.home, night.as_of, night.config.routing.runs_retention_days)
 
 
 def _one_task_per_stage(night: stages.Night, outcome: dict[str, Any], timings: dict[str, float]) -> None:
@@ -118,6 +123,24 @@ def _by_locality(night: stages.Night, outcome: dict[str, Any], timings: dict[str
 
 @flow(name="nightly", log_prints=True, task_runner=runner_from_environment())
 def nightly(extracts: str, as_of: str, home: str, config_dir: str | None = None) -> dict[str, Any]:
+    """One night on ``home``, whichever route started it (the command line, ``schedule``, a
+    deployment): it holds the home's lock (:mod:`flows.night_lock`; a second night on the same
+    home fails at once, saying which night holds it), marks runs a killed night left RUNNING
+    as Crashed (:mod:`flows.crashed_runs`) and logs each stage (:mod:`flows.night_log`)."""
+    night = night_of(as_of).isoformat()
+    with night_lock(Path(home), night) as taken, night_log.night_logging(Path(home), night):
+        if taken.message:
+            night_log.log.warning(taken.message)
+        context = FlowRunContext.get()
+        run = context.flow_run if context else None
+        mark_abandoned_runs(Path(home), run.id if run else None)
+        night_log.log.info(
+            "night %s started: flow run %s, PID %d", night, run.name if run else "-", os.getpid()
+        )
+        return _run_night(extracts, night, home, config_dir)  # "today" resolved once, above
+
+
+def _run_night(extracts: str, as_of: str, home: str, config_dir: str | None = None) -> dict[str, Any]:
     """One night: ingest, link, graph, features, thresholds, score, route; then old
     nights' identifiers deleted under the retention rule (:mod:`flows.retention`).
 

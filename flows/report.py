@@ -113,10 +113,16 @@ def retention_line(retention: dict[str, Any] | None) -> str:
         return "Identifiers retention: not applied."
     nights = retention["nights_pruned"]
     pruned = f" (nights {', '.join(nights)})" if nights else ""
-    return (
+    line = (
         f"Identifiers kept {retention['retention_days']} days: {retention['folders_deleted']:,} "
         f"folder(s) of canonical rows and quarantine deleted{pruned}."
     )
+    if "run_folders_deleted" in retention:
+        line += (
+            f" Night folders kept {retention['runs_retention_days']} days: "
+            f"{retention['run_folders_deleted']:,} deleted."
+        )
+    return line
 
 
 def clerical_line(clerical: dict[str, Any] | None) -> str:

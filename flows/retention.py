@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from early_warning.paths import RunPaths, nights_through
+from early_warning.paths import RunPaths, nights_through, read_json
 
 
 @dataclass(frozen=True)
@@ -73,3 +73,43 @@ def prune_identifiers(home: Path, tonight: date, retention_days: int) -> Pruned:
         shutil.rmtree(folder)
     nights = sorted({folder.parent.name for folder in folders})
     return Pruned(folders=tuple(folders), nights=tuple(nights))
+
+
+def night_status(run: RunPaths) -> str | None:
+    """A night's status as its ``run_summary.json`` says ("routed", "held", "failed"; a summary
+    without the key is a night that routed), or None when it has no summary."""
+    try:
+        summary = read_json(run.run_summary)
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        return "unreadable"
+    status = summary.get("status") if isinstance(summary, dict) else None
+    return str(status) if status else "routed"
+
+
+def is_whole(run: RunPaths) -> bool:
+    """A night that ran to the end and routed its list (not held, not failed)."""
+    return night_status(run) == "routed"
+
+
+def expired_runs(home: Path, tonight: date, retention_days: int) -> list[RunPaths]:
+    """Night folders under ``<home>/runs`` dated before ``tonight - retention_days``, except the
+    newest whole night before tonight (never pruned, however old: reuse and ``status`` read it)."""
+    nights = nights_through(home, tonight - timedelta(days=1))
+    keep = next((night.as_of for night in nights if is_whole(night)), None)
+    cutoff = tonight - timedelta(days=retention_days)
+    return [night for night in nights if night.as_of < cutoff and night.as_of != keep]
+
+
+def prune_run_folders(home: Path, tonight: date, retention_days: int) -> dict[str, object]:
+    """Delete whole night folders older than ``runs_retention_days`` (``routing.yaml``, 60 by
+    default); returns what went, for the night's summary."""
+    runs = expired_runs(home, tonight, retention_days)
+    for run in runs:
+        shutil.rmtree(run.root)
+    return {
+        "runs_retention_days": retention_days,
+        "run_folders_deleted": len(runs),
+        "run_folders_pruned": [run.as_of.isoformat() for run in runs],
+    }

@@ -14,14 +14,79 @@ and :func:`clerical_same_person` - read-only.
 
 from __future__ import annotations
 
+import functools
+import logging
+import os
 import time
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import polars as pl
 
 from early_warning.paths import write_frame
 from flows.stages import Night
+
+R = TypeVar("R")
+log = logging.getLogger("flows.route")
+
+
+class QueueLocked(RuntimeError):
+    """The review queue's database stayed locked by another writer for the whole busy timeout."""
+
+
+def names_a_locked_queue(stage: Callable[..., R]) -> Callable[..., R]:
+    """Turn SQLite's bare ``database is locked`` into a message naming the queue's file and
+    the processes that have it open, said at once on the console (each attempt), not after
+    the retries (issue 21: two and a half silent minutes, then no path)."""
+
+    @functools.wraps(stage)
+    def said(night: Night, *args: Any, **kwargs: Any) -> R:
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            return stage(night, *args, **kwargs)
+        except OperationalError as exc:
+            if "locked" not in str(exc.orig).lower():
+                raise
+            message = locked_queue_message(night)
+            log.warning(message)
+            raise QueueLocked(message) from None
+
+    return said
+
+
+def locked_queue_message(night: Night) -> str:
+    from sqlalchemy import make_url
+
+    from early_warning.settings import get_settings
+    from review_ui.store import queue_database_url
+
+    url = make_url(queue_database_url(night.home))
+    path = Path(url.database or "").resolve()
+    holders = ", ".join(f"PID {pid} ({name})" for pid, name in processes_with_open(path)) or "not visible"
+    return (
+        f"The review queue database {path} is locked by another writer (open in: {holders}); "
+        f"waited {get_settings().queue_busy_seconds} s. Nothing was routed by this attempt."
+    )
+
+
+def processes_with_open(path: Path) -> list[tuple[int, str]]:
+    """Processes (of this user; Linux ``/proc``) with ``path`` or its ``-wal`` open, except this one."""
+    wanted = {str(path), f"{path}-wal", f"{path}-journal"}
+    found: list[tuple[int, str]] = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            fds = os.listdir(f"/proc/{entry}/fd")
+            if any(os.readlink(f"/proc/{entry}/fd/{fd}") in wanted for fd in fds):
+                name = Path(f"/proc/{entry}/comm").read_text().strip()
+                found.append((int(entry), name))
+        except OSError:
+            continue
+    return sorted(found)
 
 
 def read_link_constraints(night: Night) -> pl.DataFrame:
@@ -46,12 +111,13 @@ def clerical_same_person(night: Night, settings: Any) -> pl.DataFrame | None:
 
 def queue_engine(night: Night) -> Any:
     """The review queue's engine, its schema brought up to date (the route stage owns the queue)."""
+    from early_warning.settings import get_settings
     from review_ui.migrations import upgrade_to_head
     from review_ui.store import make_engine, queue_database_url
 
     url = queue_database_url(night.home)
     upgrade_to_head(url)
-    return make_engine(url)
+    return make_engine(url, busy_timeout_ms=get_settings().queue_busy_seconds * 1000)
 
 
 def _services_in_contact(night: Night, person_ids: pl.Series) -> pl.DataFrame:
@@ -149,6 +215,7 @@ def case_files_for(night: Night, person_ids: pl.Series) -> pl.DataFrame:
     )
 
 
+@names_a_locked_queue
 def route_stage(
     night: Night, model_version: str, case_files: pl.DataFrame | None = None, *, choose: bool = True
 ) -> dict[str, Any]:

@@ -20,6 +20,10 @@ OFFLINE_DEFAULTS = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
     "PREFECT_LOGGING_LEVEL": "WARNING",
+    # The project's own loggers reach the flow run's logs in Prefect's UI (at INFO while a
+    # night runs, :mod:`flows.night_log`); outside a run they stay on the console only.
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "early_warning,flows,features,models",
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
     # Dask's workers and scheduler (a fanned-out night) say only what needs attention.
     "DASK_LOGGING__DISTRIBUTED": "warning",
 }

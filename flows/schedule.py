@@ -5,6 +5,12 @@ with no ``PREFECT_API_URL`` this starts a local Prefect server (SQLite under
 ``<home>/prefect``) and points the serving process at it. In production set
 ``PREFECT_API_URL`` to the council's Prefect server, or deploy with
 ``prefect deploy`` from ``prefect.yaml`` to a work pool instead.
+
+The local server serves Prefect's UI on 127.0.0.1 (the flow runs, each
+stage's log lines, the nightly artefact); its address is printed only once
+it answers. The deployment runs one night at a time (a concurrency limit of
+one; a run due while another is going waits for it), and each night takes
+the home's lock as well (:mod:`flows.night_lock`).
 """
 
 from __future__ import annotations
@@ -32,6 +38,17 @@ def _healthy(api_url: str) -> bool:
         return False
 
 
+def ui_address(api_url: str) -> str | None:
+    """The Prefect UI's address next to ``api_url`` if it answers with a page, else None."""
+    ui = api_url.removesuffix("/api") + "/"
+    try:
+        with urllib.request.urlopen(ui, timeout=5) as response:
+            page = response.read(4096).decode("utf-8", "replace").lower()
+            return ui if response.status == 200 and "<html" in page else None
+    except OSError:
+        return None
+
+
 @contextmanager
 def local_prefect_server(home: Path, port: int, startup_timeout: float = 120) -> Iterator[str]:
     """Run ``prefect server start`` for as long as the block lasts; yield its API URL."""
@@ -44,8 +61,10 @@ def local_prefect_server(home: Path, port: int, startup_timeout: float = 120) ->
             [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
             stdout=out,
             stderr=subprocess.STDOUT,
-            env=os.environ.copy(),
+            # The UI on (loopback only), unless the operator switched it off for this server.
+            env=os.environ | {"PREFECT_UI_ENABLED": os.environ.get("EARLY_WARNING_PREFECT_UI", "true")},
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
     try:
         deadline = time.monotonic() + startup_timeout
@@ -64,6 +83,18 @@ def local_prefect_server(home: Path, port: int, startup_timeout: float = 120) ->
             server.kill()
 
 
+def _die_with_parent() -> None:
+    """In the server's process, before it starts (Linux): ask the kernel for SIGTERM when the
+    process that started it dies, however it dies (SIGKILL included), so a killed
+    ``schedule`` never leaves a Prefect server behind (issue 21: four piled up)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the ``finally`` below is the only clean-up
+
+
 def serve_nightly(
     *, extracts: Path, home: Path, config_dir: Path | None, cron: str, timezone: str, port: int = 4200
 ) -> None:
@@ -79,7 +110,10 @@ def serve_nightly(
         return
     with local_prefect_server(home, port) as api_url:
         os.environ["PREFECT_API_URL"] = api_url
-        print(f"Started a local Prefect server at {api_url} (logs in {home / 'prefect' / 'server.log'})")
+        print(f"Started a local Prefect server (logs in {home / 'prefect' / 'server.log'})", flush=True)
+        ui = ui_address(api_url)
+        if ui:
+            print(f"Prefect UI (runs, each stage's log, the nightly summary): {ui}", flush=True)
         _serve(extracts, home, config_dir, cron, timezone)
 
 
@@ -88,11 +122,12 @@ def _stop(signum: int, frame: object) -> None:
 
 
 def _serve(extracts: Path, home: Path, config_dir: Path | None, cron: str, timezone: str) -> None:
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
     from prefect.schedules import Cron
 
     from flows.nightly import nightly
 
-    print(f"Serving the nightly run on '{cron}' ({timezone}); stop with Ctrl-C.")
+    print(f"Serving the nightly run on '{cron}' ({timezone}); stop with Ctrl-C.", flush=True)
     nightly.serve(
         name=DEPLOYMENT_NAME,
         schedules=[Cron(cron, timezone=timezone)],
@@ -103,4 +138,7 @@ def _serve(extracts: Path, home: Path, config_dir: Path | None, cron: str, timez
             "config_dir": str(config_dir.resolve()) if config_dir else None,
         },
         pause_on_shutdown=False,
+        # One night at a time: a run due while the last is still going waits for it.
+        global_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE),
+        limit=1,
     )

@@ -238,6 +238,9 @@ class RoutingFile(_Strict):
     #: Days a night's canonical rows and quarantine (names, NI numbers, addresses) are kept
     #: (:mod:`flows.retention`).
     identifiers_retention_days: int = Field(default=14, ge=1)
+    #: Days a whole night folder (``runs/<night>``) is kept before the night that runs this many
+    #: days later deletes it; the newest whole night is always kept (:mod:`flows.retention`).
+    runs_retention_days: int = Field(default=60, ge=1)
 
 
 class Config(BaseModel):

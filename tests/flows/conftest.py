@@ -46,3 +46,13 @@ def small_borough(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ]
     assert main(["generate", *args]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_borough(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The extracts of a very small borough, for tests that run whole nights as processes
+    (faults, the served deployment), where each night's seconds count."""
+    out = tmp_path_factory.mktemp("tiny")
+    args = ["--residents", "600", "--years", "2", "--as-of", AS_OF, "--seed", "5", "--out", str(out)]
+    assert main(["generate", *args, "--quiet"]) == 0
+    return out / "extracts"

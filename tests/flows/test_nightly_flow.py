@@ -457,7 +457,10 @@ def test_old_nights_identifiers_are_deleted_by_the_night_and_counted(
     old = _plant_night(first_night.home, (night - timedelta(days=30)).isoformat())
     training = _plant_night(first_night.home, (night - timedelta(days=30)).isoformat(), under="training/runs")
     recent = _plant_night(first_night.home, (night - timedelta(days=5)).isoformat())
+    # Older than runs_retention_days (60): the whole folder goes (issue 21 item 6).
+    ancient = _plant_night(first_night.home, (night - timedelta(days=90)).isoformat())
     assert run_night(small_borough / "extracts", first_night.home, queue=first_night.queue) == 0
+    assert not ancient.exists()
     for gone in (old, training):
         assert not (gone / "canonical").exists()
         assert not (gone / "quarantine").exists()
@@ -468,8 +471,11 @@ def test_old_nights_identifiers_are_deleted_by_the_night_and_counted(
     summary = json.loads((first_night.home / "runs" / AS_OF / "run_summary.json").read_text())
     assert summary["retention"] == {
         "retention_days": 14,
-        "folders_deleted": 4,
-        "nights_pruned": [old.name],
+        "folders_deleted": 6,
+        "nights_pruned": sorted([ancient.name, old.name]),
+        "runs_retention_days": 60,
+        "run_folders_deleted": 1,
+        "run_folders_pruned": [ancient.name],
     }
 
 

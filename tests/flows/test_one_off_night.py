@@ -69,6 +69,7 @@ def test_a_one_off_night_records_its_flow_run_tasks_and_artefact_in_the_homes_pr
         ).fetchall()
         tasks = db.execute("SELECT name, state_type FROM task_run").fetchall()
         artefacts = db.execute("SELECT key, type, data FROM artifact").fetchall()
+        stage_logs = [row[0] for row in db.execute("SELECT message FROM log WHERE name = 'flows.night'")]
     assert flows == [("nightly", "COMPLETED")]
     assert {name.rsplit("-", 1)[0] for name, _ in tasks} == STAGES
     assert {state for _, state in tasks} == {"COMPLETED"}
@@ -76,6 +77,8 @@ def test_a_one_off_night_records_its_flow_run_tasks_and_artefact_in_the_homes_pr
     assert (key, kind) == (f"nightly-{AS_OF}", "markdown")
     assert f"# Nightly run {AS_OF}" in data
     assert "| route |" in data
+    # The project's own lines reach the flow run's logs in Prefect's UI (issue 21 item 5).
+    assert any(message.startswith("link finished in") for message in stage_logs), stage_logs
 
 
 def _listening_ports(process: psutil.Process) -> set[int]:

@@ -23,3 +23,5 @@ def test_the_production_deployment_points_at_the_nightly_flow_with_its_parameter
     (schedule,) = deployment["schedules"]
     assert schedule == {"cron": "0 2 * * *", "timezone": "Europe/London", "active": True}
     assert deployment["work_pool"]["name"]
+    # One night at a time (issue 21 item 4): a run due while another is going waits.
+    assert deployment["concurrency_limit"] == {"limit": 1, "collision_strategy": "ENQUEUE"}

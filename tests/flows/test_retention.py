@@ -49,3 +49,22 @@ def test_the_last_whole_night_is_kept_however_old(tmp_path: Path) -> None:
         "folders_deleted": 4,
         "nights_pruned": ["2026-04-01", "2026-05-02"],
     }
+
+
+def test_whole_night_folders_older_than_their_retention_are_deleted_and_counted(tmp_path: Path) -> None:
+    """runs_retention_days (issue 21 item 6): old night folders go; the newest whole night stays,
+    however old, and a held or failed night does not count as whole."""
+    from flows.retention import prune_run_folders
+
+    _plant_night(tmp_path, "2026-03-01")
+    _plant_night(tmp_path, "2026-03-02")  # the newest whole night: kept
+    (_plant_night(tmp_path, "2026-03-03") / "run_summary.json").write_text('{"status": "held"}')
+    _plant_night(tmp_path, "2026-03-04", whole=False)  # killed: no summary
+    pruned = prune_run_folders(tmp_path, TONIGHT, 60)
+    assert pruned == {
+        "runs_retention_days": 60,
+        "run_folders_deleted": 3,
+        "run_folders_pruned": ["2026-03-04", "2026-03-03", "2026-03-01"],
+    }
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["2026-03-02"]
+    assert prune_run_folders(tmp_path, TONIGHT, 200)["run_folders_deleted"] == 0

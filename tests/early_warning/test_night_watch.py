@@ -1,0 +1,164 @@
+"""The pieces the person on call relies on, each on its own (issue 21 items 4-6): the home's
+night lock against a real second process, the JSON-lines log file, the terminal's stage
+lines and ``early-warning status`` on a home with whole, held and killed nights."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from early_warning.cli import main
+from early_warning.progress import Progress, ProgressHandler
+from flows.night_lock import NightAlreadyRunning, is_running, lock_path, night_lock
+from flows.night_log import log_path, night_logging, stage
+
+HOLD = (
+    "import sys, time; from pathlib import Path; from flows.night_lock import night_lock\n"
+    "with night_lock(Path(sys.argv[1]), '2026-12-07'):\n"
+    "    print('held', flush=True); time.sleep(600)\n"
+)
+
+
+def _holder(home: Path) -> subprocess.Popen[bytes]:
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(home)], stdout=subprocess.PIPE)
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == b"held"
+    return holder
+
+
+def test_a_second_taker_is_refused_with_the_holders_night_start_and_pid(tmp_path: Path) -> None:
+    holder = _holder(tmp_path)
+    try:
+        with pytest.raises(NightAlreadyRunning) as refused, night_lock(tmp_path, "2026-12-08"):
+            pass
+        message = str(refused.value)
+        assert "night 2026-12-07, since 20" in message
+        assert f"PID {holder.pid} on " in message
+        assert str(lock_path(tmp_path)) in message
+        assert is_running(tmp_path)["pid"] == holder.pid  # type: ignore[index]
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_killed_holders_lock_is_taken_over_with_a_message(tmp_path: Path) -> None:
+    holder = _holder(tmp_path)
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait()
+    assert is_running(tmp_path) is None, "the kernel releases a dead process's flock"
+    with night_lock(tmp_path, "2026-12-08") as taken:
+        assert taken.message is not None
+        assert f"by PID {holder.pid}" in taken.message
+        assert "no longer running" in taken.message
+        assert json.loads(lock_path(tmp_path).read_text())["pid"] == os.getpid()
+        with night_lock(tmp_path, "2026-12-08") as again:  # the flow inside the command: re-entrant
+            assert again.message is None
+    assert lock_path(tmp_path).read_text() == "", "a night that ends cleanly leaves no record"
+    with night_lock(tmp_path, "2026-12-09") as clean:
+        assert clean.message is None
+
+
+def test_the_log_file_is_json_lines_with_night_stage_and_counts_only(tmp_path: Path) -> None:
+    console = io.StringIO()
+    root = logging.StreamHandler(console)
+    logging.getLogger().addHandler(root)
+    try:
+        _a_night_with_a_failed_stage(tmp_path)
+    finally:
+        logging.getLogger().removeHandler(root)
+    # The console: the failure in one line, no INFO chatter, no traceback (that is in the file).
+    assert console.getvalue().splitlines()[-1].startswith("link failed after")
+    assert "ingest started" not in console.getvalue()
+    assert "Traceback" not in console.getvalue()
+    _the_file_says_it(tmp_path)
+
+
+def _a_night_with_a_failed_stage(tmp_path: Path) -> None:
+    with night_logging(tmp_path, "2026-12-07"):
+        with stage("ingest") as said:
+            logging.getLogger("features.ingest").info("read the files")
+            said["summary"] = {"rows_read": 1200, "quarantined": 3, "note": "a value", "ok": True}
+        with pytest.raises(ValueError, match="boom"), stage("link"):
+            raise ValueError("boom")
+
+
+def _the_file_says_it(tmp_path: Path) -> None:
+    lines = [json.loads(line) for line in log_path(tmp_path).read_text().splitlines()]
+    assert [(line["stage"], line["level"], line["message"]) for line in lines[:3]] == [
+        ("ingest", "INFO", "ingest started"),
+        ("ingest", "INFO", "read the files"),
+        ("ingest", "INFO", "ingest finished in 0.0 s: rows read 1,200, quarantined 3"),
+    ]
+    assert {line["night"] for line in lines} == {"2026-12-07"}
+    assert set(lines[0]) == {"time", "night", "stage", "level", "logger", "message"}
+    failed = lines[-1]
+    assert failed["level"] == "ERROR"
+    assert failed["message"].startswith("link failed after")
+    assert "ValueError: boom" in failed["traceback"]
+    # Outside the night, the project's loggers are as they were.
+    assert logging.getLogger("features").level == logging.NOTSET
+    assert logging.getLogger("features").propagate
+
+
+def test_stage_lines_reach_the_terminal_with_elapsed_time() -> None:
+    out = io.StringIO()
+    logger = logging.getLogger("flows.night")
+    handler = ProgressHandler(Progress(out))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        logger.info("link started")
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+    assert out.getvalue() == "[    0 s] link started\n"
+
+
+def _night(home: Path, night: str, summary: dict[str, object] | None, rows: int) -> None:
+    root = home / "runs" / night
+    root.mkdir(parents=True)
+    report = {
+        "sources": {"asb": {"files": {"people": {"rows_read": rows}, "events": {"rows_read": 2 * rows}}}}
+    }
+    (root / "ingest_report.json").write_text(json.dumps(report))
+    if summary is not None:
+        (root / "run_summary.json").write_text(json.dumps(summary))
+
+
+def test_status_names_the_last_whole_night_the_held_failed_and_stopped_ones_and_the_sources(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "home"
+    _night(home, "2026-12-04", {"route": {"new_items": 7}}, 100)
+    _night(home, "2026-12-05", {"route": {"new_items": 9}}, 120)
+    _night(
+        home, "2026-12-06", {"status": "held", "failed_checks": [{"message": "asb: events.csv is empty"}]}, 0
+    )
+    _night(home, "2026-12-07", None, 118)
+    from early_warning.settings import get_settings
+
+    os.environ["EARLY_WARNING_DATABASE_URL"] = f"sqlite:///{tmp_path / 'none.sqlite3'}"
+    get_settings.cache_clear()
+    try:
+        assert main(["status", "--home", str(home)]) == 0
+    finally:
+        del os.environ["EARLY_WARNING_DATABASE_URL"]
+        get_settings.cache_clear()
+    said = capsys.readouterr().out
+    assert "Running now: no night." in said
+    assert "Last whole night: 2026-12-05 (9 new item(s) sent for review)." in said
+    assert "2026-12-06: HELD - asb: events.csv is empty" in said
+    assert "2026-12-07: STOPPED - no run_summary.json" in said
+    assert "asb" in said
+    assert "360 rows (300 before)" in said
+    assert "Review queue: no queue database yet." in said
+    assert "Disk used by the home:" in said
+    assert "Next scheduled run: none found" in said
