@@ -113,6 +113,16 @@ def test_the_side_column_with_the_actions_stays_in_view_after_scrolling(wide: Pa
     assert wide.evaluate("window.scrollY") > 1000
 
 
+def test_on_a_narrow_screen_a_link_leads_past_the_timeline_to_the_actions(wide: Page, busy: int) -> None:
+    wide.goto(f"/items/{busy}")
+    link = wide.get_by_role("link", name="Go to the actions and key facts")
+    expect(link).to_be_hidden()  # beside the page at 1280 px, the column needs no link
+    wide.set_viewport_size({"width": 375, "height": 700})
+    link.click()
+    wide.wait_for_url("**#actions")
+    expect(wide.locator(".app-person-side .govuk-summary-list").first).to_be_in_viewport()
+
+
 def test_each_reason_leads_to_the_timeline_entries_behind_it(wide: Page, busy: int) -> None:
     wide.goto(f"/items/{busy}")
     reasons = wide.locator(".app-reasons > li")
