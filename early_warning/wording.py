@@ -110,6 +110,7 @@ PERSON_PAGE_WORDS = [
     "household_shown_heading",
     "household_no_services",
     "key_facts_heading",
+    "actions_link",
 ] + list(PERSON_PAGE_PLACEHOLDERS)
 
 

@@ -399,5 +399,9 @@ def household(request: Request, db: Db, who: Reviewer, item_id: int) -> Response
     return render(
         request,
         "household.html",
-        {"title": f"Item {item.id}: household", "item": item, "household": page.case_file.household},
+        {
+            "title": request.app.state.wording.page_words("household_shown_heading"),
+            "item": item,
+            "household": page.case_file.household,
+        },
     )

@@ -513,3 +513,15 @@ def test_a_co_resident_known_only_by_a_line_without_a_postcode_is_in_the_househo
     members = json.loads(frame["content"][0])["household"]["members"]
     assert {"description": "Adult aged 30 to 39", "services": ["contact_centre"]} in members
     assert len(members) == 4
+
+
+def test_coverage_gives_every_configured_source_and_its_extracts_latest_event_up_to_the_night() -> None:
+    after_the_night = event("benefits", "HB-9", -3, "claim_new")  # a date after the night: never read
+    coverage = case_file("p1", events=[*EVENTS, after_the_night])["coverage"]
+    assert [row["source"] for row in coverage] == list(CONFIG.sources)
+    frame = events_frame(EVENTS).filter(pl.col("event_date") <= AS_OF).collect()
+    latest = {
+        s: d.isoformat() for s, d in frame.group_by("source").agg(pl.col("event_date").max()).iter_rows()
+    }
+    assert {row["source"]: row["latest"] for row in coverage} == {s: latest.get(s) for s in CONFIG.sources}
+    assert any(row["latest"] is None for row in coverage)  # a source with no extract rows that night

@@ -64,6 +64,15 @@ def _person(page: Page, live: LiveServer) -> None:
     _goto(f"/items/{live.item('Northgate', 0)}")(page, live)
 
 
+def _goto_item(suffix: str) -> Callable[[Page, LiveServer], None]:
+    """The first Northgate item's page (or one of its sub-pages) with ``suffix`` after its path."""
+
+    def open_(page: Page, live: LiveServer) -> None:
+        _goto(f"/items/{live.item('Northgate', 0)}{suffix}")(page, live)
+
+    return open_
+
+
 def _person_claimed(page: Page, live: LiveServer) -> None:
     """The page with the outcome form, the timeline and (for a team lead) the reassign form."""
     item = live.item("Northgate", 2)
@@ -178,6 +187,9 @@ CASES = [
     Case("review list after an htmx claim", "tess", _list_after_htmx_claim),
     Case("person page", "casey", _person),
     Case("person page, claimed, team lead", "tess", _person_claimed),
+    Case("person page, every timeline entry", "casey", _goto_item("?timeline=all#timeline")),
+    Case("person page, a reason's entries highlighted", "casey", _goto_item("?reason=2#entry-1")),
+    Case("person page, household services opened", "casey", _goto_item("/household")),
     Case("outcome form with errors", "casey", _outcome_with_errors),
     Case("audit log", "ada", _goto("/audit")),
     Case("audit log filtered", "ada", _goto("/audit?actor=casey&action=signed_in")),
@@ -226,6 +238,7 @@ PAGES_CHECKED = {
     "/privacy",
     "/queue",
     "/items/{item_id}",
+    "/items/{item_id}/household",
     "/audit",
     "/learning",
     "/users",

@@ -53,7 +53,7 @@ def test_a_caseworker_claims_reviews_and_records_an_outcome_and_the_audit_log_sh
     # Open the person page and record what happened.
     row.get_by_role("link", name=f"Item {item}").click()
     expect(page.get_by_role("heading", name=f"Item {item}", level=1)).to_be_visible()
-    expect(page.get_by_text("Jamie Example").first).to_be_visible()
+    expect(page.locator(".app-key-facts").get_by_text("Jamie Example")).to_be_visible()
     page.get_by_role("radio", name="Help offered").check()
     page.get_by_label("What matters to the person, and what happened").fill(NOTE)
     page.get_by_role("button", name="Record and close").click()
@@ -128,5 +128,5 @@ def test_a_case_file_name_that_looks_like_script_is_shown_as_text(page: Page, li
     page.on("dialog", on_dialog)
     sign_in(page, "tess")
     page.goto(f"/items/{live.item('Northgate', 2)}")
-    expect(page.get_by_text("<script>alert(1)</script>").first).to_be_visible()
+    expect(page.locator(".app-key-facts").get_by_text("<script>alert(1)</script>")).to_be_visible()
     assert dialogs == []
