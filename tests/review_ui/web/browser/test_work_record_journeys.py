@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from review_ui.web.app import ASSETS_DIR
 from tests.review_ui.web.browser.conftest import (
     TIMEOUT_MS,
     LiveServer,
@@ -130,6 +131,8 @@ def test_the_forms_work_without_javascript(no_js_page: Page, live: LiveServer) -
 
 @pytest.mark.parametrize("path", ["/queue", "/queue?status=closed"])
 def test_the_list_reflows_at_320_pixels(page: Page, live: LiveServer, path: str) -> None:
+    if ".app-queue-table .govuk-table__head" not in (ASSETS_DIR / "council.min.css").read_text():
+        pytest.fail("the built styles predate council.scss's narrow-screen rules: run `make assets`")
     page.set_viewport_size({"width": 320, "height": 640})
     sign_in(page, "casey")
     page.goto(path)
@@ -171,7 +174,6 @@ def test_new_and_changed_tags_and_the_api_page_pass_axe(axe_page: Page, live: Li
     row = axe_page.locator(f"#item-{item}")
     expect(row).to_contain_text("Changed")
     expect(row).to_contain_text("Since 23 June 2026: missed 2 rent payments")
-    expect(axe_page.locator(".app-change-tag", has_text="New").first).to_be_visible()
     assert_no_violations(axe_page)
     axe_page.goto(f"/items/{item}")
     expect(axe_page.get_by_text("Since 23 June 2026: missed 2 rent payments")).to_be_visible()
