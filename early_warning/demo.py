@@ -4,18 +4,43 @@ It is what ``make demo`` runs on a fresh machine, so it needs nothing but
 the project itself: it generates a borough under ``<home>/demo`` (re-using
 one already generated with the same size and seed), trains and registers a
 model in MLflow (unless a champion is already registered), runs the nightly
-flow, says what went to each locality's review queue, makes a demo caseworker
+flow for two nights a week apart (so "new" and "what changed" can be seen), says what went to each locality's review queue, makes a demo caseworker
 and team lead, prints how to sign in, and serves the review app.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 DEMO_AS_OF = date(2026, 6, 30)
 DEMO_YEARS = 3
+#: The demo runs two nights, a week apart, so the list shows who is new and what changed
+#: since the night before (and an item's history has two nights). The first night only sees
+#: what the extracts held by then: every stage is point-in-time.
+DEMO_NIGHTS = (DEMO_AS_OF - timedelta(days=7), DEMO_AS_OF)
+#: New people a locality is sent a night in the demo (the default configuration sends 4 to 6):
+#: two nights then give the busiest locality a page and a half of its list (25 a page), so
+#: paging and a realistic morning can be tried.
+DEMO_CAPACITY = 20
+
+
+def demo_config(home: Path) -> Path:
+    """The demo's own configuration: the defaults, with every locality's nightly capacity raised."""
+    from early_warning.config import load_config
+
+    localities = load_config().localities
+    folder = home / "demo" / "config"
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "# Written by `early-warning demo`: the default localities with a larger nightly capacity.",
+        f"default_capacity: {DEMO_CAPACITY}",
+        "localities:",
+        *(f"  {name}: {{capacity: {DEMO_CAPACITY}}}" for name in localities.localities),
+    ]
+    (folder / "localities.yaml").write_text("\n".join(lines) + "\n")
+    return folder
 
 
 def _borough(home: Path, residents: int, seed: int) -> Path:
@@ -90,9 +115,14 @@ def run_demo(*, home: Path, residents: int, seed: int, train: bool = True, serve
     borough = _borough(home, residents, seed)
     if train:
         _train(home, borough / "extracts")
-    outcome = run_nightly_flow(extracts=borough / "extracts", as_of=DEMO_AS_OF, home=home, config_dir=None)
-    print()
-    print(outcome.summary())
+    config_dir = demo_config(home)
+    for night in DEMO_NIGHTS:
+        print(f"Running the night of {night.isoformat()} ...")
+        outcome = run_nightly_flow(
+            extracts=borough / "extracts", as_of=night, home=home, config_dir=config_dir
+        )
+        print()
+        print(outcome.summary())
     run = Path(outcome.stages["run"])
     print()
     print(f"Outputs of the night: {run}")

@@ -24,7 +24,15 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 #: The shape :mod:`review_ui.queue.case_files` writes.
 CASE_FILE_VERSION = 2
@@ -65,6 +73,20 @@ class TakenFrom(_Part):
     match: str | None = None
 
 
+def national_phone(text: str) -> str:
+    """A UK number's digits in national form ("+44 (0)7700 900123" -> "07700900123"), the same
+    rule as :func:`features.linkage.prep.phone_expr`; anything else, its digits."""
+    digits = "".join(c for c in text if c.isdigit())
+    international = digits.removeprefix("00")
+    if international.startswith("440") and len(international) == 13:
+        return international[2:]
+    if international.startswith("44") and len(international) == 12:
+        return "0" + international[2:]
+    if not digits.startswith("0") and len(digits) == 10:
+        return "0" + digits
+    return digits
+
+
 class Person(_Part):
     """Who the person is to the council's systems (never their date of birth)."""
 
@@ -84,6 +106,34 @@ class Person(_Part):
     @property
     def display_name(self) -> str | None:
         return self.name or (self.names[0] if self.names else None)
+
+    @model_validator(mode="after")
+    def _one_name_once(self) -> Person:
+        """Case files written before names were compared without case list "SEAN CAREY" and
+        "Sean Carey" both: read back, a name is listed once (the shown name's spelling first)."""
+        seen: set[str] = set()
+        kept = []
+        for name in ([self.name] if self.name else []) + self.names:
+            key = " ".join(name.split()).casefold()
+            if key and key not in seen:
+                seen.add(key)
+                kept.append(name)
+        if kept != self.names:
+            object.__setattr__(self, "names", kept)
+        return self
+
+    @field_validator("phones")
+    @classmethod
+    def _one_phone_once(cls, phones: list[str]) -> list[str]:
+        """A number once, compared by its digits in national form (as the nightly run does now)."""
+        seen: set[str] = set()
+        kept = []
+        for phone in phones:
+            key = national_phone(phone)
+            if key not in seen:
+                seen.add(key)
+                kept.append(phone)
+        return kept
 
 
 class SourceRecord(_Part):

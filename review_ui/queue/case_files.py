@@ -114,7 +114,7 @@ from features.graph.best_record import (
     source_reliability,
 )
 from features.graph.gazetteer_match import gazetteer_entries, uprn_key
-from features.linkage.prep import postcode_expr
+from features.linkage.prep import phone_expr, postcode_expr
 from features.schema import EVENTS_SCHEMA, PEOPLE_SCHEMA
 from review_ui.queue.case_file import CASE_FILE_VERSION
 
@@ -476,6 +476,11 @@ def _ages(table: pl.DataFrame, as_of: date) -> pl.DataFrame:
     )
 
 
+def name_key(name: pl.Expr) -> pl.Expr:
+    """A name compared without case or extra spaces: the variants of one name are one name."""
+    return name.str.strip_chars().str.replace_all(r"\s+", " ").str.to_lowercase()
+
+
 def _distinct_by(column: str, key: pl.Expr) -> pl.Expr:
     """The column's values in row order, once per key (the first one held)."""
     return pl.col(column).filter(key.is_not_null() & key.is_first_distinct())
@@ -526,14 +531,18 @@ def _person_section(
     reliability: dict[str, int],
     config: Config,
 ) -> pl.DataFrame:
-    phone_key = pl.col("phone").str.replace_all(r"[^0-9+]", "").replace("", None)
+    # One number once, however it was written ("+44 7700 900123" is "07700 900123"), and one
+    # name once whatever its case or spacing ("SEAN CAREY" is "Sean Carey").
+    phone_key = phone_expr("phone")
     email_key = pl.col("email").str.to_lowercase()
     display = best_name(table.filter(pl.col("name").is_not_null()), reliability).select(
         "person_id",
         pl.col("name").alias("display_name"),
         _from_record("Name", config).alias("name_from"),
     )
-    other_name = pl.when(pl.col("name") != pl.col("display_name")).then(pl.col("name"))
+    other_name = pl.when(name_key(pl.col("name")) != name_key(pl.col("display_name"))).then(
+        name_key(pl.col("name"))
+    )
     return (
         table.join(display, on="person_id", how="left", maintain_order="left")
         .group_by("person_id", maintain_order=True)

@@ -360,18 +360,30 @@ def latest_activity(db: Session, localities: Sequence[str] | None) -> date | Non
 
 
 def learning_report(
-    db: Session, localities: Sequence[str] | None, *, ending: date, weeks: int = WEEKS
+    db: Session,
+    localities: Sequence[str] | None,
+    *,
+    ending: date,
+    weeks: int = WEEKS,
+    later_closures_in_last_week: bool = False,
 ) -> LearningReport:
     """Per locality and ISO week, the ``weeks`` weeks up to the one containing ``ending``.
 
     ``localities`` None means every locality with items. Reads only the
     columns it counts: locality, dates, status and outcome - no person and no
-    reviewer.
+    reviewer. With ``later_closures_in_last_week`` (the weeks end with the latest
+    night), reviews closed after that week are counted in it: they are reviews of
+    that night's list, done since (in the demo, whose night is in the past, all of them).
     """
     last_week = monday_of(ending)
     first_week = last_week - timedelta(weeks=weeks - 1)
     start = _start_of(first_week)
     end = _start_of(last_week + timedelta(days=7))
+    closed_in_window = (
+        ReviewItem.closed_at >= start
+        if later_closures_in_last_week
+        else (ReviewItem.closed_at >= start) & (ReviewItem.closed_at < end)
+    )
     query = select(
         ReviewItem.locality,
         ReviewItem.first_surfaced_on,
@@ -381,7 +393,7 @@ def learning_report(
     ).where(
         or_(
             ReviewItem.first_surfaced_on.between(first_week, last_week + timedelta(days=6)),
-            (ReviewItem.closed_at >= start) & (ReviewItem.closed_at < end),
+            closed_in_window,
         )
     )
     if localities is not None:
@@ -408,7 +420,7 @@ def learning_report(
         if status != ItemStatus.MERGED and (week := by_week.get(monday_of(surfaced_on))) is not None:
             week.surfaced += 1
         if status == ItemStatus.CLOSED and closed_at is not None and outcome is not None:
-            closed_on = closed_at.astimezone(UTC).date()
+            closed_on = min(closed_at.astimezone(UTC).date(), last_week + timedelta(days=6))
             if (week := by_week.get(monday_of(closed_on))) is not None:
                 week.reviewed += 1
                 week.outcomes[outcome] = week.outcomes.get(outcome, 0) + 1

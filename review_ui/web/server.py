@@ -31,6 +31,14 @@ from review_ui.web.app import create_app
 #: holds its own pool of database connections (up to 15 on PostgreSQL).
 DEFAULT_MAX_WORKERS = 4
 
+#: How long uvicorn's supervisor waits for a worker to answer its health check. Its default,
+#: 5 s, is why the first ``serve`` logged "Child process [...] died": a worker is a *spawned*
+#: process, which must import the app (FastAPI, SQLAlchemy, Alembic, polars: 18-20 s measured
+#: on a loaded two-core machine, more on a cold first start) before the thread that answers
+#: the supervisor's ping starts; the supervisor pings 0.5 s after starting it, gave up after
+#: 5 s, killed the worker and started another - which then started, its imports now cached.
+WORKER_HEALTHCHECK_SECONDS = 120
+
 
 def available_cores() -> int:
     """The cores this process may run on (its CPU affinity, which containers narrow), at least 1."""
@@ -76,6 +84,7 @@ def serve(
         partial(_worker_app, settings),
         factory=True,
         workers=count,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         host=host or settings.host,
         port=port or settings.port,
         log_level="info",

@@ -72,6 +72,15 @@ class Change:
         return not self.new and bool(self.what)
 
     @property
+    def short_line(self) -> str:
+        """:attr:`line` with at most two changes (the list's one line), saying how many more."""
+        if not self.changed or self.since is None:
+            return ""
+        more = len(self.what) - 2
+        shown = "; ".join(self.what[:2]) + (f"; and {more} more" if more > 0 else "")
+        return f"Since {uk_date(self.since)}: {shown}"
+
+    @property
     def line(self) -> str:
         """'Since 3 July 2026: missed 2 rent payments since 3 May 2026; now also known to Housing repairs'."""
         if not self.changed or self.since is None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy import func, select
 
-from review_ui.store import Outcome, Role
+from review_ui.store import Outcome, Role, RouteRun
 from review_ui.store.tables import utc_now
 from review_ui.web.deps import Db, LearningReader
 from review_ui.web.render import render
@@ -26,10 +27,14 @@ def learning(request: Request, db: Db, who: LearningReader) -> Response:
     localities: list[str] | None = None
     if user.role == Role.TEAM_LEAD:
         localities = [user.locality] if user.locality else []
-    # The weeks end with the latest activity (a night's surfacing or an outcome), so a
-    # queue filled from a past night still shows its figures.
-    ending = latest_activity(db, localities) or utc_now().date()
-    report = learning_report(db, localities, ending=ending, weeks=WEEKS)
+    # The weeks are counted back from the latest night, never from today's clock: a queue
+    # filled from a past night (the demo's is 30 June 2026) shows its figures, and reviews
+    # done since that night count in its week. With no night recorded, the latest activity.
+    night = db.scalar(select(func.max(RouteRun.as_of)))
+    ending = night or latest_activity(db, localities) or utc_now().date()
+    report = learning_report(
+        db, localities, ending=ending, weeks=WEEKS, later_closures_in_last_week=night is not None
+    )
     return render(
         request,
         "learning.html",

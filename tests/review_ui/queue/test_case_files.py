@@ -77,7 +77,7 @@ PEOPLE = _frame(
             dob=date(1981, 1, 1),
             address="12 High Street",
             postcode="ZZ1 1AA",
-            phone="07700900001",
+            phone="+44 7700 900001",  # the same number written another way: listed once
             email="ANN@example.test",
         ),
         # Bobby (p2): a child at 12 High Street, known to housing.
@@ -213,8 +213,9 @@ def test_the_person_section_shows_names_contacts_address_and_age_but_never_the_d
     person = content["person"]
     assert content["as_of"] == AS_OF.isoformat()
     # the most reliable record's name first (council tax: as reliable as benefits and more
-    # complete), then the others most recently active first: contact centre, benefits
-    assert person["names"] == ["Ann Example", "ANN EXAMPLE", "Ann Exampel"]
+    # complete), then the others most recently active first
+    # "ANN EXAMPLE" is the same name in capitals: one name, listed once
+    assert person["names"] == ["Ann Example", "Ann Exampel"]
     assert person["name"] == "Ann Example"
     assert person["age"] == 44  # most records say 15 June 1980; no birthday yet by 31 March 2025
     # the latest record holds a postcode only: the address comes from the most reliable record
@@ -453,7 +454,7 @@ def test_the_name_and_address_come_from_the_most_reliable_records_not_the_latest
     assert (
         person["name"] == person["names"][0] == "Joyce Johnson"
     )  # benefits: more identity details than council tax
-    assert person["names"] == ["Joyce Johnson", "Joyce Joohn", "JOYCE JOHNSON"]
+    assert person["names"] == ["Joyce Johnson", "Joyce Joohn"]  # "JOYCE JOHNSON" is the same name
     assert (person["address"], person["postcode"], person["ward"], person["locality"]) == (
         "14 High Street, Townsville",
         "ZZ1 1AA",
@@ -525,3 +526,29 @@ def test_coverage_gives_every_configured_source_and_its_extracts_latest_event_up
     }
     assert {row["source"]: row["latest"] for row in coverage} == {s: latest.get(s) for s in CONFIG.sources}
     assert any(row["latest"] is None for row in coverage)  # a source with no extract rows that night
+
+
+def test_a_stored_case_file_lists_one_name_and_one_phone_per_value_when_read() -> None:
+    """Case files written before the night compared names without case and phones by digits."""
+    from review_ui.queue.case_file import national_phone, read_case_file
+
+    person = read_case_file(
+        {
+            "version": 1,
+            "as_of": "2026-06-30",
+            "person": {
+                "name": "Sean Carey",
+                "names": ["SEAN CAREY", "Sean Carey", "sean  carey", "Shaun Carey"],
+                "phones": [
+                    "07700 900123",
+                    "+44 7700 900123",
+                    "0044 (0)7700 900123",
+                    "7700900123",
+                    "01632 960000",
+                ],
+            },
+        }
+    ).person
+    assert person.names == ["Sean Carey", "Shaun Carey"]
+    assert person.phones == ["07700 900123", "01632 960000"]
+    assert national_phone("+44 (0)1632 960000") == "01632960000"

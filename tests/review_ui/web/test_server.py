@@ -121,4 +121,6 @@ def test_two_workers_keep_someone_signed_in_whichever_of_them_answers(tmp_path: 
         assert process.wait(timeout=60) in (0, -signal.SIGTERM)
     output = process.stdout.read() if process.stdout else ""
     assert output.count("Finished server process") == 2
+    # No worker was killed for being slow to start (uvicorn's 5 s health check, before the fix).
+    assert "died" not in output, output
     assert not any(worker.is_running() for worker in workers)

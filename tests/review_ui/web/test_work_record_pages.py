@@ -185,9 +185,9 @@ def test_new_and_changed_tags_on_the_list_and_the_change_on_the_person_page(web:
     row = html[html.index(f'id="item-{first}"') :]
     row = row[: row.index("</tr>")]
     assert "Changed" in row
+    # The list's one line: at most two changes, and how many more.
     assert (
-        "Since 29 June 2026: missed 2 rent payments since 3 May 2026; rent arrears up £290; now also known to Benefits"
-        in row
+        "Since 29 June 2026: missed 2 rent payments since 3 May 2026; rent arrears up £290; and 1 more" in row
     )
     other = html[html.index(f'id="item-{second}"') :]
     assert (
@@ -195,7 +195,10 @@ def test_new_and_changed_tags_on_the_list_and_the_change_on_the_person_page(web:
         in other[: other.index("</tr>")]
     )
     person = casey.get(f"/items/{first}").text
-    assert "Since 29 June 2026: missed 2 rent payments since 3 May 2026" in person
+    assert (
+        "Since 29 June 2026: missed 2 rent payments since 3 May 2026; rent arrears up £290; "
+        "now also known to Benefits" in person
+    )
 
 
 def test_the_precision_sentence_on_the_list_and_person_page(web: Web) -> None:
@@ -211,3 +214,50 @@ def test_the_precision_sentence_on_the_list_and_person_page(web: Web) -> None:
 def test_config_check_refuses_a_bad_work_record_setting(tmp_path: Path) -> None:
     (tmp_path / "review_app.yaml").write_text("could_not_reach_attempts: 0\nprecision_minimum_reviews: 2\n")
     assert main(["config-check", "--config", str(tmp_path)]) == 2
+
+
+def test_the_learning_weeks_count_back_from_the_night_not_todays_clock(web: Web) -> None:
+    """The demo's night is 30 June 2026; outcomes recorded today still show, in that night's week."""
+    from datetime import UTC, datetime
+
+    from review_ui.store import RouteRun
+
+    with web.app.state.session_factory() as db:
+        db.add(
+            RouteRun(
+                as_of=AS_OF,
+                model_version="m",
+                candidates=3,
+                new_items=3,
+                updated_items=0,
+                held_back_cooldown=0,
+                over_capacity=0,
+                merged_items=0,
+                new_by_locality={"Northgate": 3},
+            )
+        )
+        for n in range(5):
+            db.add(
+                ReviewItem(
+                    person_id=f"L-{n}",
+                    locality="Northgate",
+                    status="closed",
+                    score=0.5,
+                    rank=n + 1,
+                    reasons=["A reason."],
+                    services_at_surfacing=["council_tax"],
+                    services_last_scored=["council_tax"],
+                    model_version="m",
+                    first_surfaced_on=AS_OF,
+                    last_scored_on=AS_OF,
+                    outcome="help_offered",
+                    closed_at=datetime.now(UTC),  # today's clock, months after the night
+                )
+            )
+        db.commit()
+    page = web.sign_in("tess").get("/learning").text
+    weeks = re.findall(r"Week (\d+), (\d{4})", page)
+    assert weeks[0] == ("27", "2026")  # the week of 30 June 2026 comes first, not December's
+    first_row = page[page.index("Week 27, 2026") :]
+    first_row = first_row[: first_row.index("</tr>")]
+    assert re.findall(r">\s*(\d+)\s*<", first_row)[:3] == ["8", "5", "5"]

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from review_ui.web.app import ASSETS_DIR
 from tests.review_ui.web.browser.conftest import (
     TIMEOUT_MS,
     LiveServer,
@@ -130,6 +131,8 @@ def test_the_forms_work_without_javascript(no_js_page: Page, live: LiveServer) -
 
 @pytest.mark.parametrize("path", ["/queue", "/queue?status=closed"])
 def test_the_list_reflows_at_320_pixels(page: Page, live: LiveServer, path: str) -> None:
+    if ".app-queue-table .govuk-table__head" not in (ASSETS_DIR / "council.min.css").read_text():
+        pytest.fail("the built styles predate council.scss's narrow-screen rules: run `make assets`")
     page.set_viewport_size({"width": 320, "height": 640})
     sign_in(page, "casey")
     page.goto(path)
@@ -137,3 +140,44 @@ def test_the_list_reflows_at_320_pixels(page: Page, live: LiveServer, path: str)
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0, f"the page scrolls sideways by {overflow} px at 320 px wide"
+
+
+def test_new_and_changed_tags_and_the_api_page_pass_axe(axe_page: Page, live: LiveServer) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from review_ui.store import ItemHistory, ReviewItem
+    from tests.support.review_app import AS_OF
+
+    item = live.item("Northgate", 1)
+    before = AS_OF - timedelta(days=7)
+    with live.app.state.session_factory() as db:
+        db.execute(update(ReviewItem).where(ReviewItem.id == item).values(first_surfaced_on=before))
+        for night, reasons in ((before, ["Missed 1 rent payment."]), (AS_OF, ["Missed 2 rent payments."])):
+            db.merge(
+                ItemHistory(
+                    item_id=item,
+                    as_of=night,
+                    person_id="N-2",
+                    locality="Northgate",
+                    score=0.5,
+                    rank=2,
+                    reasons=reasons,
+                    services=["council_tax"],
+                    model_version="m",
+                )
+            )
+        db.commit()
+    sign_in(axe_page, "casey")
+    axe_page.goto("/queue")
+    row = axe_page.locator(f"#item-{item}")
+    expect(row).to_contain_text("Changed")
+    expect(row).to_contain_text("Since 23 June 2026: missed 2 rent payments")
+    assert_no_violations(axe_page)
+    axe_page.goto(f"/items/{item}")
+    expect(axe_page.get_by_text("Since 23 June 2026: missed 2 rent payments")).to_be_visible()
+    assert_no_violations(axe_page)
+    axe_page.goto("/api/docs")
+    expect(axe_page.get_by_role("heading", name="GET /api/items", exact=False).first).to_be_visible()
+    assert_no_violations(axe_page)
