@@ -21,7 +21,8 @@ Counts and dates only: nothing from an extract's rows is repeated.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import json
+from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -158,7 +159,7 @@ def audit_night(run: RunPaths, config: Config) -> dict[str, Any]:
         found = _source_checks(
             name, report["sources"].get(name), before.get(name), newest.get(name), run.as_of, source.checks
         )
-        checks += [Check(**{**asdict(c), "warn_only": source.checks.warn_only}) for c in found]
+        checks += [replace(c, warn_only=source.checks.warn_only) for c in found]
     failed = [c for c in checks if c.holds]
     audit = {
         "held": bool(failed),
@@ -167,14 +168,8 @@ def audit_night(run: RunPaths, config: Config) -> dict[str, Any]:
         "warnings": [c.message for c in checks if not c.passed and c.warn_only],
         "checks": [asdict(c) for c in checks],
     }
-    write_text(_json(audit), run.audit)
+    write_text(json.dumps(audit, indent=2, sort_keys=True), run.audit)
     return audit
-
-
-def _json(value: Any) -> str:
-    import json
-
-    return json.dumps(value, indent=2, sort_keys=True)
 
 
 def held_message(audit: dict[str, Any]) -> str:
