@@ -258,7 +258,7 @@ def nightly(
         _timed(timings, "publish", lambda: publish_night(night.run))
     except StageFailed as exc:
         outcome |= {"failed_in": exc.stage, "reason": exc.reason}
-        _best_effort_close(night, outcome, timings)
+        _best_effort_close(night, outcome, timings, back_to_held=release and exc.stage != "release")
         raise
     result = NightlyOutcome.from_dict(outcome)
     create_markdown_artifact(
@@ -269,8 +269,13 @@ def nightly(
     return outcome
 
 
-def _best_effort_close(night: stages.Night, outcome: dict[str, Any], timings: dict[str, float]) -> None:
+def _best_effort_close(
+    night: stages.Night, outcome: dict[str, Any], timings: dict[str, float], *, back_to_held: bool
+) -> None:
     """A failed night's summary in its staging folder, for the morning; a disk that refused the
-    night's files may refuse this too, and the verdict does not depend on it."""
+    night's files may refuse this too, and the verdict does not depend on it. A release that
+    failed goes back to the held folder (with its ingest and audit), so it can be released again."""
     with contextlib.suppress(OSError):
         _close(night, outcome, "failed", timings)
+        if back_to_held:
+            move_night(night.run, night.run.held())

@@ -205,10 +205,16 @@ def markdown_summary(outcome: NightlyOutcome) -> str:
     localities = "\n".join(f"| {name} | {count} |" for name, count in s["route"]["new_by_locality"].items())
     timings = "\n".join(f"| {name} | {seconds:.1f} |" for name, seconds in s["seconds_per_stage"].items())
     skipped = ", ".join(outcome.skipped_sources) or "none"
+    warned = "; ".join(outcome.warnings) or "none"
+    released = (
+        "\n**Released by hand** after its checks held it (see the audit log).\n" if s.get("released") else ""
+    )
     return f"""# Nightly run {outcome.as_of}
 
 **Skipped sources:** {skipped}
 
+**Warn-only checks failed:** {warned}
+{released}
 | source | status | rows read | quarantined |
 |---|---|---:|---:|
 {rows}

@@ -210,6 +210,21 @@ def test_releasing_a_held_night_routes_it_and_is_audited(
     assert main(["release", NEXT, "--reason", "again", "--home", str(home)]) == exit_codes.UNUSABLE
 
 
+def test_a_held_night_rerun_on_mended_extracts_is_routed_and_no_longer_held(
+    routed: RoutedNight, small_borough: Path, extracts: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(routed.home, home)
+    queue = f"sqlite:///{home / 'queue.sqlite3'}"
+    (extracts / "council_tax" / "events.csv").write_bytes(b"")
+    assert run_night(extracts, home, NEXT, queue=queue) == exit_codes.HELD
+    assert (home / "runs" / ".held" / NEXT).is_dir()
+    assert run_night(small_borough / "extracts", home, NEXT, queue=queue) == exit_codes.ROUTED
+    assert not (home / "runs" / ".held" / NEXT).exists()
+    assert json.loads((home / "runs" / NEXT / "run_summary.json").read_text())["status"] == "routed"
+    assert NEXT in [str(r["as_of"]) for r in queue_rows(queue, "route_runs")]
+
+
 UNWRITABLE_IN_GRAPH = """
 import sys
 from pathlib import Path
