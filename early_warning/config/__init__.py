@@ -64,8 +64,8 @@ class SourceChecks(_Strict):
 
     A failed check holds the night (nothing is routed; yesterday's list stays), unless
     the source is ``warn_only``: then the failure is reported and the night goes on.
-    Present, readable, header as expected, not empty and "does not end mid-line" are
-    always checked; the figures below tune the rest.
+    Present, readable, header as expected and not empty are always checked; the
+    settings below tune the rest.
     """
 
     #: Report this source's failed checks without holding the night.
@@ -79,6 +79,9 @@ class SourceChecks(_Strict):
     rows_may_rise_percent: float = Field(default=50, ge=0)
     #: At most this share of a file's rows may be quarantined (0 to 1).
     max_quarantined_share: float = Field(default=0.05, ge=0, le=1)
+    #: A CSV file must end with a line break (a copy cut off mid-line does not). False for
+    #: a council whose export tool leaves the last one out; the rows band still applies.
+    ends_with_line_break: bool = True
 
 
 class Source(_Strict):
