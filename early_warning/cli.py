@@ -5,8 +5,10 @@ night, check a council's configuration, run the demo. Heavy libraries are
 imported inside each handler so that ``early-warning --help`` and the quick
 commands start at once (NOTES.md: mlflow and prefect take seconds to import).
 
-Exit codes: 0 done; 1 the work ran but something needs attention (a source
-was skipped); 2 the command could not run (bad arguments or configuration).
+Exit codes: ``nightly`` and ``release`` use :mod:`early_warning.exit_codes`
+(0 routed, 1 failed, 2 unusable, 3 held, 4 already running); the other
+commands: 0 done; 1 the work ran but something needs attention; 2 the command
+could not run (bad arguments or configuration).
 """
 
 from __future__ import annotations
@@ -78,6 +80,23 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+NIGHTLY_EPILOG = """\
+exit codes (one meaning each; cron and systemd can alert on them):
+  0  ROUTED          the whole night ran and its list reached the review queue
+  1  FAILED          a stage stopped on an error: nothing was routed, the
+                     previous night's files are intact; the traceback is in
+                     <home>/logs/nightly-<night>.log; safe to re-run
+  2  UNUSABLE        could not start: bad arguments or unreadable settings
+  3  HELD            the extracts failed a check (sources.yaml `checks`):
+                     nothing was routed, yesterday's list stays; fix the
+                     extracts and re-run, or `early-warning release NIGHT
+                     --reason TEXT`
+  4  ALREADY_RUNNING another night holds this home: nothing was done
+
+The last line printed is the verdict: ROUTED, HELD or FAILED, and why.
+"""
+
+
 def run_nightly_flow(
     *,
     extracts: Path,
@@ -86,18 +105,26 @@ def run_nightly_flow(
     config_dir: Path | None,
     dask_address: str | None = None,
     dask_local: int | None = None,
+    release: bool = False,
 ) -> Any:
     """Run the nightly Prefect flow in this process (Prefect's local API unless PREFECT_API_URL is set).
 
     With ``dask_address`` (a running Dask scheduler) or ``dask_local`` (that many local
     worker processes) the per-locality stages fan out over Dask (docs/scale-out.md).
+    ``release`` routes the held night ``as_of`` from its held folder.
+
+    Returns the routed night's :class:`flows.report.NightlyOutcome`.
+
+    Raises:
+        NightHeld: the extracts failed a check; nothing was routed.
+        StageFailed: a stage stopped on an error (its cause has the traceback).
     """
     from flows.runtime import configure_runtime
 
     configure_runtime(home)
     from flows.night_lock import night_lock
     from flows.nightly import nightly
-    from flows.report import NightlyOutcome
+    from flows.report import NightHeld, NightlyOutcome
     from flows.runners import dask_runner, prefect_api_for
 
     flow = nightly
@@ -107,13 +134,22 @@ def run_nightly_flow(
     with night_lock(home, as_of.isoformat()) as taken, prefect_api_for(flow.task_runner, home):
         if taken.message:
             print(taken.message, file=sys.stderr)
-        outcome = flow(
+        state = flow(
             extracts=str(extracts.resolve()),
             as_of=as_of.isoformat(),
             home=str(home.resolve()),
             config_dir=str(config_dir.resolve()) if config_dir else None,
+            release=release,
+            return_state=True,
         )
-    return NightlyOutcome.from_dict(outcome)
+        result = state.result(raise_on_failure=False)
+    if state.is_completed() and isinstance(result, dict):
+        return NightlyOutcome.from_dict(result)
+    if state.name == "Held" and isinstance(result, dict):
+        raise NightHeld(result)
+    if isinstance(result, BaseException):
+        raise result
+    raise RuntimeError(state.message or f"the night ended {state.name}")
 
 
 def _check_night_settings(config_dir: Path | None) -> None:
@@ -125,32 +161,168 @@ def _check_night_settings(config_dir: Path | None) -> None:
     Night.load(Path("."), date.today(), config_dir)
 
 
-def _cmd_nightly(args: argparse.Namespace) -> int:
-    from early_warning.exit_codes import ALREADY_RUNNING
-    from early_warning.paths import resolve_home
+def _rerun_command(args: argparse.Namespace) -> str:
+    """The command that runs this night again, as the verdict line suggests it."""
+    words = ["early-warning nightly", f"--extracts {args.extracts}", f"--as-of {args.as_of.isoformat()}"]
+    words += [f"--home {args.home}"] if args.home else []
+    words += [f"--config {args.config}"] if args.config else []
+    return " ".join(words)
+
+
+def _release_command(args: argparse.Namespace) -> str:
+    home = f" --home {args.home}" if args.home else ""
+    return f'early-warning release {args.as_of.isoformat()} --reason "..."{home}'
+
+
+def night_log(home: Path, night: date) -> Path:
+    """Where a night's tracebacks go: ``<home>/logs/nightly-<night>.log`` (never the console)."""
+    return home / "logs" / f"nightly-{night.isoformat()}.log"
+
+
+class _TracebacksToLog:
+    """While a night runs, log records that carry a traceback, and the flow's and tasks'
+    errors (Prefect's "task run failed", "finished in state Failed"), go to the night's
+    log file instead of the console: the person on call reads one verdict line there,
+    the traceback is kept for whoever debugs it."""
+
+    def __init__(self, log: Path) -> None:
+        import logging
+
+        self.log = log
+        self.handler = logging.FileHandler(log, delay=True, encoding="utf-8")
+        self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        self.consoles = [
+            h for h in logging.getLogger().handlers if type(h).__name__ == "PrefectConsoleHandler"
+        ]
+
+    def filter(self, record: Any) -> bool:
+        import logging
+
+        run_logger = record.name.startswith(("prefect.flow_runs", "prefect.task_runs"))
+        if record.exc_info or (run_logger and record.levelno >= logging.ERROR):
+            self.handler.handle(record)
+            return False
+        return True
+
+    def __enter__(self) -> _TracebacksToLog:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        for console in self.consoles:
+            console.addFilter(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for console in self.consoles:
+            console.removeFilter(self)
+        self.handler.close()
+
+
+def _log_traceback(log: Path, exc: BaseException) -> None:
+    import traceback
+    from datetime import datetime
+
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a", encoding="utf-8") as out:
+        out.write(f"{datetime.now().isoformat(timespec='seconds')} the night failed:\n")
+        out.write("".join(traceback.format_exception(exc)))
+
+
+def _judge_night(args: argparse.Namespace, home: Path, *, release: bool = False) -> int:
+    """Run the night (or release a held one) and end with one verdict line and its exit code."""
+    from early_warning import exit_codes
     from early_warning.progress import stages_on_terminal
+    from flows.runtime import configure_runtime
+
+    configure_runtime(home)
+    import flows.nightly  # noqa: F401 - Prefect sets up its logging on import; filter it below
     from flows.night_lock import NightAlreadyRunning
+    from flows.nightly import StageFailed
+    from flows.report import NightHeld, held_lines, verdict_failed, verdict_held, verdict_routed
     from flows.runners import NoPrefectServer
 
-    _check_night_settings(args.config)
+    log = night_log(home, args.as_of)
     try:
-        with stages_on_terminal(show=not args.quiet):
+        with _TracebacksToLog(log), stages_on_terminal(show=not getattr(args, "quiet", False)):
             outcome = run_nightly_flow(
                 extracts=args.extracts,
                 as_of=args.as_of,
-                home=resolve_home(args.home),
+                home=home,
                 config_dir=args.config,
-                dask_address=args.dask_address,
-                dask_local=args.dask_local,
+                dask_address=getattr(args, "dask_address", None),
+                dask_local=getattr(args, "dask_local", None),
+                release=release,
             )
     except NightAlreadyRunning as exc:
         print(str(exc), file=sys.stderr)
-        return ALREADY_RUNNING
+        return exit_codes.ALREADY_RUNNING
     except NoPrefectServer as exc:
         print(f"Cannot fan out: {exc}", file=sys.stderr)
-        return EXIT_UNUSABLE
+        return exit_codes.UNUSABLE
+    except NightHeld as held:
+        print("\n".join(held_lines(held.outcome)))
+        print(verdict_held(held.outcome, _release_command(args), _rerun_command(args)))
+        return exit_codes.HELD
+    except Exception as exc:  # every failure gets the same verdict; the traceback goes to the log
+        _log_traceback(log, exc)
+        stage, reason = (exc.stage, exc.reason) if isinstance(exc, StageFailed) else ("start-up", str(exc))
+        print(verdict_failed(stage, reason, str(log), _rerun_command(args)), file=sys.stderr)
+        return exit_codes.FAILED
     print(outcome.summary())
-    return EXIT_ATTENTION if outcome.needs_attention else EXIT_OK
+    print(verdict_routed(outcome))
+    return exit_codes.ROUTED
+
+
+def _cmd_nightly(args: argparse.Namespace) -> int:
+    from early_warning.paths import resolve_home
+
+    _check_night_settings(args.config)
+    return _judge_night(args, resolve_home(args.home))
+
+
+def _cmd_release(args: argparse.Namespace) -> int:
+    """Route a night its checks held, after recording who released it and why in the audit log."""
+    import getpass
+
+    from early_warning import exit_codes
+    from early_warning.paths import RunPaths, nights_through, read_json, resolve_home
+    from review_ui.store import queue_database_url
+    from review_ui.store.audit import record_night_released
+    from review_ui.web.accounts import _session
+
+    home = resolve_home(args.home)
+    reason = (args.reason or "").strip()
+    held = RunPaths(home=home, as_of=args.as_of).held()
+    if not reason:
+        print("Say why the night may be routed: early-warning release NIGHT --reason TEXT", file=sys.stderr)
+        return exit_codes.UNUSABLE
+    if not held.run_summary.exists():
+        print(f"No held night {args.as_of} under {held.root.parent}: nothing to release.", file=sys.stderr)
+        return exit_codes.UNUSABLE
+    newer = [
+        n.as_of for n in nights_through(home, date.max) if n.as_of > args.as_of and n.run_summary.exists()
+    ]
+    if newer:
+        print(
+            f"Night {max(newer)} has been routed since; releasing {args.as_of} would put an older list "
+            "in front of caseworkers. Nothing was done.",
+            file=sys.stderr,
+        )
+        return exit_codes.UNUSABLE
+    _check_night_settings(args.config)
+    kept = read_json(held.run_summary)
+    settings = _web_settings(args)
+    with _session(settings.database_url or queue_database_url(home)) as db:
+        record_night_released(
+            session=db,
+            night=args.as_of.isoformat(),
+            by=getpass.getuser(),
+            reason=reason,
+            failed_checks=len(kept["audit"]["failed"]),
+        )
+    args.extracts = Path(read_json(held.ingest_report)["extracts_dir"])
+    print(
+        f"Releasing night {args.as_of} ({len(kept['audit']['failed'])} failed check(s)); recorded in the audit log."
+    )
+    return _judge_night(args, home, release=True)
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
@@ -560,7 +732,11 @@ def build_parser() -> argparse.ArgumentParser:
     nightly = commands.add_parser(
         "nightly",
         help="run one night: read and check the extracts, then the later stages",
-        description="Run one night's job on a folder of extracts, writing under <home>/runs/<as-of>/.",
+        description="Run one night's job on a folder of extracts: build it under <home>/runs/.staging/, "
+        "check the extracts (sources.yaml `checks`), route it and move it into <home>/runs/<as-of>/ - or hold "
+        "it, routing nothing, under <home>/runs/.held/<as-of>/.",
+        epilog=NIGHTLY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     nightly.add_argument("--extracts", type=Path, required=True, help="the folder of the night's extracts")
     nightly.add_argument("--as-of", type=_iso_date, required=True, help="the night, YYYY-MM-DD")
@@ -582,6 +758,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(nightly)
     nightly.set_defaults(handler=_cmd_nightly)
+
+    release = commands.add_parser(
+        "release",
+        help="route a night its checks held, saying why (recorded in the audit log)",
+        description=(
+            "Route the night NIGHT that the extracts' checks held (<home>/runs/.held/NIGHT/), from the files "
+            "it built, after recording who released it (your user name) and why in the review app's audit "
+            "log. The other way out of a held night is to fix the extracts and run the night again."
+        ),
+        epilog=NIGHTLY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    release.add_argument("as_of", metavar="NIGHT", type=_iso_date, help="the held night, YYYY-MM-DD")
+    release.add_argument("--reason", required=True, help="why the night may be routed as it is")
+    _add_common(release)
+    release.set_defaults(handler=_cmd_release)
 
     bench = commands.add_parser(
         "bench",

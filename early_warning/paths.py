@@ -14,18 +14,29 @@ night's files instead of appending to them; and every write goes through
 ``os.replace``), so a night that fails mid-write leaves the previous file
 whole, never half of one.
 
+A night is whole or absent (write, audit, publish; issue 21): the nightly flow
+builds it in a staging folder, ``<home>/runs/.staging/<as_of>/``, and moves it
+into place in one rename (:func:`publish_night`) once every stage has run and
+``run_summary.json`` is written, last. A night whose extracts fail a check is
+moved to ``<home>/runs/.held/<as_of>/`` instead, where ``early-warning release``
+finds it. Neither folder is named by a date, so :func:`nights_through` (reuse,
+retention, training) never mistakes one for a whole night.
+
 Example:
     >>> run = RunPaths(home=Path("/srv/ew"), as_of=date(2026, 11, 22))
     >>> str(run.scores)
     '/srv/ew/runs/2026-11-22/scores.parquet'
+    >>> str(run.staged().scores)
+    '/srv/ew/runs/.staging/2026-11-22/scores.parquet'
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -78,15 +89,30 @@ class RunPaths:
 
     home: Path
     as_of: date
+    #: Where the night's folder is: "" published (whole), STAGING (being built) or HELD.
+    area: str = ""
 
     @classmethod
     def of_folder(cls, root: Path) -> RunPaths:
-        """The catalogue of an existing night's folder, ``<home>/runs/<as_of>``."""
+        """The catalogue of an existing (published) night's folder, ``<home>/runs/<as_of>``."""
         return cls(home=root.parent.parent, as_of=date.fromisoformat(root.name))
 
     @property
     def root(self) -> Path:
-        return self.home / "runs" / self.as_of.isoformat()
+        runs = self.home / "runs"
+        return (runs / self.area if self.area else runs) / self.as_of.isoformat()
+
+    def staged(self) -> RunPaths:
+        """The same night in its staging folder, where the flow builds it."""
+        return replace(self, area=STAGING)
+
+    def held(self) -> RunPaths:
+        """The same night held back by its checks, waiting for a release or a re-run."""
+        return replace(self, area=HELD)
+
+    def published(self) -> RunPaths:
+        """The same night where a whole night lives, ``<home>/runs/<as_of>``."""
+        return replace(self, area="")
 
     def catalogue(self) -> dict[str, Path]:
         """Every file and folder of the night, by property name."""
@@ -124,6 +150,11 @@ class RunPaths:
     @property
     def canonical_gazetteer(self) -> Path:
         return self.canonical_dir / "gazetteer.parquet"
+
+    @property
+    def audit(self) -> Path:
+        """The checks the night's extracts passed or failed (:mod:`flows.audit`)."""
+        return self.root / "audit.json"
 
     # --- link ----------------------------------------------------------------------
 
@@ -227,6 +258,43 @@ class RunPaths:
     @property
     def run_summary(self) -> Path:
         return self.root / "run_summary.json"
+
+
+STAGING = ".staging"
+HELD = ".held"
+
+
+def move_night(source: RunPaths, target: RunPaths) -> Path:
+    """Move a night's folder from one area to another, replacing what was there.
+
+    The folder arrives in one rename (same file system, under ``<home>/runs``); a
+    folder already at the target (the night run before, or held before) is first
+    renamed aside and removed only once the new one is in place, so at every moment
+    the target is either the old night whole or the new one whole.
+    """
+    target.root.parent.mkdir(parents=True, exist_ok=True)
+    aside = target.root.with_name(f".{target.root.name}.replaced-{os.getpid()}")
+    if target.root.exists():
+        os.replace(target.root, aside)
+    os.replace(source.root, target.root)
+    shutil.rmtree(aside, ignore_errors=True)
+    return target.root
+
+
+def publish_night(staged: RunPaths) -> Path:
+    """Move a whole night from staging into place (:func:`move_night`); a held copy of
+    the same night is removed, since the night is no longer held."""
+    root = move_night(staged, staged.published())
+    shutil.rmtree(staged.held().root, ignore_errors=True)
+    return root
+
+
+def fresh_staging(night: RunPaths) -> RunPaths:
+    """An empty staging folder for ``night``: what a killed or failed run left there goes."""
+    staged = night.staged()
+    shutil.rmtree(staged.root, ignore_errors=True)
+    staged.root.mkdir(parents=True)
+    return staged
 
 
 def nights_through(home: Path, last: date) -> list[RunPaths]:

@@ -15,14 +15,26 @@ flow runs one task per stage, as here.
 
 The last stage writes to the review queue and nowhere else: there is no
 path from a score to any action on a person.
+
+Write, audit, publish (issue 21): the night is built in its staging folder
+(:meth:`early_warning.paths.RunPaths.staged`); right after ingest its
+extracts are audited (:mod:`flows.audit`). A failed check **holds** the
+night: nothing is linked or routed, the staged files move to the held folder
+and the flow run ends Failed, named "Held", with each failed check in its
+message. ``early-warning release`` runs the flow again with ``release=True``:
+it takes the held folder back and goes on from linkage. A whole night is moved
+into place in one rename after ``run_summary.json`` (status, started, finished,
+run id, scorer) is written, last; a night that fails leaves the published
+nights as they were.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -30,9 +42,13 @@ from zoneinfo import ZoneInfo
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.context import FlowRunContext
+from prefect.states import Failed, State
 
+from early_warning.config import ConfigError
+from early_warning.paths import HELD, STAGING, fresh_staging, move_night, publish_night, read_json
 from flows import fan_out, night_log, stages
 from flows import route as queue_door
+from flows.audit import audit_night, held_message
 from flows.crashed_runs import mark_abandoned_runs
 from flows.night_lock import night_lock
 from flows.report import NightlyOutcome, markdown_summary
@@ -50,17 +66,63 @@ def night_of(as_of: str) -> date:
     return date.fromisoformat(as_of)
 
 
+class StageFailed(RuntimeError):
+    """A stage of the night raised: which stage, and the error in one line (the traceback
+    is the cause, for the log file). Nothing was routed unless the stage was route's own
+    transaction, which commits whole or not at all."""
+
+    def __init__(self, stage: str, reason: str) -> None:
+        super().__init__(stage, reason)
+        self.stage = stage
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.stage}: {self.reason}"
+
+
+#: Errors that fail the same way however often they are retried: fail at once.
+NOT_TRANSIENT: tuple[type[BaseException], ...] = (FileNotFoundError, NotADirectoryError, ConfigError)
+
+
+def retry_if_transient(task: Any, task_run: Any, state: State[Any]) -> bool:
+    """Prefect's ``retry_condition_fn``: retry an outside-world stage unless its error is
+    one a retry cannot mend (no extracts folder, unreadable configuration)."""
+    error = state.data if isinstance(state.data, BaseException) else None
+    if error is None:
+        try:
+            error = state.result(raise_on_failure=False)
+        except Exception:  # a result that cannot be read: retry, as before
+            return True
+    return not isinstance(error, NOT_TRANSIENT)
+
+
 def _timed(timings: dict[str, float], name: str, call: Callable[[], T]) -> T:
     started = time.perf_counter()
     with night_log.stage(name) as said:  # progress, the log file and Prefect's UI
-        result = said["summary"] = call()
+        try:
+            result = said["summary"] = call()
+        except StageFailed:
+            raise
+        except Exception as exc:
+            raise StageFailed(name, _one_line(exc)) from exc
     timings[name] = round(time.perf_counter() - started, 2)
     return result
 
 
-@task(name="ingest", retries=2, retry_delay_seconds=30)
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+@task(name="ingest", retries=2, retry_delay_seconds=30, retry_condition_fn=retry_if_transient)
 def ingest(night: stages.Night, extracts: Path) -> dict[str, Any]:
     return stages.ingest_stage(night, extracts)
+
+
+@task(name="audit")
+def audit(night: stages.Night) -> dict[str, Any]:
+    """Check tonight's extracts before anything is linked or routed (:mod:`flows.audit`)."""
+    return audit_night(night.run, night.config)
 
 
 @task(name="link")
@@ -121,8 +183,54 @@ def _by_locality(night: stages.Night, outcome: dict[str, Any], timings: dict[str
     )
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _close(night: stages.Night, outcome: dict[str, Any], status: str, timings: dict[str, float]) -> None:
+    """Stamp and write ``run_summary.json``: the night's last file."""
+    context = FlowRunContext.get()
+    outcome["status"] = status
+    outcome["finished"] = _now()
+    outcome["run_id"] = str(context.flow_run.id) if context and context.flow_run else None
+    outcome["scorer"] = (outcome.get("score") or {}).get("scorer")
+    outcome["seconds_per_stage"] = dict(timings)
+    NightlyOutcome.from_dict(outcome).write(night.run)
+
+
+def _hold(night: stages.Night, outcome: dict[str, Any], timings: dict[str, float]) -> State[Any]:
+    """Keep the night's staged files in the held folder and end the run "Held" (a Failed state)."""
+    _close(night, outcome, "held", timings)
+    move_night(night.run, night.run.held())
+    message = "Held: " + held_message(outcome["audit"]) + " Nothing was routed."
+    return Failed(name="Held", message=message, data=outcome)
+
+
+def _build(
+    night: stages.Night, extracts: str, release: bool, outcome: dict[str, Any], timings: dict[str, float]
+) -> bool:
+    """Ingest and audit tonight's extracts into a fresh staging folder, or take a held night
+    back for release. False when the audit holds the night."""
+    if release:
+        held = night.in_area(HELD).run
+        if not held.run_summary.exists():
+            raise StageFailed("release", f"no held night {night.as_of} in {held.root.parent}")
+        kept = read_json(held.run_summary)
+        move_night(held, night.run)
+        night.run.run_summary.unlink()
+        outcome["ingest"], outcome["audit"] = kept["ingest"], kept["audit"]
+        outcome["released"] = True
+        return True
+    fresh_staging(night.run)
+    outcome["ingest"] = _timed(timings, "ingest", lambda: ingest(night, Path(extracts)))
+    outcome["audit"] = _timed(timings, "audit", lambda: audit(night))
+    return not outcome["audit"]["held"]
+
+
 @flow(name="nightly", log_prints=True, task_runner=runner_from_environment())
-def nightly(extracts: str, as_of: str, home: str, config_dir: str | None = None) -> dict[str, Any]:
+def nightly(
+    extracts: str, as_of: str, home: str, config_dir: str | None = None, release: bool = False
+) -> dict[str, Any] | State[Any]:
     """One night on ``home``, whichever route started it (the command line, ``schedule``, a
     deployment): it holds the home's lock (:mod:`flows.night_lock`; a second night on the same
     home fails at once, saying which night holds it), marks runs a killed night left RUNNING
@@ -137,37 +245,62 @@ def nightly(extracts: str, as_of: str, home: str, config_dir: str | None = None)
         night_log.log.info(
             "night %s started: flow run %s, PID %d", night, run.name if run else "-", os.getpid()
         )
-        return _run_night(extracts, night, home, config_dir)  # "today" resolved once, above
+        return _run_night(extracts, night, home, config_dir, release)  # "today" resolved once, above
 
 
-def _run_night(extracts: str, as_of: str, home: str, config_dir: str | None = None) -> dict[str, Any]:
-    """One night: ingest, link, graph, features, thresholds, score, route; then old
+def _run_night(
+    extracts: str, as_of: str, home: str, config_dir: str | None = None, release: bool = False
+) -> dict[str, Any] | State[Any]:
+    """One night: ingest, audit, link, graph, features, thresholds, score, route; then old
     nights' identifiers deleted under the retention rule (:mod:`flows.retention`).
+
+    Built in the night's staging folder and published whole at the end; a night whose
+    extracts fail a check is held (returns a Failed state named "Held"). ``release``
+    routes a held night from its held folder instead of reading the extracts again.
 
     Args are strings so the same flow runs from the command line, a schedule
     or a Prefect deployment with parameters typed in the Prefect UI. The task
     runner is not an argument: it is chosen where the flow is started
     (:mod:`flows.runners`).
     """
-    night = stages.Night.load(home, night_of(as_of), config_dir)
+    night = stages.Night.load(home, night_of(as_of), config_dir).in_area(STAGING)
     timings: dict[str, float] = {}
     context = FlowRunContext.get()
     runner = describe(context.task_runner if context else None)
     outcome: dict[str, Any] = {
         "as_of": night.as_of.isoformat(),
-        "run": str(night.run.root),
+        "run": str(night.run.published().root),
         "runner": runner.to_dict(),
+        "started": _now(),
     }
-    outcome["ingest"] = _timed(timings, "ingest", lambda: ingest(night, Path(extracts)))
-    outcome["link"] = _timed(timings, "link", lambda: link(night))
-    (_by_locality if runner.fans_out else _one_task_per_stage)(night, outcome, timings)
-    outcome["retention"] = _timed(timings, "retention", lambda: retention(night))
-    outcome["seconds_per_stage"] = timings
+    try:
+        if not _build(night, extracts, release, outcome, timings):
+            return _hold(night, outcome, timings)
+        outcome["link"] = _timed(timings, "link", lambda: link(night))
+        (_by_locality if runner.fans_out else _one_task_per_stage)(night, outcome, timings)
+        outcome["retention"] = _timed(timings, "retention", lambda: retention(night))
+        _close(night, outcome, "routed", timings)
+        _timed(timings, "publish", lambda: publish_night(night.run))
+    except StageFailed as exc:
+        outcome |= {"failed_in": exc.stage, "reason": exc.reason}
+        _best_effort_close(night, outcome, timings, back_to_held=release and exc.stage != "release")
+        raise
     result = NightlyOutcome.from_dict(outcome)
-    result.write(night.run)
     create_markdown_artifact(
         key=f"nightly-{night.as_of.isoformat()}",
         markdown=markdown_summary(result),
         description=f"Nightly run for {night.as_of.isoformat()}",
     )
     return outcome
+
+
+def _best_effort_close(
+    night: stages.Night, outcome: dict[str, Any], timings: dict[str, float], *, back_to_held: bool
+) -> None:
+    """A failed night's summary in its staging folder, for the morning; a disk that refused the
+    night's files may refuse this too, and the verdict does not depend on it. A release that
+    failed goes back to the held folder (with its ingest and audit), so it can be released again."""
+    with contextlib.suppress(OSError):
+        _close(night, outcome, "failed", timings)
+        if back_to_held:
+            move_night(night.run, night.run.held())

@@ -10,6 +10,15 @@ from typing import Any
 from early_warning.paths import RunPaths, write_text
 
 
+class NightHeld(Exception):
+    """The night's extracts failed a check: nothing was routed (:mod:`flows.audit`).
+    Carries the held night's outcome (its ingest summary and audit)."""
+
+    def __init__(self, outcome: dict[str, Any]) -> None:
+        super().__init__(outcome)
+        self.outcome = outcome
+
+
 @dataclass(frozen=True)
 class NightlyOutcome:
     """The per-stage summaries of one night, as the flow returned them."""
@@ -66,6 +75,11 @@ class NightlyOutcome:
         """True when a source was skipped: the night ran, but not on everything."""
         return bool(self.skipped_sources)
 
+    @property
+    def warnings(self) -> list[str]:
+        """Failed checks of sources marked warn-only: reported, the night routed anyway."""
+        return list((self.stages.get("audit") or {}).get("warnings") or [])
+
     def write(self, run: RunPaths) -> None:
         """Write ``run_summary.json`` beside the night's outputs (timings vary, so it is not compared)."""
         write_text(json.dumps(self.stages, indent=2, sort_keys=True, default=str), run.run_summary)
@@ -77,8 +91,11 @@ class NightlyOutcome:
         if self.skipped_sources:
             lines += [
                 f"ATTENTION: skipped sources: {', '.join(self.skipped_sources)} (see ingest_report.json)",
-                "",
             ]
+        lines += [f"WARNING (warn-only check): {line}" for line in self.warnings]
+        if self.stages.get("released"):
+            lines.append("Released by hand after its checks held it (see the audit log).")
+        lines.append("")
         link, known, scored, route = s["link"], s["thresholds"], s["score"], s["route"]
         lines += [
             f"Linkage: {link['records']:,} source records resolved to {link['persons']:,} people.",
@@ -105,6 +122,50 @@ class NightlyOutcome:
         timings = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in s["seconds_per_stage"].items())
         lines += ["", f"Time per stage: {timings}"]
         return "\n".join(lines)
+
+
+def held_lines(outcome: dict[str, Any]) -> list[str]:
+    """A held night on the console: where its files are, then one line per failed check."""
+    audit = outcome.get("audit") or {}
+    lines = [f"Night {outcome.get('as_of')}: the extracts failed {len(audit.get('failed', []))} check(s):"]
+    lines += [f"  HELD BY: {line}" for line in audit.get("failed", [])]
+    lines += [f"  warning (warn-only): {line}" for line in audit.get("warnings", [])]
+    return lines
+
+
+def verdict_routed(outcome: NightlyOutcome) -> str:
+    """The last line of a routed night."""
+    route = outcome.stages["route"]
+    warned = f" {len(outcome.warnings)} warn-only check(s) failed (above)." if outcome.warnings else ""
+    return (
+        f"ROUTED: {route['new_items']} people sent for review, {route['updated']} open item(s) "
+        f"refreshed, night {outcome.as_of}.{warned}"
+    )
+
+
+def verdict_held(outcome: dict[str, Any], release_command: str, rerun_command: str) -> str:
+    """The last line of a held night."""
+    failed = len((outcome.get("audit") or {}).get("failed") or [])
+    return (
+        f"HELD: {failed} check(s) failed (above). Nothing was sent to caseworkers; the last "
+        f"routed list stays. Fix the extracts and re-run: {rerun_command} - or release it: "
+        f"{release_command}"
+    )
+
+
+#: Stages after which the review queue already holds the night's list.
+AFTER_ROUTING = ("retention", "publish")
+
+
+def verdict_failed(stage: str, reason: str, log: str, rerun_command: str) -> str:
+    """The last line of a failed night: where, why in one line, what reached caseworkers,
+    where the traceback is and how to run it again."""
+    sent = (
+        "The list had reached the review queue; the night's files were not published."
+        if stage in AFTER_ROUTING
+        else "Nothing was sent to caseworkers."
+    )
+    return f"FAILED in {stage}: {reason}. {sent} Details: {log}. Safe to re-run: {rerun_command}"
 
 
 def retention_line(retention: dict[str, Any] | None) -> str:
@@ -150,10 +211,16 @@ def markdown_summary(outcome: NightlyOutcome) -> str:
     localities = "\n".join(f"| {name} | {count} |" for name, count in s["route"]["new_by_locality"].items())
     timings = "\n".join(f"| {name} | {seconds:.1f} |" for name, seconds in s["seconds_per_stage"].items())
     skipped = ", ".join(outcome.skipped_sources) or "none"
+    warned = "; ".join(outcome.warnings) or "none"
+    released = (
+        "\n**Released by hand** after its checks held it (see the audit log).\n" if s.get("released") else ""
+    )
     return f"""# Nightly run {outcome.as_of}
 
 **Skipped sources:** {skipped}
 
+**Warn-only checks failed:** {warned}
+{released}
 | source | status | rows read | quarantined |
 |---|---|---:|---:|
 {rows}

@@ -59,6 +59,31 @@ class SourceEvents(_Strict):
     crisis: list[str] = []
 
 
+class SourceChecks(_Strict):
+    """The checks a source's extract must pass before a night is routed (:mod:`flows.audit`).
+
+    A failed check holds the night (nothing is routed; yesterday's list stays), unless
+    the source is ``warn_only``: then the failure is reported and the night goes on.
+    Present, readable, header as expected and not empty are always checked; the
+    settings below tune the rest.
+    """
+
+    #: Report this source's failed checks without holding the night.
+    warn_only: bool = False
+    #: Freshness: the newest event must be at most this many days before the night.
+    #: None switches the check off (a source that can go quiet for months).
+    max_age_days: int | None = Field(default=7, ge=0)
+    #: Rows may fall by at most this per cent from the previous whole night's (per file).
+    rows_may_fall_percent: float = Field(default=30, ge=0, lt=100)
+    #: Rows may rise by at most this per cent over the previous whole night's (per file).
+    rows_may_rise_percent: float = Field(default=50, ge=0)
+    #: At most this share of a file's rows may be quarantined (0 to 1).
+    max_quarantined_share: float = Field(default=0.05, ge=0, le=1)
+    #: A CSV file must end with a line break (a copy cut off mid-line does not). False for
+    #: a council whose export tool leaves the last one out; the rows band still applies.
+    ends_with_line_break: bool = True
+
+
 class Source(_Strict):
     """One council system that sends an extract."""
 
@@ -71,6 +96,8 @@ class Source(_Strict):
     #: How far its records are trusted for a person's name and address (higher: more);
     #: 0, the least, when a council's file leaves it out. See features.graph.best_record.
     reliability: int = Field(default=0, ge=0)
+    #: What its extract must pass before a night is routed (sources.yaml ``checks``).
+    checks: SourceChecks = SourceChecks()
 
     @model_validator(mode="after")
     def _each_event_type_has_one_role(self) -> Source:

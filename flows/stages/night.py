@@ -15,7 +15,7 @@ none can fall back to the built-in defaults behind the council's back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -37,6 +37,9 @@ class Night:
     training: TrainingSettings
     rules: RulesTable
     config_dir: Path | None = None
+    #: Which folder the night's files are in (:class:`RunPaths` ``area``): "" the published
+    #: night, as stages called on their own use; the flow builds in the staging folder.
+    area: str = ""
 
     @classmethod
     def load(cls, home: str | Path, as_of: date, config_dir: str | Path | None = None) -> Night:
@@ -61,4 +64,8 @@ class Night:
 
     @property
     def run(self) -> RunPaths:
-        return RunPaths(home=self.home, as_of=self.as_of)
+        return RunPaths(home=self.home, as_of=self.as_of, area=self.area)
+
+    def in_area(self, area: str) -> Night:
+        """The same night with its files in ``area`` (``paths.STAGING``, ``paths.HELD`` or "")."""
+        return replace(self, area=area)

@@ -57,6 +57,7 @@ class AuditAction(enum.StrEnum):
     LINK_CONSTRAINT_ADDED_SAME_PERSON = "link_constraint_added_same_person"
     LINK_CONSTRAINT_UNDONE = "link_constraint_undone"
     LINK_CONSTRAINTS_VIEWED = "link_constraints_viewed"
+    NIGHT_RELEASED = "night_released"
     NIGHT_ROUTED = "night_routed"
     OUTCOME_RECORDED = "outcome_recorded"
     PAGE_REFUSED = "page_refused"
@@ -93,6 +94,7 @@ ACTION_DESCRIPTIONS: dict[str, str] = {
     AuditAction.LINK_CONSTRAINT_ADDED_SAME_PERSON: "Said two records are the same person",
     AuditAction.LINK_CONSTRAINT_UNDONE: "Undid a statement about records",
     AuditAction.LINK_CONSTRAINTS_VIEWED: "Opened the list of statements about records",
+    AuditAction.NIGHT_RELEASED: "Released a night its checks had held, to be routed",
     AuditAction.NIGHT_ROUTED: "Nightly routing ran",
     AuditAction.OUTCOME_RECORDED: "Recorded an outcome",
     AuditAction.PAGE_REFUSED: "Tried to use a page their role does not give them",
@@ -143,6 +145,22 @@ def append_audit(
     entry.row_hash = row_hash(entry)
     session.add(entry)
     return entry
+
+
+def record_night_released(*, session: Session, night: str, by: str, reason: str, failed_checks: int) -> None:
+    """Record that ``by`` (their user name on the machine) released a held night and why
+    (``early-warning release``). The reason is about the extracts, in the operator's words;
+    the held night's checks are counted, not repeated (they name files, never people)."""
+    from review_ui.store.engine import write_transaction
+
+    with write_transaction(session):
+        append_audit(
+            session=session,
+            actor=by,
+            action=AuditAction.NIGHT_RELEASED,
+            detail={"night": night, "reason": reason, "failed_checks": failed_checks},
+            source="command-line",
+        )
 
 
 def row_hash(entry: AuditEntry) -> str:

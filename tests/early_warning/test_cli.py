@@ -82,3 +82,53 @@ def test_config_check_names_the_councils_own_files(
     (tmp_path / "training.yaml").write_text("horizon_days: 90\n")
     assert main(["config-check", "--config", str(tmp_path)]) == 0
     assert "(training.yaml from the folder, the rest from the defaults)" in capsys.readouterr().out
+
+
+def _sources_with_checks(folder: Path, source: str, checks: dict[str, object]) -> None:
+    import yaml
+
+    from early_warning.config import DEFAULTS_DIR
+
+    values = yaml.safe_load((DEFAULTS_DIR / "sources.yaml").read_text())
+    values["sources"][source]["checks"] = checks
+    (folder / "sources.yaml").write_text(yaml.safe_dump(values))
+
+
+@pytest.mark.parametrize(
+    ("checks", "key"),
+    [
+        ({"max_quarantined_share": 2}, "max_quarantined_share"),
+        ({"rows_may_fall_percent": 100}, "rows_may_fall_percent"),
+        ({"max_age_days": -1}, "max_age_days"),
+        ({"warn_only": "perhaps"}, "warn_only"),
+        ({"max_age": 7}, "max_age"),
+    ],
+)
+def test_config_check_reads_the_checks_that_hold_a_night(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], checks: dict[str, object], key: str
+) -> None:
+    _sources_with_checks(tmp_path, "benefits", checks)
+    assert main(["config-check", "--config", str(tmp_path)]) == 2
+    assert f"{tmp_path / 'sources.yaml'}: sources.benefits.checks.{key}" in capsys.readouterr().err
+
+
+def test_a_councils_checks_reach_the_configuration(tmp_path: Path) -> None:
+    from early_warning.config import load_config
+
+    _sources_with_checks(
+        tmp_path, "asb", {"warn_only": True, "max_age_days": None, "rows_may_rise_percent": 200}
+    )
+    checks = load_config(tmp_path).sources["asb"].checks
+    assert (checks.warn_only, checks.max_age_days, checks.rows_may_rise_percent) == (True, None, 200)
+    assert checks.rows_may_fall_percent == 30  # a key the council leaves out keeps its default
+    assert load_config().sources["council_tax"].checks.max_age_days == 7
+
+
+def test_nightly_help_says_what_each_exit_code_means(capsys: pytest.CaptureFixture[str]) -> None:
+    from early_warning import exit_codes
+
+    with pytest.raises(SystemExit):
+        main(["nightly", "--help"])
+    out = capsys.readouterr().out
+    for name in ("ROUTED", "FAILED", "UNUSABLE", "HELD", "ALREADY_RUNNING"):
+        assert f"  {getattr(exit_codes, name)}  {name}" in out

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
 from early_warning.cli import main
 from early_warning.paths import RunPaths
@@ -146,8 +146,13 @@ def test_a_night_writes_the_contracts_outputs(first_night: FirstNight) -> None:
     summary = json.loads((run / "run_summary.json").read_text())
     assert summary["score"]["scorer"] == "the transparent rules score"
     assert summary["score"]["scorer_why"] == "no model has been trained"
+    assert summary["status"] == "routed"
+    assert summary["scorer"] == summary["score"]["scorer"]
+    assert {"started", "finished", "run_id"} <= set(summary)
+    assert summary["audit"]["held"] is False
     assert set(summary["seconds_per_stage"]) == {
         "ingest",
+        "audit",
         "link",
         "graph",
         "features",
@@ -249,19 +254,27 @@ def test_running_the_same_night_again_changes_nothing(first_night: FirstNight, s
         assert after_queue[table] == before_queue[table], table
 
 
-def test_a_broken_source_is_skipped_and_the_rest_still_scored(
+def test_a_broken_source_holds_the_night_and_nothing_is_routed(
     small_borough: Path, tmp_path: Path, queue_url: str
 ) -> None:
+    """A source the night cannot read holds it (issue 21): the rest are not scored and routed
+    without it. (A source marked warn-only is: tests/flows/test_held_nights.py.)"""
     extracts = tmp_path / "extracts"
     shutil.copytree(small_borough / "extracts", extracts)
     (extracts / "benefits" / "events.parquet").write_bytes(b"this is not parquet")
     home = tmp_path / "home"
-    assert run_night(extracts, home, queue=queue_url) == 1
-    run = home / "runs" / AS_OF
-    report = json.loads((run / "ingest_report.json").read_text())
+    assert run_night(extracts, home, queue=queue_url) == 3
+    held = home / "runs" / ".held" / AS_OF
+    report = json.loads((held / "ingest_report.json").read_text())
     assert report["sources"]["benefits"]["status"] == "skipped"
     assert "events.parquet" in report["sources"]["benefits"]["message"]
-    assert pl.read_parquet(run / "surfaced.parquet").height > 0
+    assert not (home / "runs" / AS_OF).exists()
+    engine = create_engine(queue_url)
+    try:
+        tables = inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+    assert "review_items" not in tables or queue_rows(queue_url, "review_items") == []
 
 
 KILL_DURING_ROUTE = """

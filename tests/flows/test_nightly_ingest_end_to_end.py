@@ -42,8 +42,9 @@ def borough(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _report(home: Path) -> dict:
-    return json.loads((home / "runs" / AS_OF / "ingest_report.json").read_text())
+def _report(home: Path, area: str = "") -> dict:
+    """The night's ingest report: published, or in ``area`` (".held": a night its checks held)."""
+    return json.loads((home / "runs" / area / AS_OF / "ingest_report.json").read_text())
 
 
 def _file_reports(report: dict) -> list[dict]:
@@ -145,17 +146,17 @@ def test_a_corrupted_copy_is_quarantined_row_by_row_and_nothing_is_lost(
 
     code = main(["nightly", "--extracts", str(extracts), "--as-of", AS_OF, "--home", str(home), "--quiet"])
 
-    assert code == 1, "a skipped source must make the night ask for attention"
+    assert code == 3, "a skipped source holds the night: nothing is routed"
     out = capsys.readouterr().out
     assert "homelessness" in out
     assert "events.csv" in out
-    report = _report(home)
+    report = _report(home, ".held")
     assert report["sources"]["homelessness"]["status"] == "skipped"
     for file in _file_reports(report):
         if file["skipped"]:
             continue
         assert file["rows_read"] == file["accepted"] + file["quarantined"], file["path"]
-    run = home / "runs" / AS_OF
+    run = home / "runs" / ".held" / AS_OF
     for (source, kind), codes in expected.items():
         file = report["sources"][source]["files"][kind]
         assert codes <= set(file["quarantined_by_reason"]), (source, kind, file["quarantined_by_reason"])

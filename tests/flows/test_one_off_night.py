@@ -17,7 +17,7 @@ import psutil
 
 from tests.flows.conftest import AS_OF
 
-STAGES = {"ingest", "link", "graph", "features", "thresholds", "score", "route", "retention"}
+STAGES = {"ingest", "audit", "link", "graph", "features", "thresholds", "score", "route", "retention"}
 
 
 def _command(extracts: Path, home: Path) -> list[str]:
