@@ -17,8 +17,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from review_ui.routing import unstaffed_localities
 from review_ui.store import QueueError, ReviewItem, append_audit, claim_item, release_item, write_transaction
 from review_ui.store.audit import AuditAction
+from review_ui.store.tables import Role
 from review_ui.web.access import visible_item
 from review_ui.web.deps import Db, NotFound, Posted, Reviewer, client_source
 from review_ui.web.queue_view import (
@@ -122,6 +124,8 @@ def review_list(request: Request, db: Db, who: Reviewer) -> Response:
             "return_to": filters.url(),
             "own_list": ListFilters(locality=user.locality or "").url(),
             "unknown_list": ListFilters(locality="unknown").url(),
+            # Team leads are told of open items in localities nobody works (issue 17 row 15).
+            "unstaffed": unstaffed_localities(db) if user.role == Role.TEAM_LEAD else {},
             "STATUS_CHOICES": STATUS_CHOICES,
             "SORT_CHOICES": SORT_CHOICES,
             "ASSIGNED_FIXED": ASSIGNED_FIXED,

@@ -309,3 +309,18 @@ def test_an_item_of_another_locality_cannot_be_claimed_and_the_attempt_is_audite
     refused = audit(web, "item_view_refused")[-1]
     assert refused.actor == "casey"
     assert refused.item_id == riverside
+
+
+def test_a_team_lead_is_told_of_open_items_in_a_locality_nobody_works(web: Web) -> None:
+    """Issue 17 row 15: with Riverside's caseworker and team lead switched off, its open
+    items would sit unseen; every team lead's list says so (caseworkers' lists do not)."""
+    from review_ui.store.users import set_user_active
+
+    with web.app.state.session_factory() as db:
+        for username in ("rivka", "rhys"):
+            set_user_active(session=db, username=username, active=False, changed_by="ada")
+    warned = web.sign_in("tess").get("/queue").text
+    riverside = len(web.world.items["Riverside"])
+    assert f"{riverside} open items are in a locality that no active caseworker or team lead works" in warned
+    assert f"Riverside ({riverside})" in warned
+    assert "no active caseworker or team lead" not in web.sign_in("casey").get("/queue").text
