@@ -272,6 +272,8 @@ def _print_history(home: Path, settings: Any) -> int:
     for event in events:
         if event.get("change") == "removed":
             moved = f"removed from v{event['version']}"
+        elif event.get("change") == "confirmed":
+            moved = f"== v{event['version']} (unchanged)"
         else:
             moved = f"-> v{event['version']}" + (
                 f" (replacing v{event['replaced']})" if event.get("replaced") else ""
@@ -306,7 +308,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
     home = resolve_home(args.home)
     configure_runtime(home)
-    from models.registry import AlreadyChampion, list_models, promote_model
+    from models.registry import list_models, promote_model
     from models.training_settings import load_training_settings
 
     settings = load_training_settings(args.config)  # the council's registered model name
@@ -321,14 +323,15 @@ def _cmd_models(args: argparse.Namespace) -> int:
         by = args.by or getpass.getuser()
         try:
             change = promote_model(home, args.version, settings, reason=args.reason, by=by)
-        except AlreadyChampion as exc:
-            print(f"{str(exc)[0].upper()}{str(exc)[1:]}.")
-            return EXIT_OK
         except ValueError as exc:
             print(str(exc), file=sys.stderr)
             return EXIT_UNUSABLE
         _audit_alias_move(home, by, change, args.reason.strip())
-        was = f" (was version {change['previous']})" if change["previous"] else ""
+        was = (
+            f" (was version {change['previous']})"
+            if change["previous"] not in ("", change["version"])
+            else ""
+        )
         print(
             f"Version {args.version} is now the champion{was}: {change['action']} by {by}; "
             "tonight's run will use it. Reason recorded in the registry and the audit log."

@@ -66,6 +66,11 @@ def _mlflow(home: str | Path) -> ModuleType:
     (Path(home) / "mlflow" / "artifacts").mkdir(parents=True, exist_ok=True)
     import mlflow
 
+    with warnings.catch_warnings():
+        # Importing mlflow.pyfunc warns about MLflow's own chat-agent type hints, once per process.
+        warnings.filterwarnings("ignore", message=".*type hint is inferred as AnyType.*")
+        import mlflow.pyfunc
+
     mlflow.set_tracking_uri(tracking_uri(home))
     mlflow.set_registry_uri(tracking_uri(home))
     return mlflow
@@ -376,10 +381,6 @@ def list_models(home: str | Path, settings: TrainingSettings) -> list[dict[str, 
     return sorted(out, key=lambda row: int(row["version"]))
 
 
-class AlreadyChampion(ValueError):
-    """The version asked for is the champion already: nothing to promote, nothing recorded."""
-
-
 #: Version tags ``history.0001``, ``history.0002``, ...: one per alias change, never rewritten.
 HISTORY_PREFIX = "history."
 
@@ -426,7 +427,8 @@ def alias_history(home: str | Path, settings: TrainingSettings) -> list[dict[str
 
     An alias moving from one version to another is one event (on the version it moved
     to, naming the one it ``replaced``); an alias deleted outright (the challenger alias
-    when its version is promoted) is an event with ``change`` "removed".
+    when its version is promoted) is an event with ``change`` "removed"; a person
+    confirming the version that is already champion is ``change`` "confirmed".
     """
     if not (Path(home) / "mlflow" / "mlflow.db").exists():
         return []
@@ -478,12 +480,12 @@ def promote_model(
     promotion or rollback is appended to both versions' history (``history.NNNN``
     tags, :func:`alias_history`), never overwriting an earlier one.
 
-    Returns what changed (model, version, previous champion, action, time), for the
-    project's audit log.
+    Promoting the version that is already champion records a confirmation (the
+    alias stays). Returns what changed (model, version, previous champion, action
+    - promoted, rolled back or confirmed - and time), for the project's audit log.
 
     Raises:
         ValueError: no such version, or no reason given.
-        AlreadyChampion: the version is the champion already (nothing changed).
     """
     if not reason.strip():
         raise ValueError("say why: a promotion needs a reason (--reason TEXT), which the registry keeps")
@@ -499,9 +501,18 @@ def promote_model(
         raise ValueError(f"no version {version} of {name!r}; versions: {', '.join(sorted(known)) or 'none'}")
     before = _holder(client, name, CHAMPION)
     if before == version:
-        raise AlreadyChampion(f"version {version} of {name!r} is already the champion; nothing changed")
-    action = "rolled back" if before is not None and int(version) < int(before) else "promoted"
-    move_alias(client, name, CHAMPION, version, action=action, by=by, reason=reason.strip())
+        # A person confirming the gate's (or an earlier) choice: recorded, the alias stays.
+        action = "confirmed"
+        _append_event(
+            client,
+            name,
+            version,
+            {"at": _now(), "alias": CHAMPION, "action": action, "by": by[:200], "change": "confirmed",
+             "reason": reason.strip()[:3000]},
+        )  # fmt: skip
+    else:
+        action = "rolled back" if before is not None and int(version) < int(before) else "promoted"
+        move_alias(client, name, CHAMPION, version, action=action, by=by, reason=reason.strip())
     if _holder(client, name, CHALLENGER) == version:
         client.delete_registered_model_alias(name, CHALLENGER)
         _append_event(

@@ -420,6 +420,7 @@ def run_training(
         if champion_before is not None and "metrics" in champion_before:
             metrics |= {f"report.champion_before.{k}": v for k, v in champion_before["metrics"].items()}
         run.log_metrics(metrics | timings)
+        started = time.perf_counter()
         for name_, ev in report.items():
             run.log_scorer(name_, ev.metrics)
         if champion_before is not None and "metrics" in champion_before:
@@ -472,6 +473,9 @@ def run_training(
         )
         run.set_alias(alias, version, reason)
         run.attach_model_card(version, render_model_card(version=version, **card_facts))
+        # Logging the scorers, plots, configuration, model card and the model itself.
+        timings["seconds.log_and_register"] = time.perf_counter() - started
+        run.log_metrics({"seconds.log_and_register": timings["seconds.log_and_register"]})
         run_id = run.run_id
     logger.info(
         "training: version %s of %s is %s (%s)", version, settings.registered_model_name, alias, reason

@@ -129,8 +129,11 @@ def test_every_command_in_the_data_teams_doc_runs(tmp_path: Path) -> None:
     assert sorted(_params(r)["logistic_regression.C"] for r in runs) == ["0.1", "0.3"]
     # Promoted, then rolled back: the history shows both, with who and why.
     history = outputs[-2].strip().splitlines()
-    assert "Rolling back: the team found version 2's lists harder to act on" in history[-1]
-    assert "-> v1" in history[-1]
+    assert any(
+        "champion   -> v1 (replacing v2)  rolled back by " in line
+        and line.endswith("Rolling back: the team found version 2's lists harder to act on")
+        for line in history
+    ), history
     assert any("-> v2" in line and "C 0.3 finds more people" in line for line in history) or any(
         "-> v2" in line and "champion gate" in line for line in history
     )

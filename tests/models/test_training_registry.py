@@ -319,14 +319,18 @@ def test_promotions_and_rollbacks_are_appended_never_overwritten(trained: tuple)
     promote_model(home, target, SETTINGS, reason="compared the lists with the team", by="analyst.one")
     back = "1" if target == "2" else "2"
     promote_model(home, back, SETTINGS, reason="the March list was worse: going back", by="analyst.two")
-    with pytest.raises(ValueError, match="already the champion"):
-        promote_model(home, back, SETTINGS, reason="again", by="analyst.two")
+    confirmed = promote_model(home, back, SETTINGS, reason="checked again after a month", by="analyst.three")
+    assert confirmed["action"] == "confirmed"
     events = alias_history(home, SETTINGS)
     assert events[: len(before)] == before  # nothing earlier rewritten
     added = [e for e in events[len(before) :] if e["alias"] == "champion"]
-    assert [(e["version"], e["by"]) for e in added] == [(target, "analyst.one"), (back, "analyst.two")]
-    assert added[-1]["reason"] == "the March list was worse: going back"
-    assert added[-1]["action"] == ("rolled back" if int(back) < int(target) else "promoted")
+    assert [(e["version"], e["by"], e["change"]) for e in added] == [
+        (target, "analyst.one", "set"),
+        (back, "analyst.two", "set"),
+        (back, "analyst.three", "confirmed"),
+    ]
+    assert added[1]["reason"] == "the March list was worse: going back"
+    assert added[1]["action"] == ("rolled back" if int(back) < int(target) else "promoted")
     # The gate's own decision stays on each version.
     assert {
         v: client.get_model_version("early-warning", v).tags["decision"] for v in ("1", "2")
