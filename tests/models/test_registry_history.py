@@ -116,3 +116,42 @@ def test_the_confusion_matrix_at_capacity_counts_every_row() -> None:
     rows = pl.DataFrame({"surfaced": [True, True, False, False, False], LABEL: [1, 0, 1, 0, 0]})
     counts = {(s, lab): n for s, lab, n in confusion_at_capacity(rows).iter_rows()}
     assert counts == {(True, True): 1, (True, False): 1, (False, True): 1, (False, False): 2}
+
+
+def test_the_command_line_promotes_audits_and_prints_the_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from early_warning.cli import main
+    from review_ui.store import queue_database_url
+    from review_ui.store.audit import AuditAction, verify_audit_chain
+    from review_ui.store.tables import AuditEntry
+    from review_ui.web.accounts import _session
+
+    home = tmp_path / "home"
+    for seed in (1, 2):
+        model, x = _pipeline(seed)
+        with start_training_run(home, SETTINGS, run_name=f"small {seed}") as run:
+            version = run.register_model(model, x.head(2), f"small model {seed}")
+            run.set_alias("challenger", version, "gate said challenger")
+    assert main(["models", "promote", "2", "--home", str(home)]) == 2  # no reason
+    assert "--reason TEXT" in capsys.readouterr().err
+    assert (
+        main(["models", "promote", "2", "--reason", "better lists", "--by", "ana", "--home", str(home)]) == 0
+    )
+    assert "Version 2 is now the champion: promoted by ana" in capsys.readouterr().out
+    assert main(["models", "promote", "1", "--reason", "back to v1", "--by", "bo", "--home", str(home)]) == 0
+    assert "(was version 2): rolled back by bo" in capsys.readouterr().out
+    with _session(queue_database_url(home)) as db:
+        entries = db.query(AuditEntry).filter(AuditEntry.action == AuditAction.MODEL_ALIAS_MOVED).all()
+        assert [(e.actor, e.detail["version"], e.detail["action"], e.detail["reason"]) for e in entries] == [
+            ("ana", "2", "promoted", "better lists"),
+            ("bo", "1", "rolled back", "back to v1"),
+        ]
+        assert verify_audit_chain(db).intact
+    assert main(["models", "history", "--home", str(home)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "challenger -> v1  registered by champion gate (training run " in lines[0]
+    assert "challenger -> v2 (replacing v1)  registered by champion gate" in lines[1]
+    assert lines[2].endswith("champion   -> v2  promoted by ana: better lists")
+    assert lines[3].endswith("challenger removed from v2  promoted by ana: became the champion")
+    assert lines[4].endswith("champion   -> v1 (replacing v2)  rolled back by bo: back to v1")
