@@ -90,7 +90,7 @@ def test_pyfunc_scores_its_own_input_example_from_0_to_1_without_the_project(
         counts = example.round().astype('int64')  # integer columns, as a CSV of counts reads
         int_scores = model.predict(counts)
         print(json.dumps({
-            "version": newest.version,
+            "version": str(newest.version),
             "signature_out": str(model.metadata.signature.outputs),
             "columns": list(scores.columns),
             "dtype": str(scores['score'].dtype),
