@@ -394,7 +394,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     home = resolve_home(args.home)
     configure_runtime(home)
-    from models.training import TooFewLabels, run_training
+    from models.training import AlreadyRegistered, TooFewLabels, run_training
     from review_ui.store import queue_database_url
     from review_ui.store.training_outcomes import read_review_outcomes
 
@@ -421,6 +421,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     except TooFewLabels as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_ATTENTION
+    except AlreadyRegistered as exc:
+        print(str(exc))
+        return EXIT_OK
     report = result.report.get(result.chosen_model, {})
     print(f"Held-out report period: snapshots {result.split.report[0]} to {result.split.report[-1]}")
     print(
@@ -434,6 +437,61 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"Registered version {result.version} as {result.alias}.")
     print(f"Open MLflow to compare runs: early-warning mlflow --home {home}")
     return EXIT_OK
+
+
+def _audit_alias_move(home: Path, actor: str, change: dict[str, str], reason: str) -> None:
+    """The promotion or rollback in the project's audit log (the review queue's database)."""
+    from review_ui.store import queue_database_url
+    from review_ui.store.audit import AuditAction, append_audit
+    from review_ui.web.accounts import _session
+
+    with _session(queue_database_url(home)) as db:
+        append_audit(
+            session=db,
+            actor=actor,
+            action=AuditAction.MODEL_ALIAS_MOVED,
+            detail={**change, "alias": "champion", "reason": reason[:500]},
+            source="early-warning models promote",
+        )
+        db.commit()
+
+
+def _print_history(home: Path, settings: Any) -> int:
+    from models.registry import alias_history
+
+    events = alias_history(home, settings)
+    if not events:
+        print(f"No alias of {settings.registered_model_name} has ever been set.")
+        return EXIT_OK
+    for event in events:
+        if event.get("change") == "removed":
+            moved = f"removed from v{event['version']}"
+        elif event.get("change") == "confirmed":
+            moved = f"== v{event['version']} (unchanged)"
+        else:
+            moved = f"-> v{event['version']}" + (
+                f" (replacing v{event['replaced']})" if event.get("replaced") else ""
+            )
+        print(
+            f"{event['at']}  {event['alias']:<10} {moved}  {event['action']} by {event['by']}: {event['reason']}"
+        )
+    return EXIT_OK
+
+
+def _print_versions(rows: list[dict[str, Any]]) -> None:
+    if not any("champion" in row["aliases"] for row in rows):
+        print("No version is champion: the nightly run uses the transparent rules score.")
+    for row in rows:
+        metrics = ", ".join(f"{k} {v:.3f}" for k, v in row["metrics"].items())
+        aliases = ",".join(row["aliases"]) or "-"
+        print(
+            f"v{row['version']:<4} {aliases:<11} {row['model'] or '?':<10} trained as of {row['trained_as_of']}  "
+            f"{metrics}"
+        )
+        if row["reason"]:
+            print(f"      {row['decision']}: {row['reason']}")
+        if row.get("promoted"):
+            print(f"      promoted {row['promoted']}")
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
@@ -456,30 +514,30 @@ def _cmd_models(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_UNUSABLE
+        by = args.by or getpass.getuser()
         try:
-            promote_model(home, args.version, settings, reason=args.reason, by=args.by or getpass.getuser())
+            change = promote_model(home, args.version, settings, reason=args.reason, by=by)
         except ValueError as exc:
             print(str(exc), file=sys.stderr)
             return EXIT_UNUSABLE
-        print(f"Version {args.version} is now the champion; tonight's run will use it. Reason recorded.")
+        _audit_alias_move(home, by, change, args.reason.strip())
+        was = (
+            f" (was version {change['previous']})"
+            if change["previous"] not in ("", change["version"])
+            else ""
+        )
+        print(
+            f"Version {args.version} is now the champion{was}: {change['action']} by {by}; "
+            "tonight's run will use it. Reason recorded in the registry and the audit log."
+        )
         return EXIT_OK
+    if args.action == "history":
+        return _print_history(home, settings)
     rows = list_models(home, settings)
     if not rows:
         print("No model is registered; the nightly run uses the transparent rules score.")
         return EXIT_OK
-    if not any("champion" in row["aliases"] for row in rows):
-        print("No version is champion: the nightly run uses the transparent rules score.")
-    for row in rows:
-        metrics = ", ".join(f"{k} {v:.3f}" for k, v in row["metrics"].items())
-        aliases = ",".join(row["aliases"]) or "-"
-        print(
-            f"v{row['version']:<4} {aliases:<11} {row['model'] or '?':<10} trained as of {row['trained_as_of']}  "
-            f"{metrics}"
-        )
-        if row["reason"]:
-            print(f"      {row['decision']}: {row['reason']}")
-        if row.get("promoted"):
-            print(f"      promoted {row['promoted']}")
+    _print_versions(rows)
     return EXIT_OK
 
 
@@ -873,11 +931,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = commands.add_parser(
         "models",
-        help="list registered models, or promote one to champion",
-        description="For the data team: list model versions with their metrics and decisions, or promote one.",
+        help="list registered models, promote or roll back the champion, show the alias history",
+        description=(
+            "For the data team: list model versions with their metrics and decisions, promote one "
+            "(or roll back to an earlier one) with a reason, or print every alias change with who, "
+            "when and why."
+        ),
     )
-    models.add_argument("action", choices=["list", "promote"], help="list versions, or promote VERSION")
-    models.add_argument("version", nargs="?", help="the version to promote")
+    models.add_argument(
+        "action",
+        choices=["list", "promote", "history"],
+        help="list versions, promote VERSION (or an older one: a rollback), or show every alias change",
+    )
+    models.add_argument("version", nargs="?", help="the version to promote (or roll back to)")
     models.add_argument(
         "--reason", help="promote: why this version should score tonight (kept in the registry)"
     )

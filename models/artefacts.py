@@ -64,8 +64,17 @@ def write_artefacts(
     trials: list[dict[str, Any]],
     importance: pl.DataFrame,
     card: str,
+    surfaced: pl.DataFrame | None = None,
 ) -> None:
-    from models.plots import plot_calibration, plot_precision_recall
+    """Every aggregate artefact; ``surfaced`` is the chosen model's report rows at capacity
+    (``models.evaluation.surface_at_capacity``), for the confusion matrix."""
+    from models.plots import (
+        confusion_at_capacity,
+        plot_calibration,
+        plot_confusion_at_capacity,
+        plot_permutation_importance,
+        plot_precision_recall,
+    )
 
     (folder / "metrics_report.json").write_text(
         json.dumps({k: v.metrics for k, v in report.items()}, indent=2)
@@ -98,5 +107,15 @@ def write_artefacts(
         json.dumps([{"feature": f, "description": descriptions.get(f, "")} for f in data.features], indent=2)
     )
     importance.write_csv(folder / "importances.csv")
+    plot_permutation_importance(
+        importance, folder / "permutation_importance.png", f"Permutation importance: {chosen}"
+    )
+    if surfaced is not None:
+        confusion_at_capacity(surfaced).write_csv(folder / "confusion_at_capacity_report.csv")
+        plot_confusion_at_capacity(
+            surfaced,
+            folder / "confusion_at_capacity_report.png",
+            f"{chosen} at review capacity, report period",
+        )
     pl.DataFrame(trials).write_csv(folder / "search_trials.csv")
     (folder / "model_card.md").write_text(card)

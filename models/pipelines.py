@@ -4,7 +4,7 @@
   a points table that learns nothing) behind the same column selector.
 * ``logistic_regression``: feature selection, median imputation with
   missing-value indicators, a signed log transform for heavy-tailed counts
-  and pounds, scaling, and an L2-regularised ``LogisticRegression``.
+  and pounds (``models.transforms``: numpy only, shipped inside the model), scaling, and an L2-regularised ``LogisticRegression``.
 * ``gradient_boosting``: feature selection and a
   ``HistGradientBoostingClassifier`` fitted on the training period, then
   calibrated (sigmoid, which keeps the ranking) on the middle period with
@@ -38,6 +38,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from early_warning.config import ArrearsAtLeast, Config
 from features.person_features import catalogue as cat
+from models.transforms import signed_log1p
 
 RULES = "rules_score"
 LOGISTIC = "logistic_regression"
@@ -60,12 +61,6 @@ def _select(columns: Sequence[str]) -> ColumnTransformer:
     return ColumnTransformer(
         [("features", "passthrough", list(columns))], remainder="drop", verbose_feature_names_out=False
     )
-
-
-def signed_log1p(x: Any) -> Any:
-    """sign(x) * log(1 + |x|): tames counts and pounds, keeps falls in arrears negative."""
-    values = np.asarray(x, dtype=float)
-    return np.sign(values) * np.log1p(np.abs(values))
 
 
 def logistic_regression(columns: Sequence[str], C: float = 0.1) -> Pipeline:

@@ -60,3 +60,28 @@ def git_commit(start: str | Path | None = None) -> str | None:
         return None
     commit = out.stdout.strip()
     return commit if out.returncode == 0 and len(commit) == 40 else None
+
+
+def code_fingerprint(start: str | Path | None = None) -> str:
+    """The code that trained: the git commit, plus a digest of uncommitted changes to tracked
+    files when there are any (so an edited checkout is not mistaken for its commit); the
+    package version outside a git checkout."""
+    commit = git_commit(start)
+    if commit is None:
+        return f"package {package_version()}"
+    where = Path(start) if start is not None else Path(__file__).resolve().parent
+    try:
+        diff = subprocess.run(
+            ["git", "diff", "HEAD"], cwd=where, capture_output=True, timeout=30, check=False
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        diff = b"unknown"
+    return commit if not diff else f"{commit}+{hashlib.sha256(diff).hexdigest()[:16]}"
+
+
+def frame_fingerprint(frame: Any) -> str:
+    """SHA-256 of a small polars frame written as CSV with its rows sorted (e.g. review outcomes)."""
+    if frame is None or frame.height == 0:
+        return "none"
+    text = frame.sort(frame.columns).write_csv()
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

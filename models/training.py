@@ -40,7 +40,14 @@ from models.artefacts import input_example, write_artefacts
 from models.evaluation import Evaluation, evaluate, surface_at_capacity
 from models.gate import GateResult, champion_gate, simple_rankings_ahead
 from models.labels import LABEL, Split
-from models.provenance import extracts_fingerprint, git_commit, package_version, settings_fingerprint
+from models.provenance import (
+    code_fingerprint,
+    extracts_fingerprint,
+    frame_fingerprint,
+    git_commit,
+    package_version,
+    settings_fingerprint,
+)
 from models.selection import choose, fit_candidates, importances, promotion_decision, widened_gaps
 from models.training_data import Progress, TrainingData, prepare_training_data, score_rows
 from models.training_settings import TrainingSettings, load_training_settings
@@ -51,6 +58,7 @@ if TYPE_CHECKING:
     from models.rules_score import RulesTable
 
 __all__ = [
+    "AlreadyRegistered",
     "TooFewLabels",
     "TrainingResult",
     "list_models",
@@ -61,12 +69,37 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+#: The configuration files training reads (each the council's copy, or the default).
+CONFIG_FILES: tuple[str, ...] = (
+    "sources.yaml",
+    "mappings.yaml",
+    "thresholds.yaml",
+    "localities.yaml",
+    "routing.yaml",
+    "wording.yaml",
+    "linkage.yaml",
+    "training.yaml",
+    "rules_score.yaml",
+)
 #: Fewer positive training rows than this and nothing is learned (the rules score stays).
 MIN_TRAIN_POSITIVES = 5
 
 
 class TooFewLabels(ValueError):
     """Too few people reached a label in the training period to learn anything."""
+
+
+class AlreadyRegistered(ValueError):
+    """A version was already trained on the same extracts, review outcomes, configuration, search
+    and code (``training.key`` on each version): training again would only register a copy."""
+
+    def __init__(self, version: str, name: str) -> None:
+        self.version = version
+        super().__init__(
+            f"Version {version} of {name} was trained on the same extracts, review outcomes, "
+            "configuration and code: nothing new to learn, so no model was trained or registered. "
+            "Change a setting, or train on newer extracts."
+        )
 
 
 def list_models(home: str | Path, settings: TrainingSettings) -> list[dict[str, Any]]:
@@ -78,11 +111,11 @@ def list_models(home: str | Path, settings: TrainingSettings) -> list[dict[str, 
 
 def promote_model(
     home: str | Path, version: str | int, settings: TrainingSettings, *, reason: str, by: str
-) -> None:
+) -> dict[str, str]:
     """Make ``version`` the champion: the data team's decision, with who and why (see ``models.registry``)."""
     from models.registry import promote_model as _promote
 
-    _promote(home, version, settings, reason=reason, by=by)
+    return _promote(home, version, settings, reason=reason, by=by)
 
 
 def load_champion(home: str | Path, settings: TrainingSettings) -> Champion | None:
@@ -236,7 +269,7 @@ def run_training(
     """
     from features.linkage.settings import load_linkage_settings
     from models.model_card import render_model_card
-    from models.registry import start_training_run
+    from models.registry import registered_identical, start_training_run
     from models.rules_score import load_rules_table
 
     home = Path(home)
@@ -245,6 +278,17 @@ def run_training(
     rules = rules or load_rules_table(config_dir, config)
     linkage = linkage or load_linkage_settings(config_dir)
     timings: dict[str, float] = {}
+    say("fingerprinting the extracts, configuration and code")
+    fingerprint = extracts_fingerprint(extracts_dir)
+    config_fingerprint = settings_fingerprint(
+        settings.model_dump(), rules.model_dump(), linkage.model_dump(), config.model_dump()
+    )
+    code = code_fingerprint()
+    training_key = settings_fingerprint(
+        fingerprint, config_fingerprint, code, frame_fingerprint(reviews), search
+    )
+    if (same := registered_identical(home, settings, training_key)) is not None:
+        raise AlreadyRegistered(same, settings.registered_model_name)
     started = time.perf_counter()
     data = prepare_training_data(
         Path(extracts_dir),
@@ -258,7 +302,7 @@ def run_training(
         progress=say,
         linkage_settings=linkage,
     )
-    timings["data_seconds"] = time.perf_counter() - started
+    timings["seconds.data"] = time.perf_counter() - started
     rules_table = rules.model_dump()
     rows = {
         f"{name}_{what}": int(frame.height if what == "rows" else frame[LABEL].sum())
@@ -272,17 +316,19 @@ def run_training(
             f"({settings.label_rules().describe()}): too few to learn from, so no model was trained "
             "and the rules score stays in use. More history or a larger area is needed."
         )
-    say("fingerprinting the extracts")
-    fingerprint = extracts_fingerprint(extracts_dir)
-    config_fingerprint = settings_fingerprint(settings.model_dump(), rules_table)
 
     say("opening the MLflow run")
-    with start_training_run(home, settings, run_name=f"train-{as_of.isoformat()}") as run:
+    with start_training_run(
+        home, settings, run_name=f"train {as_of.isoformat()} cfg {config_fingerprint[:8]}"
+    ) as run:
+        run.log_extracts(Path(extracts_dir), fingerprint)
         started = time.perf_counter()
         say(f"fitting {len(pipes.MODEL_NAMES)} model families ({1 + search} settings each)")
         models, middle, trials = fit_candidates(data, config, settings, search, rules_table, run.log_trial)
-        timings["fit_seconds"] = time.perf_counter() - started
+        timings["seconds.fit"] = time.perf_counter() - started
         chosen = choose(middle)
+        name = run_name(chosen, data.split, config_fingerprint, fingerprint)
+        run.rename(name)
 
         started = time.perf_counter()
         say("evaluating every scorer and naive baseline on the held-out report period")
@@ -320,12 +366,18 @@ def run_training(
         )
         say("permutation importances of the learned model")
         importance = importances(models[chosen], data, settings)
-        timings["evaluate_seconds"] = time.perf_counter() - started
+        timings["seconds.evaluate"] = time.perf_counter() - started
 
+        with tempfile.TemporaryDirectory(prefix="early-warning-config-") as tmp:
+            files_fingerprint = write_config_files(Path(tmp), config_dir)
+            run.log_artifacts(Path(tmp), artifact_path="config")
         run.set_tags(
             {
                 "data.fingerprint": fingerprint,
+                "data.extracts": str(Path(extracts_dir).resolve()),
                 "config.fingerprint": config_fingerprint,
+                "config.files.fingerprint": files_fingerprint,
+                "config.folder": str(Path(config_dir).resolve()) if config_dir else "built-in defaults",
                 "code.version": package_version(),
                 **({"mlflow.source.git.commit": commit} if (commit := git_commit()) else {}),
                 "labels": settings.label_rules().describe()[:5000],
@@ -337,6 +389,7 @@ def run_training(
                 "as_of": as_of.isoformat(),
                 "chosen_model": chosen,
                 "chosen_params": json.dumps(middle[chosen].extra.get("params", {})),
+                **hyperparameters(middle),
                 "horizon_days": settings.horizon_days,
                 "labels_enforcement": settings.labels.enforcement,
                 "labels_other_need_days": settings.labels.other_need_days,
@@ -367,22 +420,27 @@ def run_training(
         if champion_before is not None and "metrics" in champion_before:
             metrics |= {f"report.champion_before.{k}": v for k, v in champion_before["metrics"].items()}
         run.log_metrics(metrics | timings)
-        card = render_model_card(
-            model_name=chosen,
-            version=None,
-            as_of=as_of,
-            horizon_days=settings.horizon_days,
-            split=data.split.describe(),
-            feature_descriptions={f: feature_descriptions(config).get(f, "") for f in data.features},
-            report={name: ev.metrics for name, ev in report.items()},
-            fairness=report[chosen].published_fairness,
-            gaps=report[chosen].gaps,
-            rules=report[chosen].rules,
-            decision=alias,
-            reason=reason,
-            linkage=data.linkage,
-            labels=settings.label_rules().describe(),
-        )
+        started = time.perf_counter()
+        for name_, ev in report.items():
+            run.log_scorer(name_, ev.metrics)
+        if champion_before is not None and "metrics" in champion_before:
+            run.log_scorer(f"champion v{champion_before['version']}", champion_before["metrics"])
+        card_facts: dict[str, Any] = {
+            "model_name": chosen,
+            "as_of": as_of,
+            "horizon_days": settings.horizon_days,
+            "split": data.split.describe(),
+            "feature_descriptions": {f: feature_descriptions(config).get(f, "") for f in data.features},
+            "report": {name: ev.metrics for name, ev in report.items()},
+            "fairness": report[chosen].published_fairness,
+            "gaps": report[chosen].gaps,
+            "rules": report[chosen].rules,
+            "decision": alias,
+            "reason": reason,
+            "linkage": data.linkage,
+            "labels": settings.label_rules().describe(),
+        }
+        card = render_model_card(version=None, **card_facts)
         with tempfile.TemporaryDirectory(prefix="early-warning-artefacts-") as tmp:
             write_artefacts(
                 Path(tmp),
@@ -394,6 +452,7 @@ def run_training(
                 trials=trials,
                 importance=importance,
                 card=card,
+                surfaced=surfaced[chosen],
             )
             run.log_artifacts(Path(tmp))
         say("registering the model in MLflow")
@@ -402,7 +461,21 @@ def run_training(
             input_example(data),
             description=f"{chosen}, trained on {as_of.isoformat()}: {reason}",
         )
+        run.set_version_tags(
+            version,
+            {
+                "training.key": training_key,
+                "data.fingerprint": fingerprint,
+                "config.fingerprint": config_fingerprint,
+                "code": code,
+                "run_name": name,
+            },
+        )
         run.set_alias(alias, version, reason)
+        run.attach_model_card(version, render_model_card(version=version, **card_facts))
+        # Logging the scorers, plots, configuration, model card and the model itself.
+        timings["seconds.log_and_register"] = time.perf_counter() - started
+        run.log_metrics({"seconds.log_and_register": timings["seconds.log_and_register"]})
         run_id = run.run_id
     logger.info(
         "training: version %s of %s is %s (%s)", version, settings.registered_model_name, alias, reason
@@ -428,6 +501,45 @@ def run_training(
         data_fingerprint=fingerprint,
         report_scores=_report_scores(scored),
     )
+
+
+def run_name(chosen: str, split: Split, config_fingerprint: str, data_fingerprint: str) -> str:
+    """What tells runs apart at a glance: family, data period, configuration and data fingerprints.
+
+    e.g. ``gradient_boosting 2023-04-30..2026-01-31 cfg 1a2b3c4d data 9f8e7d``.
+    """
+    first, last = min(split.train), max(split.report)
+    return f"{chosen} {first}..{last} cfg {config_fingerprint[:8]} data {data_fingerprint[:6]}"
+
+
+def hyperparameters(middle: dict[str, Evaluation]) -> dict[str, Any]:
+    """Each learned family's chosen hyper-parameters, one MLflow param each (``<family>.<name>``)."""
+    return {
+        f"{family}.{name}": value
+        for family, ev in middle.items()
+        if family != pipes.RULES
+        for name, value in sorted(ev.extra.get("params", {}).items())
+    }
+
+
+def write_config_files(folder: Path, config_dir: str | Path | None) -> str:
+    """Copy every configuration file training read (the council's copy or the default) into
+    ``folder``; return the SHA-256 over their names and bytes (the first 16 hex digits).
+
+    Configuration holds no personal data: sources, thresholds, points, settings.
+    """
+    import hashlib
+    import shutil
+
+    from early_warning.config import file_path
+
+    digest = hashlib.sha256()
+    for name in CONFIG_FILES:
+        path = file_path(name, config_dir)
+        if path.exists():
+            shutil.copyfile(path, folder / name)
+            digest.update(name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def _report_scores(scored: dict[str, pl.DataFrame]) -> pl.DataFrame:

@@ -57,6 +57,7 @@ class AuditAction(enum.StrEnum):
     LINK_CONSTRAINT_ADDED_SAME_PERSON = "link_constraint_added_same_person"
     LINK_CONSTRAINT_UNDONE = "link_constraint_undone"
     LINK_CONSTRAINTS_VIEWED = "link_constraints_viewed"
+    MODEL_ALIAS_MOVED = "model_alias_moved"
     NIGHT_RELEASED = "night_released"
     NIGHT_ROUTED = "night_routed"
     OUTCOME_RECORDED = "outcome_recorded"
@@ -94,6 +95,7 @@ ACTION_DESCRIPTIONS: dict[str, str] = {
     AuditAction.LINK_CONSTRAINT_ADDED_SAME_PERSON: "Said two records are the same person",
     AuditAction.LINK_CONSTRAINT_UNDONE: "Undid a statement about records",
     AuditAction.LINK_CONSTRAINTS_VIEWED: "Opened the list of statements about records",
+    AuditAction.MODEL_ALIAS_MOVED: "Promoted or rolled back the model the night scores with",
     AuditAction.NIGHT_RELEASED: "Released a night its checks had held, to be routed",
     AuditAction.NIGHT_ROUTED: "Nightly routing ran",
     AuditAction.OUTCOME_RECORDED: "Recorded an outcome",

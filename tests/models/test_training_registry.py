@@ -4,40 +4,29 @@ from __future__ import annotations
 
 import re
 import zipfile
-from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
+from trained_borough import REGISTRY_AS_OF, REGISTRY_SETTINGS
 
 from early_warning.config import load_config
-from early_warning.synthetic import generate_borough
 from models.registry import list_models, load_champion, promote_model
-from models.training import TrainingResult, run_training
-from models.training_settings import load_training_settings
+from models.training import AlreadyRegistered, TrainingResult, run_training
 
-AS_OF = date(2026, 3, 31)
+AS_OF = REGISTRY_AS_OF
 CONFIG = load_config()
-SETTINGS = load_training_settings().model_copy(update={"importance_repeats": 1, "importance_max_rows": 2000})
+SETTINGS = REGISTRY_SETTINGS
 
 
 @pytest.fixture(scope="module")
-def borough(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("borough")
-    generate_borough(out, residents=3_000, years=3, as_of=AS_OF, seed=3)
-    return out
+def borough(registry_borough: Path) -> Path:
+    return registry_borough
 
 
 @pytest.fixture(scope="module")
-def trained(
-    borough: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, TrainingResult, TrainingResult]:
-    home = tmp_path_factory.mktemp("home")
-    first = run_training(borough / "extracts", AS_OF, home, CONFIG, settings=SETTINGS)  # real linkage
-    persons = pl.read_parquet(home / "training" / "runs" / AS_OF.isoformat() / "persons.parquet")
-    # The same data and persons again: the same model, so it is not better than the champion.
-    second = run_training(borough / "extracts", AS_OF, home, CONFIG, settings=SETTINGS, persons=persons)
-    return home, first, second
+def trained(registry_trained: tuple) -> tuple[Path, TrainingResult, TrainingResult]:
+    return registry_trained
 
 
 def test_load_champion_is_none_when_nothing_is_registered(tmp_path: Path) -> None:
@@ -71,7 +60,7 @@ def test_the_first_model_is_champion_only_if_the_gate_lets_it_through(trained: t
     from models.registry import tracking_uri
 
     mlflow.set_tracking_uri(tracking_uri(home))
-    model = mlflow.sklearn.load_model("models:/early-warning/1")
+    model = mlflow.pyfunc.load_model("models:/early-warning/1").unwrap_python_model().pipeline
     run = home / "training" / "runs" / AS_OF.isoformat()
     features = build_person_features(
         pl.scan_parquet(run / "canonical" / "events.parquet"),
@@ -211,3 +200,138 @@ def test_logged_fairness_tables_suppress_small_cells_and_gaps_are_finite(trained
             assert 1.0 <= metrics["fairness_gap"] < float("inf")
         assert result.fairness is not None
         assert result.fairness.schema["people"] == pl.String  # the published form
+
+
+def test_an_identical_retrain_is_not_registered_again(trained: tuple, borough: Path) -> None:
+    home, first, _ = trained
+    persons = pl.read_parquet(home / "training" / "runs" / AS_OF.isoformat() / "persons.parquet")
+    with pytest.raises(
+        AlreadyRegistered, match="Version 1 of early-warning was trained on the same"
+    ) as caught:
+        run_training(borough / "extracts", AS_OF, home, CONFIG, settings=SETTINGS, persons=persons)
+    assert caught.value.version == first.version
+    assert [row["version"] for row in list_models(home, SETTINGS)] == ["1", "2"]
+
+
+def _client(home: Path):  # type: ignore[no-untyped-def]
+    from mlflow import MlflowClient
+
+    from models.registry import tracking_uri
+
+    return MlflowClient(tracking_uri(home))
+
+
+def test_every_run_carries_its_provenance(trained: tuple, borough: Path) -> None:
+    from models.provenance import extracts_fingerprint
+
+    home, first, second = trained
+    client = _client(home)
+    runs = {
+        r.info.run_id: r for r in client.search_runs([e.experiment_id for e in client.search_experiments()])
+    }
+    one, two = runs[first.run_id], runs[second.run_id]
+    # Names tell the runs apart: family, data period, configuration and data fingerprints.
+    pattern = r"^(logistic_regression|gradient_boosting) \d{4}-\d\d-\d\d\.\.\d{4}-\d\d-\d\d cfg [0-9a-f]{8} data [0-9a-f]{6}$"
+    assert re.match(pattern, one.info.run_name), one.info.run_name
+    assert one.info.run_name != two.info.run_name
+    assert one.data.tags["config.fingerprint"] != two.data.tags["config.fingerprint"]
+    # Each hyper-parameter its own param, for both learned families.
+    assert {"logistic_regression.C", "gradient_boosting.learning_rate"} <= set(one.data.params)
+    # Timings under their own keys.
+    assert {"seconds.data", "seconds.fit", "seconds.evaluate"} <= set(one.data.metrics)
+    assert not {"fit_seconds", "data_seconds"} & set(one.data.metrics)
+    # The extracts as a dataset input: name, digest = the data fingerprint, source = the folder.
+    fingerprint = extracts_fingerprint(borough / "extracts")
+    inputs = one.inputs.dataset_inputs
+    assert len(inputs) == 1
+    dataset = inputs[0].dataset
+    assert (dataset.name, dataset.digest) == ("extracts", fingerprint[:36])
+    assert str((borough / "extracts").resolve()) in dataset.source
+    assert {t.key: t.value for t in inputs[0].tags}["data.fingerprint"] == fingerprint
+    # The code and the configuration files, with their fingerprint.
+    assert one.data.tags["code.version"] == "0.1.0"
+    assert len(one.data.tags["mlflow.source.git.commit"]) == 40
+    assert re.fullmatch(r"[0-9a-f]{16}", one.data.tags["config.files.fingerprint"])
+    logged = {a.path for a in client.list_artifacts(first.run_id, "config")}
+    assert {
+        "config/training.yaml",
+        "config/rules_score.yaml",
+        "config/linkage.yaml",
+        "config/thresholds.yaml",
+    } <= logged
+    # Version tags agree with the run's.
+    version = client.get_model_version("early-warning", first.version)
+    assert version.tags["data.fingerprint"] == one.data.tags["data.fingerprint"]
+    assert version.tags["config.fingerprint"] == one.data.tags["config.fingerprint"]
+
+
+def test_the_same_metric_keys_for_every_scorer_and_the_plots_a_reviewer_expects(trained: tuple) -> None:
+    home, first, second = trained
+    client = _client(home)
+    children = client.search_runs(
+        [client.get_run(first.run_id).info.experiment_id],
+        f"tags.mlflow.parentRunId = '{first.run_id}' and tags.`run.kind` = 'scorer'",
+    )
+    scorers = {r.data.tags["scorer"]: r.data.metrics for r in children}
+    assert set(scorers) == set(first.report)
+    for name, metrics in scorers.items():
+        assert metrics["precision_at_capacity"] == pytest.approx(first.report[name]["precision_at_capacity"])
+        assert {"recall_at_capacity", "pr_auc", "fairness_gap"} <= set(metrics)
+    if second.champion_before is not None and "metrics" in second.champion_before:
+        later = client.search_runs(
+            [client.get_run(second.run_id).info.experiment_id],
+            f"tags.mlflow.parentRunId = '{second.run_id}' and tags.`run.kind` = 'scorer'",
+        )
+        assert "champion v1" in {r.data.tags["scorer"] for r in later}
+    artefacts = {a.path for a in client.list_artifacts(first.run_id)}
+    assert {
+        "confusion_at_capacity_report.png",
+        "permutation_importance.png",
+        "precision_recall_report.png",
+    } <= artefacts
+    confusion = pl.read_csv(next((home / "mlflow" / "artifacts").rglob("confusion_at_capacity_report.csv")))
+    assert confusion["rows"].sum() == first.rows["report_rows"]
+    # The model card is attached to the version and names its own version.
+    version = client.get_model_version("early-warning", first.version)
+    assert f"(version {first.version})" in version.description
+    card = client.download_artifacts(first.run_id, "model_card.md")
+    assert f"(version {first.version})" in Path(card).read_text()
+
+
+def test_promotions_and_rollbacks_are_appended_never_overwritten(trained: tuple) -> None:
+    from models.registry import alias_history
+
+    home, first, second = trained
+    client = _client(home)
+    gate_decision = {v: client.get_model_version("early-warning", v).tags["decision"] for v in ("1", "2")}
+    before = alias_history(home, SETTINGS)
+    assert before[0]["action"] == "registered"
+    assert before[0]["by"].startswith("champion gate (training run ")
+    holder = next(
+        (
+            v
+            for v, a in ((r["version"], r["aliases"]) for r in list_models(home, SETTINGS))
+            if "champion" in a
+        ),
+        None,
+    )
+    target = "2" if holder != "2" else "1"
+    promote_model(home, target, SETTINGS, reason="compared the lists with the team", by="analyst.one")
+    back = "1" if target == "2" else "2"
+    promote_model(home, back, SETTINGS, reason="the March list was worse: going back", by="analyst.two")
+    confirmed = promote_model(home, back, SETTINGS, reason="checked again after a month", by="analyst.three")
+    assert confirmed["action"] == "confirmed"
+    events = alias_history(home, SETTINGS)
+    assert events[: len(before)] == before  # nothing earlier rewritten
+    added = [e for e in events[len(before) :] if e["alias"] == "champion"]
+    assert [(e["version"], e["by"], e["change"]) for e in added] == [
+        (target, "analyst.one", "set"),
+        (back, "analyst.two", "set"),
+        (back, "analyst.three", "confirmed"),
+    ]
+    assert added[1]["reason"] == "the March list was worse: going back"
+    assert added[1]["action"] == ("rolled back" if int(back) < int(target) else "promoted")
+    # The gate's own decision stays on each version.
+    assert {
+        v: client.get_model_version("early-warning", v).tags["decision"] for v in ("1", "2")
+    } == gate_decision

@@ -45,6 +45,10 @@ ALLOWED_COMMANDS = {
     # its checks held, so its list goes where every night's goes - the review queue and
     # nowhere else - after recording who released it and why in the audit log.
     "release",
+    # Reviewed: `status` only reads - the night's summaries, each source's newest record date and
+    # row counts, a count of open queue items, disk used - and prints counts and dates: no
+    # score, no person, nothing written.
+    "status",
 }
 
 
