@@ -123,15 +123,16 @@ def _arrears_sentences(ev: pl.LazyFrame, as_of: date, config: Config) -> list[pl
         {"source": list(config.sources), "label": [capitalised(s.label) for s in config.sources.values()]}
     )
     frame = frame.join(labels, on="source", how="inner")
-    rises = [pl.col("now").round(2) - pl.col(f"_at{d}").round(2) for d in ARREARS_WINDOWS]
-    first_rise = pl.lit(None, dtype=pl.Int32)
-    for d, grew in reversed(list(zip(ARREARS_WINDOWS, rises, strict=True))):
-        first_rise = (
-            pl.when((grew >= 1) & (pl.col(f"_at{d}") >= 0))
-            .then(pl.lit(d, dtype=pl.Int32))
-            .otherwise(first_rise)
-        )
-    frame = frame.with_columns(first_rise.alias("_d"))
+    # The window with the largest rise (the shorter one on a tie): the points table reads the
+    # rise over six months, so a sentence about the last three alone could miss what earned them.
+    best_rise = pl.lit(None, dtype=pl.Float64)
+    best_window = pl.lit(None, dtype=pl.Int32)
+    for d in ARREARS_WINDOWS:
+        grew = pl.col("now").round(2) - pl.col(f"_at{d}").round(2)
+        larger = (grew >= 1) & (pl.col(f"_at{d}") >= 0) & (best_rise.is_null() | (grew > best_rise))
+        best_window = pl.when(larger).then(pl.lit(d, dtype=pl.Int32)).otherwise(best_window)
+        best_rise = pl.when(larger).then(grew).otherwise(best_rise)
+    frame = frame.with_columns(best_window.alias("_d"))
     start = pl.lit(None, dtype=pl.Float64)
     since = pl.lit(None, dtype=pl.String)
     for d in ARREARS_WINDOWS:

@@ -20,8 +20,9 @@ supports):
   2026; arrears now £405" (the events of that type in the last 90 days, or
   the last 365 when none were that recent; "since" is the first of them);
 * ``arrears_rise:<source>``: "Council tax arrears rose from £135 to £540 since
-  31 December 2025" (the balance in effect on that date, 90 or else 180 days
-  before the night, against the latest balance);
+  31 December 2025" (the balance in effect on that date, 90 or 180 days
+  before the night - whichever shows the larger rise, 90 on a tie - against
+  the latest balance);
 * ``arrears_now:<source>``: "Housing rent arrears stand at £620 (balance
   recorded on 3 March 2026)", only when no missed-payment sentence already
   says it;

@@ -86,15 +86,19 @@ def test_points_follow_the_table_and_contributions_add_up() -> None:
     record = dict.fromkeys(FEATURES, 0.0) | {
         "distinct_services_90d": 4,  # 1.5 per service beyond the first, capped at 4.5
         "missed_payments_90d": 2,  # 1 each
-        "council_tax_arrears_change_90d": 320,  # the 300 step: 2
+        "council_tax_arrears_change_180d": 320,  # risen over six months, the 300 step: 2
         "hardship_applications_90d": 5,  # capped at 3
+        "repeat_contacts_same_topic_14d_90d": 4,  # half a point each, capped at 1
+        "signal_trend_90d_vs_prior_275d": 2.9,  # below three times the usual rate: nothing
     }
     parts = MODEL.contributions(frame(record))
     assert parts["distinct_services_90d"][0] == 4.5
     assert parts["missed_payments_90d"][0] == 2
-    assert parts["council_tax_arrears_change_90d"][0] == 2
+    assert parts["council_tax_arrears_change_180d"][0] == 2
     assert parts["hardship_applications_90d"][0] == 3
-    assert MODEL.points(frame(record))[0] == pytest.approx(11.5)
+    assert parts["repeat_contacts_same_topic_14d_90d"][0] == 1
+    assert parts["signal_trend_90d_vs_prior_275d"][0] == 0
+    assert MODEL.points(frame(record))[0] == pytest.approx(12.5)
     midpoint = dict.fromkeys(FEATURES, 0.0) | {"distinct_services_90d": 5, "missed_payments_90d": 1.5}
     assert score(MODEL, midpoint)[0] == pytest.approx(0.5)  # 6 points is the midpoint
 
