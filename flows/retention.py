@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from early_warning.paths import RunPaths, nights_through, read_json
+from early_warning.paths import HELD, STAGING, RunPaths, nights_through, read_json
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,25 @@ def expired_folders(home: Path, tonight: date, retention_days: int) -> list[Path
         for night in nights:
             if night.as_of < cutoff and night.as_of != keep:
                 expired += [folder for folder in identifier_folders(night) if folder.exists()]
+    for night in _unpublished_nights(home):
+        if night.as_of < cutoff:
+            expired += [folder for folder in identifier_folders(night) if folder.exists()]
     return expired
+
+
+def _unpublished_nights(home: Path) -> list[RunPaths]:
+    """Nights a check held (``runs/.held``) or that failed part-way (``runs/.staging``): they hold
+    identifiers too, and are never the night the next one builds on."""
+    nights: list[RunPaths] = []
+    for area, place in ((HELD, RunPaths.held), (STAGING, RunPaths.staged)):
+        folder = home / "runs" / area
+        for entry in sorted(folder.iterdir()) if folder.is_dir() else []:
+            try:
+                as_of = date.fromisoformat(entry.name)
+            except ValueError:
+                continue
+            nights.append(place(RunPaths(home=home, as_of=as_of)))
+    return nights
 
 
 def prune_identifiers(home: Path, tonight: date, retention_days: int) -> Pruned:

@@ -68,3 +68,16 @@ def test_whole_night_folders_older_than_their_retention_are_deleted_and_counted(
     }
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["2026-03-02"]
     assert prune_run_folders(tmp_path, TONIGHT, 200)["run_folders_deleted"] == 0
+
+
+def test_held_and_failed_nights_lose_their_identifiers_under_the_same_rule(tmp_path: Path) -> None:
+    """A night its checks held (``runs/.held``) or that failed part-way (``runs/.staging``)
+    holds canonical rows and quarantine too: the same retention applies, from its date."""
+    _plant_night(tmp_path, "2026-05-01", under="runs/.held")
+    _plant_night(tmp_path, "2026-05-02", under="runs/.staging", whole=False)
+    _plant_night(tmp_path, "2026-06-25", under="runs/.held")  # within the retention: kept
+    pruned = prune_identifiers(tmp_path, TONIGHT, 14)
+    assert pruned.nights == ("2026-05-01", "2026-05-02")
+    assert not (tmp_path / "runs" / ".held" / "2026-05-01" / "canonical").exists()
+    assert not (tmp_path / "runs" / ".staging" / "2026-05-02" / "quarantine").exists()
+    assert (tmp_path / "runs" / ".held" / "2026-06-25" / "canonical" / "people.parquet").exists()
