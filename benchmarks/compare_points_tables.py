@@ -32,6 +32,7 @@ from typing import Any
 
 import polars as pl
 import yaml
+from evaluate_models import cohort_per_night  # a script beside this one (benchmarks/ is on sys.path)
 
 from early_warning.config import Config, load_config
 from early_warning.paths import RunPaths
@@ -39,7 +40,7 @@ from early_warning.synthetic import generate_borough
 from early_warning.synthetic.worlds import world_names, world_settings
 from features.ingest import ingest_extracts
 from features.linkage import load_linkage_settings
-from features.person_features import build_person_features, feature_columns
+from features.person_features import feature_columns
 from models import pipelines as pipes
 from models.assessment import (
     TRUE_ID,
@@ -49,10 +50,8 @@ from models.assessment import (
     true_person_of,
     truth_by_night,
 )
-from models.attributes import person_attributes
 from models.labels import snapshot_dates
 from models.rules_score import RulesScore, parse_rules_table
-from models.thresholds import early_warning_cohort, known_to_services
 from models.training_data import resolve_training_persons
 
 RESULTS = Path(__file__).parent / "results" / "points-tables.json"
@@ -70,21 +69,9 @@ def _cohort_rows(
     nights: list[date],
     config: Config,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Every night's early-warning cohort with its features and locality; who was known that night."""
-    localities = person_attributes(persons, people, events, gazetteer, AS_OF).select("person_id", "locality")
-    rows, known_rows = [], []
-    for night in nights:
-        known = known_to_services(events.lazy(), persons.lazy(), night, config)
-        known_rows.append(known.select("person_id").with_columns(pl.lit(night).alias("snapshot")))
-        cohort = early_warning_cohort(persons.lazy(), known)
-        features = (
-            build_person_features(events.lazy(), persons.lazy(), night, config)
-            .join(cohort.lazy(), on="person_id", how="semi")
-            .collect()
-        )
-        rows.append(features.with_columns(pl.lit(night).alias("snapshot")))
-    cohort_rows = pl.concat(rows).join(localities, on="person_id", how="left")
-    return cohort_rows.with_columns(pl.col("locality").fill_null("unknown")), pl.concat(known_rows)
+    """Every night's early-warning cohort with its features and locality; who was known that night
+    (``evaluate_models.cohort_per_night``, with localities as of :data:`AS_OF`)."""
+    return cohort_per_night(events, persons, people, gazetteer, nights, AS_OF, config)
 
 
 class Borough:

@@ -67,16 +67,21 @@ MEASURES = (
 NIGHT = "night_uses"
 
 
-def _perfect_rows(run: Path, records: pl.DataFrame, snapshots: list[date], as_of: date, config: Config):
-    """Per report night, the cohort with perfect linkage and its features; who is truly known."""
-    events = pl.read_parquet(run / "canonical" / "events.parquet")
-    people = pl.read_parquet(run / "canonical" / "people.parquet")
-    gazetteer = pl.read_parquet(run / "canonical" / "gazetteer.parquet")
-    accepted = people.select("source", "source_person_id")
-    persons = perfect_persons(records).join(accepted, on=["source", "source_person_id"], how="semi")
+def cohort_per_night(
+    events: pl.DataFrame,
+    persons: pl.DataFrame,
+    people: pl.DataFrame,
+    gazetteer: pl.DataFrame,
+    nights: list[date],
+    as_of: date,
+    config: Config,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every night's early-warning cohort with its features and locality (as of ``as_of``),
+    and who was known to a service that night (``person_id``, ``snapshot``). Shared with
+    ``compare_points_tables.py``, so both measure the same people."""
     localities = person_attributes(persons, people, events, gazetteer, as_of).select("person_id", "locality")
     cohort_rows, known_rows = [], []
-    for night in snapshots:
+    for night in nights:
         known = known_to_services(events.lazy(), persons.lazy(), night, config)
         known_rows.append(known.select("person_id").with_columns(pl.lit(night).alias("snapshot")))
         cohort = early_warning_cohort(persons.lazy(), known)
@@ -87,8 +92,18 @@ def _perfect_rows(run: Path, records: pl.DataFrame, snapshots: list[date], as_of
         )
         cohort_rows.append(features.with_columns(pl.lit(night).alias("snapshot")))
     cohort = pl.concat(cohort_rows).join(localities, on="person_id", how="left")
-    cohort = cohort.with_columns(pl.col("locality").fill_null("unknown"))
-    known = pl.concat(known_rows).select(
+    return cohort.with_columns(pl.col("locality").fill_null("unknown")), pl.concat(known_rows)
+
+
+def _perfect_rows(run: Path, records: pl.DataFrame, snapshots: list[date], as_of: date, config: Config):
+    """Per report night, the cohort with perfect linkage and its features; who is truly known."""
+    events = pl.read_parquet(run / "canonical" / "events.parquet")
+    people = pl.read_parquet(run / "canonical" / "people.parquet")
+    gazetteer = pl.read_parquet(run / "canonical" / "gazetteer.parquet")
+    accepted = people.select("source", "source_person_id")
+    persons = perfect_persons(records).join(accepted, on=["source", "source_person_id"], how="semi")
+    cohort, known_rows = cohort_per_night(events, persons, people, gazetteer, snapshots, as_of, config)
+    known = known_rows.select(
         pl.col("person_id").str.strip_prefix("T").cast(pl.Int64).alias(TRUE_ID), "snapshot"
     )
     return cohort, known
