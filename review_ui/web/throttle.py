@@ -35,11 +35,15 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from review_ui.store import SignInAttempt, write_transaction
 from review_ui.store.tables import utc_now
+
+
+#: How long sign-in attempts are kept: far longer than any throttling window, then deleted.
+ATTEMPTS_KEPT = timedelta(days=30)
 
 
 class Refused(enum.Enum):
@@ -110,17 +114,15 @@ class SignInThrottle:
             return Admitted(attempt.id)
 
     def succeeded(self, db: Session, admitted: Admitted) -> None:
-        """The password was right: the slot becomes a success (it no longer counts as a failure)."""
+        """The password was right: the slot becomes a success (it no longer counts as a failure).
+
+        Attempts older than :data:`ATTEMPTS_KEPT` go in the same step: they are kept only
+        for throttling, and each holds the address it came from (personal data)."""
         with write_transaction(db):
             db.execute(
                 update(SignInAttempt).where(SignInAttempt.id == admitted.attempt_id).values(succeeded=True)
             )
-
-    def forget_before(self, db: Session, days: int = 30) -> None:
-        """Drop attempts older than ``days`` (they are only for throttling)."""
-        cutoff = utc_now() - timedelta(days=days)
-        with write_transaction(db):
-            db.query(SignInAttempt).filter(SignInAttempt.at < cutoff).delete()
+            db.execute(delete(SignInAttempt).where(SignInAttempt.at < utc_now() - ATTEMPTS_KEPT))
 
 
 def _lock(db: Session, keys: list[str]) -> None:

@@ -222,3 +222,15 @@ def test_the_api_list_and_the_list_counts_are_audited(web: Web) -> None:
     details = [entry.detail for entry in _audit(web, "queue_viewed")]
     assert any(detail.get("via") == "api" for detail in details)
     assert any(detail.get("counts_only") for detail in details)
+
+
+def test_sign_in_attempts_older_than_thirty_days_are_deleted(web: Web) -> None:
+    """Attempts hold the address they came from; they are for throttling, so they do not stay."""
+    client = TestClient(web.app, base_url="https://testserver")
+    assert _attempt(client, "casey", "wrong password entirely").status_code == 401
+    _age_attempts(web, timedelta(days=31))
+    assert _attempt(client, "cora", "another wrong password").status_code == 401  # recent: kept
+    assert _attempt(client, "casey", PASSWORD).status_code == 303
+    with web.app.state.session_factory() as db:
+        kept = db.scalars(select(SignInAttempt.username).order_by(SignInAttempt.id)).all()
+    assert len(kept) == 2  # cora's failure and casey's success; the 31-day-old failure is gone
