@@ -41,7 +41,6 @@ from sqlalchemy.orm import Session
 from review_ui.store import SignInAttempt, write_transaction
 from review_ui.store.tables import utc_now
 
-
 #: How long sign-in attempts are kept: far longer than any throttling window, then deleted.
 ATTEMPTS_KEPT = timedelta(days=30)
 
