@@ -138,3 +138,19 @@ def protect_audit_log(engine: Engine, *, app_role: str, owner_role: str = DEFAUL
         owner_role_created=created,
         app_owns_schema=app_owns_schema,
     )
+
+
+def audit_log_unprotected(engine: Engine) -> bool:
+    """On PostgreSQL: does the role this engine connects as own ``audit_log`` (or belong to its
+    owner, as a superuser does)? Then it could switch the triggers off: ``audit protect`` has
+    not been run. Always False on SQLite, which has no roles."""
+    if engine.dialect.name != "postgresql":
+        return False
+    with engine.connect() as connection:
+        owns = connection.scalar(
+            text(
+                "SELECT pg_has_role(current_user, c.relowner, 'USAGE') FROM pg_class c "
+                "WHERE c.oid = to_regclass('audit_log')"
+            )
+        )
+    return bool(owns)

@@ -9,6 +9,7 @@ become GOV.UK-style pages for people and JSON for the API.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import secrets
 from collections.abc import Mapping
@@ -29,6 +30,7 @@ from early_warning.settings import Settings, get_settings
 from review_ui.migrations import upgrade_to_head
 from review_ui.store import make_engine, make_session_factory, queue_database_url
 from review_ui.store.audit import verify_audit_chain
+from review_ui.store.audit_owner import audit_log_unprotected
 from review_ui.web.case_file_reads import CaseFileReadLimit
 from review_ui.web.client_address import load_review_app_settings
 from review_ui.web.deps import CsrfFailed, Forbidden, NotFound, SignInRequired, TooManyCaseFileReads
@@ -38,6 +40,8 @@ from review_ui.web.security import security_headers
 from review_ui.web.sessions import SessionStore
 from review_ui.web.templating import make_templates
 from review_ui.web.throttle import SignInThrottle
+
+log = logging.getLogger(__name__)
 
 #: Where ``make assets`` puts the compiled GOV.UK/MOJ styles, images and scripts.
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "frontend" / "dist"
@@ -77,6 +81,16 @@ def _check_audit_tail(engine: Engine) -> None:
 API_PAGES = frozenset({"/api/docs"})
 
 
+def _warn_if_audit_log_unprotected(engine: Engine) -> None:
+    """On PostgreSQL, say at start-up when the app's own role could switch the audit log's
+    triggers off (``early-warning audit protect`` not run): the app still starts."""
+    if audit_log_unprotected(engine):
+        log.warning(
+            "the app's database role owns audit_log, so it could switch its triggers off: "
+            "ask a DBA to run `early-warning audit protect` once (docs/security.md)"
+        )
+
+
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") and request.url.path not in API_PAGES
 
@@ -92,6 +106,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     upgrade_to_head(url)
     engine = make_engine(url)
     _check_audit_tail(engine)
+    _warn_if_audit_log_unprotected(engine)
 
     app = FastAPI(
         title=f"{settings.service_name} API",

@@ -10,6 +10,7 @@ superuser, with throwaway roles and a schema that are dropped afterwards.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -182,3 +183,26 @@ def test_sqlite_has_no_roles_and_says_so(tmp_path: Path, capsys: pytest.CaptureF
     upgrade_to_head(url)
     assert main(["audit", "protect", "--dba-url", url, "--app-role", "app", "--home", str(tmp_path)]) == 2
     assert "only PostgreSQL has roles" in capsys.readouterr().err
+
+
+@pytest.mark.postgres
+def test_the_app_warns_at_start_up_until_the_audit_log_is_protected(
+    roles: Roles, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from review_ui.web import create_app
+    from tests.review_ui.web.conftest import web_settings
+
+    with caplog.at_level(logging.WARNING, logger="review_ui.web.app"):
+        create_app(web_settings(tmp_path), database_url=roles.app_url)
+    assert "audit protect" in caplog.text
+    caplog.clear()
+    assert (
+        main(
+            ["audit", "protect", "--dba-url", roles.superuser_url, "--app-role", roles.app_role]
+            + ["--owner-role", roles.owner_role, "--home", str(tmp_path)]
+        )
+        == 0
+    )
+    with caplog.at_level(logging.WARNING, logger="review_ui.web.app"):
+        create_app(web_settings(tmp_path), database_url=roles.app_url)
+    assert "audit protect" not in caplog.text
