@@ -55,4 +55,25 @@ def tiny_borough(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("tiny")
     args = ["--residents", "600", "--years", "2", "--as-of", AS_OF, "--seed", "5", "--out", str(out)]
     assert main(["generate", *args, "--quiet"]) == 0
+    _tiny_council(out / "council")
     return out / "extracts"
+
+
+def tiny_council(tiny_borough: Path) -> Path:
+    """The configuration folder the tiny borough's nights run with (:func:`_tiny_council`)."""
+    return tiny_borough.parent / "council"
+
+
+def _tiny_council(folder: Path) -> None:
+    """The default configuration, except the contact centre's freshness check: 600 residents
+    make a contact every other day or so, so the newest can be two weeks old, which the
+    default (7 days, for a real council's busy contact centre) would rightly hold. The tests
+    that use this borough are about faults and schedules, not the checks."""
+    import yaml
+
+    from early_warning.config import DEFAULTS_DIR
+
+    values = yaml.safe_load((DEFAULTS_DIR / "sources.yaml").read_text())
+    values["sources"]["contact_centre"]["checks"] = {"max_age_days": 60}
+    folder.mkdir()
+    (folder / "sources.yaml").write_text(yaml.safe_dump(values))

@@ -27,6 +27,7 @@ import pytest
 from early_warning.exit_codes import ALREADY_RUNNING, ROUTED
 from early_warning.status import gather
 from flows.night_log import PAUSE_AT_ENV, log_path
+from tests.flows.conftest import tiny_council
 from tests.flows.test_nightly_flow import queue_dump
 
 pytestmark = pytest.mark.slow
@@ -52,7 +53,7 @@ def _start(
 ) -> psutil.Popen:
     """A night as its own process; its console in ``logs/name.out`` and ``.err`` (default: beside the home)."""
     command = [sys.executable, "-m", "early_warning.cli", "nightly", "--extracts", str(extracts)]
-    command += ["--as-of", as_of, "--home", str(home)]
+    command += ["--as-of", as_of, "--home", str(home), "--config", str(tiny_council(extracts))]
     logs = logs or home.parent
     return psutil.Popen(
         command,

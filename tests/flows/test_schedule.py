@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.flows.conftest import tiny_council
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -88,7 +90,9 @@ def test_the_schedule_creates_nightly_runs_at_two_in_the_morning_london_time_and
         assert deployments[0]["global_concurrency_limit"]["limit"] == 1
         assert deployments[0]["concurrency_options"]["collision_strategy"] == "ENQUEUE"
         _the_printed_ui_answers((tmp_path / "serve.out").read_text())
-        _deployment_runs_execute_one_at_a_time(api, deployments[0]["id"], tmp_path)
+        _deployment_runs_execute_one_at_a_time(
+            api, deployments[0]["id"], tmp_path, tiny_council(tiny_borough)
+        )
         # `early-warning status` finds the next scheduled night in the home's Prefect database.
         from early_warning.status import next_scheduled_run
 
@@ -118,11 +122,14 @@ def _the_printed_ui_answers(said: str) -> None:
         assert b"<html" in page.read().lower()
 
 
-def _deployment_runs_execute_one_at_a_time(api: str, deployment: str, tmp_path: Path) -> None:
+def _deployment_runs_execute_one_at_a_time(api: str, deployment: str, tmp_path: Path, council: Path) -> None:
     """Two runs of the deployment started together: the first routes the tiny borough's night;
     the second, pointed at a configuration folder that does not exist, waits for the first
     (the concurrency limit) and then fails in Prefect with the reason."""
-    night = _post(f"{api}/deployments/{deployment}/create_flow_run", {"parameters": {"as_of": "2026-06-30"}})
+    night = _post(
+        f"{api}/deployments/{deployment}/create_flow_run",
+        {"parameters": {"as_of": "2026-06-30", "config_dir": str(council)}},
+    )
     broken = _post(
         f"{api}/deployments/{deployment}/create_flow_run",
         {"parameters": {"as_of": "2026-06-30", "config_dir": str(tmp_path / "no-such-council")}},
