@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,13 @@ def wide(page: Page, fresh_css: Path, busy: int) -> Page:
     return page
 
 
+def _scrolled_past(page: Page, pixels: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while page.evaluate("window.scrollY") <= pixels:
+        assert time.monotonic() < deadline, "the page did not scroll"
+        page.wait_for_timeout(50)
+
+
 def _in_view(page: Page, selector: str) -> bool:
     box = page.locator(selector).first.bounding_box()
     return box is not None and box["y"] >= 0 and box["y"] + min(box["height"], 40) <= WIDE["height"]
@@ -98,14 +106,23 @@ def test_the_side_column_with_the_actions_stays_in_view_after_scrolling(wide: Pa
     wide.goto(f"/items/{busy}")
     wide.get_by_role("button", name="Claim", exact=True).click()
     wide.get_by_role("button", name="Record and close").wait_for()
+    wide.wait_for_load_state("load")
+    # Again without the "claimed" banner, which GOV.UK Frontend focuses (and scrolls to) on load.
+    wide.goto(f"/items/{busy}")
+    wide.wait_for_load_state("load")
     # The facts and actions sit beside the reasons, not below the timeline.
     side = wide.locator(".app-person-side").bounding_box()
     main = wide.locator(".app-person-main").bounding_box()
     assert side is not None
     assert main is not None
     assert side["x"] > main["x"] + main["width"] - 1
-    wide.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
-    wide.wait_for_function("window.scrollY > 1000")
+    # Down the timeline, where a caseworker reads (at the very bottom the page's footer ends
+    # the row the column sticks in, and takes the column up with it, as sticky does).
+    wide.evaluate(
+        "window.scrollTo(0, [...document.querySelectorAll('.app-timeline__row')].pop()"
+        ".getBoundingClientRect().top + window.scrollY - 200)"
+    )
+    _scrolled_past(wide, 1000)  # not wait_for_function: the app's CSP refuses its eval
     assert _in_view(wide, ".app-person-side #key-facts") or _in_view(wide, ".app-person-side form")
     # The outcome form can be reached without scrolling the page back: the column scrolls itself.
     wide.locator("#outcome").scroll_into_view_if_needed()
@@ -139,6 +156,7 @@ def test_each_reason_leads_to_the_timeline_entries_behind_it(wide: Page, busy: i
     # The repeat-contact reason: the three contact centre enquiries, not the rent entries.
     wide.goto(f"/items/{busy}")
     wide.locator(".app-reasons > li").nth(2).get_by_role("link").click()
+    wide.wait_for_url(f"**/items/{busy}?reason=3#entry-*")
     texts = wide.locator(".app-timeline__row--linked").all_inner_texts()
     assert len(texts) == 3
     assert all("Enquiry to the contact centre" in t for t in texts)
@@ -211,6 +229,7 @@ def test_the_household_services_are_shown_only_when_opened_and_that_is_audited(
     assert "Benefits" not in household
     assert "known to" not in wide.content()
     wide.get_by_role("link", name="Show which services know the people at this address").click()
+    wide.wait_for_url(f"**/items/{busy}/household*")
     listed = wide.locator("#household-services li").all_inner_texts()
     assert listed == [
         "Adult aged 30 to 39: known to Benefits, Adult social care",
