@@ -32,8 +32,12 @@ def sh_blocks(text: str) -> list[str]:
 
 
 def _env() -> dict[str, str]:
+    """A data scientist's shell: this Python's tools on the PATH, and none of the ``MLFLOW_*``
+    variables that MLflow's ``set_tracking_uri``/``set_registry_uri`` leave in this test
+    process (pointing at another test's store, they would override what the doc exports)."""
     bin_dir = str(Path(sys.executable).parent)
-    return os.environ | {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    shell = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
+    return shell | {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
 def _free_port() -> int:
