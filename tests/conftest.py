@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import os
 
+# Imported here, once, before any test: pytest's unraisable-exception hook imports tracemalloc
+# lazily, and a leaked file collected by the GC *during* that import crashed the hook (CI, stop
+# 15: "partially initialized module 'tracemalloc'"), failing whichever test was running.
+import tracemalloc  # noqa: F401
+
 import pytest
 
 from tests.support.databases import POSTGRES_ENV, find_local_postgres

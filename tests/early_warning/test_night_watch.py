@@ -11,6 +11,8 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,16 +29,21 @@ HOLD = (
 )
 
 
-def _holder(home: Path) -> subprocess.Popen[bytes]:
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(home)], stdout=subprocess.PIPE)
-    assert holder.stdout is not None
-    assert holder.stdout.readline().strip() == b"held"
-    return holder
+@contextmanager
+def _holder(home: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A second process holding the night lock; killed, reaped and its pipe closed at the end
+    (an open pipe left to the garbage collector fails a later test with a ResourceWarning)."""
+    with subprocess.Popen([sys.executable, "-c", HOLD, str(home)], stdout=subprocess.PIPE) as holder:
+        try:
+            assert holder.stdout is not None
+            assert holder.stdout.readline().strip() == b"held"
+            yield holder
+        finally:
+            holder.kill()
 
 
 def test_a_second_taker_is_refused_with_the_holders_night_start_and_pid(tmp_path: Path) -> None:
-    holder = _holder(tmp_path)
-    try:
+    with _holder(tmp_path) as holder:
         with pytest.raises(NightAlreadyRunning) as refused, night_lock(tmp_path, "2026-12-08"):
             pass
         message = str(refused.value)
@@ -44,15 +51,12 @@ def test_a_second_taker_is_refused_with_the_holders_night_start_and_pid(tmp_path
         assert f"PID {holder.pid} on " in message
         assert str(lock_path(tmp_path)) in message
         assert is_running(tmp_path)["pid"] == holder.pid  # type: ignore[index]
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_a_killed_holders_lock_is_taken_over_with_a_message(tmp_path: Path) -> None:
-    holder = _holder(tmp_path)
-    os.kill(holder.pid, signal.SIGKILL)
-    holder.wait()
+    with _holder(tmp_path) as holder:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
     assert is_running(tmp_path) is None, "the kernel releases a dead process's flock"
     with night_lock(tmp_path, "2026-12-08") as taken:
         assert taken.message is not None

@@ -55,12 +55,9 @@ def _start(
     command = [sys.executable, "-m", "early_warning.cli", "nightly", "--extracts", str(extracts)]
     command += ["--as-of", as_of, "--home", str(home), "--config", str(tiny_council(extracts))]
     logs = logs or home.parent
-    return psutil.Popen(
-        command,
-        env=env,
-        stdout=open(logs / f"{name}.out", "w"),
-        stderr=open(logs / f"{name}.err", "w"),
-    )
+    # The child has its own copies of the two files: ours are closed at once, not left to the GC.
+    with open(logs / f"{name}.out", "w") as out, open(logs / f"{name}.err", "w") as err:
+        return psutil.Popen(command, env=env, stdout=out, stderr=err)
 
 
 def _log_lines(home: Path) -> list[dict[str, object]]:
@@ -204,6 +201,7 @@ def test_a_queue_held_by_another_writer_is_named_at_once_and_the_night_routes_on
     finally:
         holder.kill()
         holder.wait()
+        holder.stdout.close()  # type: ignore[union-attr]
     assert night.wait(timeout=600) == ROUTED, (tmp_path / "night.err").read_text()[-3000:]
     # Released, the route stage's next attempt routes the night as if nothing had happened.
     assert _surfaced(home).equals(_surfaced(undisturbed[0]))

@@ -43,16 +43,19 @@ def _no_server_configured(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def _start(extracts: Path, home: Path, tmp_path: Path) -> psutil.Popen:
+    # The child has its own copies of the two files: ours are closed at once, not left to the GC.
+    with open(tmp_path / "out.txt", "w") as out, open(tmp_path / "err.txt", "w") as err:
+        return psutil.Popen(
+            _command(extracts, home), env=_no_server_configured(tmp_path), stdout=out, stderr=err
+        )
+
+
 def test_a_one_off_night_records_its_flow_run_tasks_and_artefact_in_the_homes_prefect_database(
     small_borough: Path, tmp_path: Path
 ) -> None:
     home = tmp_path / "home"
-    night = psutil.Popen(
-        _command(small_borough / "extracts", home),
-        env=_no_server_configured(tmp_path),
-        stdout=open(tmp_path / "out.txt", "w"),  # noqa: SIM115 - closed with the process
-        stderr=open(tmp_path / "err.txt", "w"),  # noqa: SIM115
-    )
+    night = _start(small_borough / "extracts", home, tmp_path)
     helpers: set[int] = set()
     while night.poll() is None:
         try:
@@ -87,12 +90,7 @@ def _listening_ports(process: psutil.Process) -> set[int]:
 
 def test_a_killed_night_leaves_no_prefect_server_behind(small_borough: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
-    night = psutil.Popen(
-        _command(small_borough / "extracts", home),
-        env=_no_server_configured(tmp_path),
-        stdout=open(tmp_path / "out.txt", "w"),  # noqa: SIM115 - closed with the process
-        stderr=open(tmp_path / "err.txt", "w"),  # noqa: SIM115
-    )
+    night = _start(small_borough / "extracts", home, tmp_path)
     try:
         deadline = time.monotonic() + 300
         while not (ports := _listening_ports(night)):

@@ -61,22 +61,23 @@ def test_the_schedule_creates_nightly_runs_at_two_in_the_morning_london_time_and
         "EARLY_WARNING_DATABASE_URL": f"sqlite:///{tmp_path / 'queue.sqlite3'}",
     }
     script = Path(sys.executable).parent / "early-warning"
-    serving = subprocess.Popen(
-        [
-            str(script),
-            "schedule",
-            "--extracts",
-            str(tiny_borough),
-            "--home",
-            str(tmp_path / "home"),
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=open(tmp_path / "serve.out", "wb"),  # noqa: SIM115 - closed with the process
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with open(tmp_path / "serve.out", "wb") as out:  # the child keeps its own copy
+        serving = subprocess.Popen(
+            [
+                str(script),
+                "schedule",
+                "--extracts",
+                str(tiny_borough),
+                "--home",
+                str(tmp_path / "home"),
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         runs: list[dict[str, Any]] = []
         deadline = time.monotonic() + 180

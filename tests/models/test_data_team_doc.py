@@ -82,6 +82,7 @@ def _serve_and_compare(block: str, cwd: Path) -> dict[str, object]:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+        server.stdout.close()  # type: ignore[union-attr]
 
 
 def _tags(run: dict) -> dict[str, str]:  # type: ignore[type-arg]

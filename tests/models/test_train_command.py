@@ -221,3 +221,4 @@ def test_mlflow_opens_the_ui_on_the_projects_own_store(trained: tuple) -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+        server.stdout.close()  # type: ignore[union-attr]

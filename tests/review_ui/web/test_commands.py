@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import socket
@@ -109,7 +110,8 @@ def test_serve_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
         process.send_signal(signal.SIGTERM)
         # uvicorn shuts down cleanly, then re-raises the signal so the exit status shows it
         assert process.wait(timeout=30) in (0, -signal.SIGTERM)
-    output = process.stdout.read() if process.stdout else ""
+    with process.stdout or io.StringIO() as piped:
+        output = piped.read()
     assert "Finished server process" in output
 
 

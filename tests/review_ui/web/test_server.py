@@ -7,6 +7,7 @@ different workers, and check that stopping the server stops every worker.
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -119,7 +120,8 @@ def test_two_workers_keep_someone_signed_in_whichever_of_them_answers(tmp_path: 
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) in (0, -signal.SIGTERM)
-    output = process.stdout.read() if process.stdout else ""
+    with process.stdout or io.StringIO() as piped:
+        output = piped.read()
     assert output.count("Finished server process") == 2
     # No worker was killed for being slow to start (uvicorn's 5 s health check, before the fix).
     assert "died" not in output, output
