@@ -212,3 +212,28 @@ def test_a_plan_refreshes_open_items_holds_back_the_cool_down_and_fills_tonights
     assert rows["cooling"]["held_back"]
     assert not rows["cooling"]["routed"]
     assert rows["second"]["over_capacity"], "two places were left tonight"
+
+
+def test_an_item_closed_between_choosing_and_routing_changes_no_candidate(config: Config) -> None:
+    """Why choosing may run before routing's transaction (flows/route.py::choose_candidates):
+    a caseworker closing an item in between moves its person from "open" to "closed within
+    the cool-down", and both are held, so the candidates are the same; the plan made inside
+    the transaction then sees the closing (cool-down) as if it had come first."""
+    config = with_rules(config, capacities={"Northgate": 1})
+    ranked = cohort(("a", 0.9, "Northgate"), ("b", 0.8, "Northgate"), ("fresh", 0.7, "Northgate"))
+    capacities = locality_capacities(["Northgate"], config)
+    explain = reasons_only_for("a", "b", "fresh")
+    before = already_held(["a", "b"], recently_closed(closed(), AS_OF, 90))
+    after = already_held(["b"], recently_closed(closed(("a", 0, 0.9)), AS_OF, 90))
+    assert before == after == {"a", "b"}
+    chosen = choose_candidates(ranked, before, capacities, min_reasons=1, explain=explain)
+    assert chosen.equals(choose_candidates(ranked, after, capacities, min_reasons=1, explain=explain))
+    plan = route_plan(
+        chosen.with_columns(services=pl.lit(["council_tax"])),
+        open_people=["b"],
+        closed_recently=recently_closed(closed(("a", 0, 0.9)), AS_OF, 90),
+        new_tonight={},
+        config=config,
+    )
+    routed = plan.filter("routed")["person_id"].to_list()
+    assert routed == ["b", "fresh"], "a is held back by the closing; fresh takes the night's one place"
