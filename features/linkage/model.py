@@ -117,31 +117,7 @@ def initial_only_m_probability(prepared: pl.DataFrame) -> float:
     return max(2 * p * (1 - p), _MIN_INITIAL_ONLY_M)
 
 
-_FIRST_NAME_TF: dict[str, Any] = {"tf_adjustment_column": "first_name_std", "tf_adjustment_weight": 1.0}
-
-#: An exact first name weighted by how common it is *among people with the
-#: record's surname* (looked up by full name). Term frequencies on first name
-#: and surname separately weigh "Adebayo Okafor" as if the two names were
-#: chosen independently: the rarity of Adebayo in the borough times the
-#: rarity of Okafor. Names are not independent: a community shares a handful
-#: of first names and surnames, so among the Okafors Adebayo is common, the
-#: full name is held by more people than the product says, and two records
-#: that agree only on it are more often two people. The surname's own level
-#: is unchanged, so the two together weigh the full name by its own frequency
-#: (:func:`features.linkage.splink_runner.full_name_frequencies`, which never
-#: makes a name rarer than the first name alone). Splink finds no single
-#: exact-match level on the full name, so the level's own u is the base.
-_FIRST_NAME_GIVEN_SURNAME_TF: dict[str, Any] = {
-    "tf_adjustment_column": "full_name_std",
-    "tf_adjustment_weight": 1.0,
-    "disable_tf_exact_match_detection": True,
-}
-
-
-def first_name_comparison(
-    else_m_probability: float, initial_only_m: float | None = None, full_name_frequency: bool = False
-) -> dict[str, Any]:
-    """First name levels; ``full_name_frequency`` weighs an exact first name by its surname's holders."""
+def first_name_comparison(else_m_probability: float, initial_only_m: float | None = None) -> dict[str, Any]:
     return {
         "output_column_name": "first_name",
         "comparison_description": DESCRIPTIONS["first_name"],
@@ -150,7 +126,8 @@ def first_name_comparison(
             _level(
                 "first_name_std_l = first_name_std_r",
                 "exact match",
-                **(_FIRST_NAME_GIVEN_SURNAME_TF if full_name_frequency else _FIRST_NAME_TF),
+                tf_adjustment_column="first_name_std",
+                tf_adjustment_weight=1.0,
             ),
             _level(_NAMES_SWAPPED, "first and last names swapped"),
             _level("first_name_canon_l = first_name_canon_r", "same name, nickname used"),
@@ -367,9 +344,7 @@ def comparisons(
     None leaves it to EM.
     """
     built = [
-        first_name_comparison(
-            settings.first_name_else_m_probability, initial_only_m, settings.full_name_term_frequency
-        ),
+        first_name_comparison(settings.first_name_else_m_probability, initial_only_m),
         last_name_comparison(),
         dob_comparison(),
         address_comparison(settings.address_else_m_probability, backend),

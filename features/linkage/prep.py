@@ -11,8 +11,6 @@ Prepared columns (empty values become null, so they never "match" as equal):
 - ``first_name_std``/``last_name_std``: lower case letters; first name is the
   first given name without a title, surname has no spaces or punctuation.
 - ``first_name_canon``: the first name through the nickname table.
-- ``full_name_std``: first name and surname, for the full name's own term
-  frequency (``features.linkage.model``); null when either is missing.
 - ``first_initial``/``last_initial``: first letters, for blocking.
 - ``dob`` (date) and ``dob_y``/``dob_m``/``dob_d`` for the date comparison.
 - ``postcode_std`` ("SW1A 1AA"), ``postcode_sector`` ("SW1A 1"),
@@ -91,7 +89,6 @@ PREPARED_COLUMNS: tuple[str, ...] = (
     "first_name_std",
     "last_name_std",
     "first_name_canon",
-    "full_name_std",
     "first_initial",
     "last_initial",
     "dob",
@@ -273,7 +270,6 @@ def prepare_people(people: pl.DataFrame) -> pl.DataFrame:
         first.alias("first_name_std"),
         last_name_expr().alias("last_name_std"),
         first.replace(NICKNAMES).alias("first_name_canon"),
-        pl.concat_str(first, last_name_expr(), separator=" ").alias("full_name_std"),
         first.str.slice(0, 1).alias("first_initial"),
         last_name_expr().str.slice(0, 1).alias("last_initial"),
         pl.col("dob"),

@@ -48,7 +48,6 @@ class LinkageSettings(BaseModel):
     u_min_count_per_level: int | None = Field(100, gt=0)
     u_num_chunks: int = Field(10, ge=1)
     random_seed: int = 42
-    full_name_term_frequency: bool = False
     first_name_else_m_probability: float = Field(0.02, gt=0, lt=1)
     address_else_m_probability: float | None = Field(0.15, gt=0, lt=1)
     hard_rule_max_m: float = Field(0.01, gt=0, lt=1)

@@ -139,52 +139,7 @@ def name_frequencies(prepared: pl.DataFrame, column: str, other: str) -> pl.Data
     )
 
 
-#: How many people a surname's own first-name counts must outweigh before they
-#: replace the borough-wide frequency of a first name (a pseudo-count).
-_SURNAME_PRIOR_PEOPLE = 10.0
-
-
-def full_name_frequencies(prepared: pl.DataFrame) -> pl.DataFrame:
-    """For each full name, how common its first name is among the people with its surname.
-
-    Used as the term frequency of an exact first name (looked up by the
-    record's full name; see ``features.linkage.model``), so that together with
-    the surname's own frequency a full name is weighed by how many people
-    hold it, not by the product of its halves.
-
-    People, not records, are counted: a full name is held by as many people
-    as there are different years of birth on the records that carry it (at
-    least one). One person's records in seven services, or twice in one
-    source, are one person; a father and son "John Smith" are two; a
-    contact-centre record without a date of birth adds nobody. Among the *other* holders of the surname, the share with this
-    first name is pulled towards the first name's borough-wide frequency by
-    :data:`_SURNAME_PRIOR_PEOPLE` pseudo-people, and never goes below it: a
-    name seen once says nothing against independence, so only names that are
-    common *together* weigh less than before, and a surname's typo (held by
-    one record) keeps the first name's own frequency.
-
-    Counted in polars, so both engines get the same table.
-    """
-    named = prepared.filter(pl.col("full_name_std").is_not_null())
-    holders = named.group_by("full_name_std", "first_name_std", "last_name_std").agg(
-        pl.max_horizontal(pl.col("dob_y").drop_nulls().n_unique(), pl.lit(1)).alias("holders")
-    )
-    first = name_frequencies(prepared, "first_name_std", "last_name_std")
-    k = _SURNAME_PRIOR_PEOPLE
-    others_with_surname = pl.col("holders").sum().over("last_name_std") - 1
-    given_surname = (pl.col("holders") - 1 + k * pl.col("tf_first_name_std")) / (others_with_surname + k)
-    return (
-        holders.join(first, on="first_name_std", how="left")
-        .select(
-            "full_name_std", pl.max_horizontal(given_surname, "tf_first_name_std").alias("tf_full_name_std")
-        )
-        .sort("full_name_std")
-    )
-
-
-def _linker(
-    engine: Engine, prepared: pl.DataFrame, model: SettingsCreator, settings: LinkageSettings
-) -> Linker:
+def _linker(engine: Engine, prepared: pl.DataFrame, model: SettingsCreator) -> Linker:
     """The night's records and name frequencies in the engine, and a Linker over them.
 
     Names are counted per distinct full name (:func:`name_frequencies`);
@@ -198,8 +153,6 @@ def _linker(
     linker = Linker(table, model, log_level=_SPLINK_LOG_LEVEL)
     for column, other in _TF_COLUMNS.items():
         _register_frequencies(engine, linker, column, name_frequencies(prepared, column, other))
-    if settings.full_name_term_frequency:
-        _register_frequencies(engine, linker, "full_name_std", full_name_frequencies(prepared))
     return linker
 
 
@@ -309,7 +262,7 @@ def score_pairs(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     with open_engine(settings, work_dir) as engine:
-        linker = _linker(engine, prepared, model_settings, settings)
+        linker = _linker(engine, prepared, model_settings)
         timings["engine"] = time.perf_counter() - started
 
         started = time.perf_counter()
