@@ -50,13 +50,41 @@ class NamePool:
         else:
             self.last_p = None
 
-    def first_names(self, rng: np.random.Generator, sex: np.ndarray) -> np.ndarray:
-        male = self.male[rng.integers(0, len(self.male), len(sex))]
-        female = self.female[rng.integers(0, len(self.female), len(sex))]
+    def first_names(
+        self, rng: np.random.Generator, sex: np.ndarray, concentration: float = 0.0
+    ) -> np.ndarray:
+        """First names for people of ``sex``; see ``zipf_weights`` for ``concentration``."""
+        if concentration <= 0:
+            male = self.male[rng.integers(0, len(self.male), len(sex))]
+            female = self.female[rng.integers(0, len(self.female), len(sex))]
+        else:
+            male = self.male[
+                rng.choice(len(self.male), len(sex), p=zipf_weights(rng, len(self.male), concentration))
+            ]
+            female = self.female[
+                rng.choice(len(self.female), len(sex), p=zipf_weights(rng, len(self.female), concentration))
+            ]
         return np.where(sex == "M", male, female)
 
-    def last_names(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return self.last[rng.choice(len(self.last), size=n, p=self.last_p)]
+    def last_names(self, rng: np.random.Generator, n: int, concentration: float = 0.0) -> np.ndarray:
+        """Surnames by the list's own frequencies, or Zipf-weighted when it has none."""
+        p = self.last_p
+        if p is None and concentration > 0:
+            p = zipf_weights(rng, len(self.last), concentration)
+        return self.last[rng.choice(len(self.last), size=n, p=p)]
+
+
+def zipf_weights(rng: np.random.Generator, n: int, concentration: float) -> np.ndarray:
+    """Weights of a flat name list made heavy-tailed: the k-th commonest gets k**-concentration.
+
+    Faker's lists other than en_GB's surnames have no frequencies, so drawn
+    flat every name is as common as every other and namesakes are rarer
+    than in any real community. Which names are commonest is drawn from
+    ``rng`` (the lists' own order is alphabetical).
+    """
+    rank = rng.permutation(n) + 1
+    w = rank.astype(np.float64) ** -concentration
+    return w / w.sum()
 
 
 @cache

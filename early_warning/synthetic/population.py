@@ -83,8 +83,12 @@ def build_population(
 ) -> Population:
     """Households filling ``residents`` people, their adults and their moves."""
     households = _households(rng, residents, start, end, settings, max_households=int(len(addresses) * 0.97))
-    people = _adults(rng, households, as_of)
-    spells = _residence(rng, households, addresses, start, end, settings)
+    if settings.community_clustering > 0:
+        spells = _residence(rng, households, addresses, start, end, settings)
+        people = _adults(rng, households, as_of, settings, _first_ward(spells, addresses, households.height))
+    else:  # the order the default borough was first generated in, so it stays the same
+        people = _adults(rng, households, as_of, settings)
+        spells = _residence(rng, households, addresses, start, end, settings)
     return Population(people=people, households=households, spells=spells)
 
 
@@ -136,7 +140,40 @@ def _households(
     )
 
 
-def _adults(rng: np.random.Generator, households: pl.DataFrame, as_of: int) -> pl.DataFrame:
+def _first_ward(spells: pl.DataFrame, addresses: pl.DataFrame, n_households: int) -> np.ndarray:
+    """Code of the ward each household first lives in (-1 if it never finds a home)."""
+    ward_code = addresses["ward"].cast(pl.Categorical).to_physical().to_numpy().astype(np.int64)
+    first = spells.sort("household_id", "start").unique("household_id", keep="first")
+    out = np.full(n_households, -1, dtype=np.int64)
+    out[first["household_id"].to_numpy()] = ward_code[first["address"].to_numpy()]
+    return out
+
+
+def _ward_backgrounds(
+    rng: np.random.Generator, own: np.ndarray, ward: np.ndarray, shares: np.ndarray, share: float
+) -> np.ndarray:
+    """Backgrounds redrawn, for ``share`` of people, from their ward's own mix.
+
+    Each ward's mix is a Dirichlet draw around the borough's shares with a
+    small total concentration (5), so a ward is dominated by a few
+    communities while the borough's overall shares stay about the same.
+    """
+    groups = np.array(list(ETHNICITY_SHARES))
+    p = shares / shares.sum()
+    mixes = rng.dirichlet(p * 5.0 + 1e-3, size=int(ward.max(initial=0)) + 1)
+    redraw = (rng.random(len(own)) < share) & (ward >= 0)
+    cum = np.cumsum(mixes[np.clip(ward, 0, None)], axis=1)
+    pick = np.minimum((rng.random(len(own))[:, None] > cum).sum(axis=1), len(groups) - 1)
+    return np.where(redraw, groups[pick], own)
+
+
+def _adults(
+    rng: np.random.Generator,
+    households: pl.DataFrame,
+    as_of: int,
+    settings: GeneratorSettings,
+    lead_ward: np.ndarray | None = None,
+) -> pl.DataFrame:
     hh = households.select("household_id", "comp_code", "n_adults").to_numpy()
     hid = np.repeat(hh[:, 0], hh[:, 2])
     comp = np.repeat(hh[:, 1], hh[:, 2])
@@ -162,6 +199,10 @@ def _adults(rng: np.random.Generator, households: pl.DataFrame, as_of: int) -> p
     groups = np.array(list(ETHNICITY_SHARES))
     shares = np.array(list(ETHNICITY_SHARES.values()))
     own = groups[rng.choice(len(groups), n, p=shares / shares.sum())]
+    if lead_ward is not None:
+        own = _ward_backgrounds(
+            rng, own, np.repeat(lead_ward, hh[:, 2]), shares, settings.community_clustering
+        )
     lead_eth = np.repeat(own[member == 0], hh[:, 2])
     ethnicity = np.where((comp != 6) & (rng.random(n) < 0.85), lead_eth, own)
 
@@ -172,11 +213,15 @@ def _adults(rng: np.random.Generator, households: pl.DataFrame, as_of: int) -> p
     for locale in sorted(set(pool_of.tolist())):
         idx = np.flatnonzero(pool_of == locale)
         pool = name_pool(locale)
-        first[idx] = pool.first_names(rng, sex[idx])
-        own_last[idx] = pool.last_names(rng, len(idx))
+        first[idx] = pool.first_names(rng, sex[idx], settings.name_concentration)
+        own_last[idx] = pool.last_names(rng, len(idx), settings.name_concentration)
     lead_last = np.repeat(own_last[member == 0], hh[:, 2])
     shares_surname = (comp != 6) & ((~partner) | (rng.random(n) < 0.72))
     last = np.where(shares_surname, lead_last, own_last)
+    if settings.namesake_child_share > 0:
+        lead_first = np.repeat(first[member == 0], hh[:, 2])
+        namesake = adult_child & (sex == lead_sex) & (rng.random(n) < settings.namesake_child_share)
+        first = np.where(namesake, lead_first, first)
 
     phone = phone_numbers(rng, 2 * n)
     has_phone = rng.random(n) < 0.9

@@ -101,6 +101,23 @@ class GeneratorSettings:
             used by 5-40 unrelated people, the trap of linking on phone.
         wrong_phone_share: share of contact_centre and asb records that hold
             another resident's phone number (mistyped, or a relative's).
+        name_concentration: how heavy-tailed names are within each name pool
+            (``population.py``). 0 draws first names uniformly from the pool
+            and surnames by the pool's own frequencies (Faker's en_GB
+            weights), so namesakes are rare. s > 0 weights the k-th commonest
+            name of each list by k**-s on top of its own frequency (which
+            names are commonest is drawn per run): a handful of first names
+            and surnames are then held by many people, as "Mohammed", "Khan"
+            or "John Smith" are in a real borough's communities.
+        community_clustering: share of households whose head's background is
+            drawn from the mix of the ward they first live in rather than the
+            borough's; each ward's mix is drawn once per run and is
+            concentrated on a few backgrounds. 0 spreads every community
+            evenly over the borough. Communities living together put
+            namesakes in the same streets and postcodes.
+        namesake_child_share: share of adult children of the household
+            head's sex who carry the head's first name as well as the
+            surname (a father and son both "John Smith" at one address).
     """
 
     people_per_address: float = 2.1
@@ -130,6 +147,9 @@ class GeneratorSettings:
     record_sparsity: tuple[tuple[str, float], ...] = ()
     shared_phone_share: float = 0.0
     wrong_phone_share: float = 0.0
+    name_concentration: float = 0.0
+    community_clustering: float = 0.0
+    namesake_child_share: float = 0.0
 
     def __post_init__(self) -> None:
         """Refuse knobs that cannot mean anything, with the knob's name.
@@ -159,9 +179,13 @@ class GeneratorSettings:
             "nonpayer_share",
             "shared_phone_share",
             "wrong_phone_share",
+            "community_clustering",
+            "namesake_child_share",
         ):
             if not 0 <= getattr(self, name) <= 1:
                 problems.append(f"{name} must be between 0 and 1")
+        if self.name_concentration < 0:
+            problems.append("name_concentration must be 0 or more")
         if self.need_rate_per_year < 0:
             problems.append("need_rate_per_year must be 0 or more")
         if problems:

@@ -142,6 +142,29 @@ WORLDS: dict[str, World] = {
             duplicate_rate=0.03,
         ),
         _world(
+            "close_knit",
+            """The sparse_crm council's borough as a real one is named: long-settled
+            communities live together (70% of households take their
+            background from their ward's own mix, and a ward is dominated by
+            a few communities), a handful of first names and surnames in each
+            community are held by many people (the k-th commonest name of a
+            list weighted k**-0.8, so the commonest first name of a community
+            is about one in ten of its men or women, as Mohammed or John
+            are), households share a surname, and one adult child in ten of
+            the head's sex carries the head's first name too. So "Mohammed
+            Khan" or "John Smith" in one street is often several people. Its
+            contact centre and ASB records are as sparse as sparse_crm's;
+            the difference between the two worlds is what names that are
+            common together cost record linkage.""",
+            record_sparsity=(("asb", 0.4), ("contact_centre", 0.6)),
+            shared_phone_share=0.05,
+            wrong_phone_share=0.04,
+            duplicate_rate=0.03,
+            name_concentration=0.8,
+            community_clustering=0.7,
+            namesake_child_share=0.1,
+        ),
+        _world(
             "high_need",
             """A deprived borough (a northern town or a poor inner-London
             borough) where a third of households rent privately, many of them

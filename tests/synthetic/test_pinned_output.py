@@ -43,6 +43,7 @@ PINNED: dict[tuple[int, int, int, str], str] = {
     (24, 800, 2, "sparse_crm"): "0accfac870632aa7bafb02a9dcdb720eefa83ae0049c02b36b5f519233c03fb5",
     (25, 800, 2, "high_need"): "7b1eb8f4e55fcb9e3911c2e3cc13fc2ebed85292f980c893082600b6a2d766e4",
     (26, 800, 2, "rare_quiet"): "dd7d867b889c1282b7f9289985d158393eac754243eeff77856519a3c6f2534c",
+    (27, 800, 2, "close_knit"): "30e585651f69663224690acb58b818b4a7e2740f79d0fb6c169b0e12d72ee25b",
 }
 CONFTEST_BOROUGH_DIGEST = "86def8469cc8d9ced9b7db8cf70ca97f947d6169035270eef15fd402cbb0f30d"
 

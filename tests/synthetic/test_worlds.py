@@ -118,6 +118,7 @@ def test_the_named_worlds_exist_are_described_and_differ_from_baseline_on_severa
         "sparse_crm",
         "high_need",
         "rare_quiet",
+        "close_knit",
     }
     assert required <= set(world_names())
     assert world_names()[0] == "baseline"
@@ -148,6 +149,9 @@ def test_settings_refuse_knobs_that_mean_nothing_and_stay_hashable() -> None:
         ({"quiet_share": 1.5}, "quiet_share"),
         ({"shared_phone_share": -0.1}, "shared_phone_share"),
         ({"record_sparsity": (("asb", 1.2),)}, "record_sparsity"),
+        ({"name_concentration": -0.5}, "name_concentration"),
+        ({"community_clustering": 1.5}, "community_clustering"),
+        ({"namesake_child_share": -0.1}, "namesake_child_share"),
     ):
         with pytest.raises(ValueError, match=named):
             GeneratorSettings(**bad)  # type: ignore[arg-type]
@@ -471,6 +475,71 @@ def test_shared_lines_are_used_by_many_unrelated_people_and_wrong_numbers_are_so
     own = phones.filter(pl.col("phone_kind") == "own").select("true_person_id", own="digits")
     clash = wrong.join(own, on="true_person_id").filter(pl.col("digits") == pl.col("own"))
     assert clash.height == 0  # never the person's own number
+
+
+# --- names that are common together (close_knit) ---------------------------------------------
+
+#: close_knit's name knobs without its sparse records (names are made before records).
+NAME_KNOBS: dict[str, Any] = {
+    "name_concentration": 0.8,
+    "community_clustering": 0.7,
+    "namesake_child_share": 0.1,
+}
+
+
+def _full_name_holders(residents: pl.DataFrame) -> pl.Series:
+    """For each adult, how many adults (themself included) hold their full name."""
+    return residents.select(pl.len().over("first_name", "last_name"))["len"]
+
+
+def test_close_knit_names_are_held_by_many_people_and_households_share_a_surname(
+    tmp_path: Path, boroughs: Boroughs
+) -> None:
+    """6,000 residents, one year (about 3 s each): the share of people whose full name three
+    or more others hold is 0 in the default borough at this size (seeds 5, 6), 0.7-0.8% here."""
+    shares = {}
+    for name, settings in (("default", GeneratorSettings()), ("names", GeneratorSettings(**NAME_KNOBS))):
+        out = tmp_path / name
+        generate_borough(out, residents=6_000, years=1, as_of=AS_OF, seed=5, settings=settings)
+        holders = _full_name_holders(pl.read_parquet(out / "truth" / "residents.parquet"))
+        shares[name] = ((holders >= 4).mean(), (holders >= 2).mean())
+    assert shares["names"][0] >= 0.004
+    assert shares["default"][0] <= shares["names"][0] / 4
+    assert shares["names"][1] >= 2.5 * shares["default"][1]  # measured 0.099 against 0.026
+    # households still share a surname as often as in the default borough (about two in three)
+    residents = boroughs.truth(**NAME_KNOBS)["residents"]
+    households = (
+        residents.filter(pl.col("composition") != "sharers")
+        .group_by("household_id")
+        .agg(adults=pl.len(), surnames=pl.col("last_name").n_unique())
+        .filter(pl.col("adults") > 1)
+    )
+    assert (households["surnames"] == 1).mean() > 0.55  # type: ignore[operator]
+
+
+def _isolation(residents: pl.DataFrame) -> float:
+    """Mean share of their own ward that is of their background, over residents who are
+    not White British (the isolation index; about their borough-wide share when spread evenly)."""
+    others = residents.filter(
+        pl.col("ward").is_not_null() & ~pl.col("ethnicity").str.starts_with("White: English")
+    )
+    same = pl.len().over("ward", "ethnicity") / pl.len().over("ward")
+    return float(others.select(same.mean()).item())
+
+
+def test_community_clustering_puts_a_community_in_the_same_wards(boroughs: Boroughs) -> None:
+    spread = _isolation(boroughs.truth()["residents"])
+    clustered = _isolation(boroughs.truth(community_clustering=0.7)["residents"])
+    assert clustered >= spread + 0.03  # measured 0.23 against 0.15 (seed 5), 0.20 against 0.14 (seed 6)
+
+
+def test_namesake_children_share_the_head_of_households_full_name(boroughs: Boroughs) -> None:
+    def households_with_namesakes(residents: pl.DataFrame) -> int:
+        repeated = residents.group_by("household_id", "first_name", "last_name").len()
+        return repeated.filter(pl.col("len") > 1)["household_id"].n_unique()
+
+    assert households_with_namesakes(boroughs.truth()["residents"]) <= 3
+    assert households_with_namesakes(boroughs.truth(namesake_child_share=1.0)["residents"]) >= 10
 
 
 # --- every world through the product's own ingest -----------------------------------------------
