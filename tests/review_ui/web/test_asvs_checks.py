@@ -258,3 +258,31 @@ def test_sql_injection_in_the_list_filters_finds_nothing_and_changes_nothing(web
     audit = ada.get("/audit", params={"actor": probe, "action": probe})
     assert audit.status_code in (200, 400, 422)
     assert _open_items(web) == before  # nothing dropped or changed
+
+
+# --- 6.3.2 / 6.4.2: no default accounts, no hints or secret questions -----------------
+
+
+def test_a_new_database_has_no_accounts_and_no_place_for_hints_or_secret_questions(database_url: str) -> None:
+    from sqlalchemy import create_engine, inspect
+
+    from review_ui.migrations import upgrade_to_head
+
+    upgrade_to_head(database_url)  # what `serve` and the night do to an empty database
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            assert connection.scalar(select(func.count()).select_from(User.__table__)) == 0
+        columns = {column["name"] for column in inspect(engine).get_columns("users")}
+    finally:
+        engine.dispose()
+    assert columns == {
+        "id",
+        "username",
+        "display_name",
+        "role",
+        "locality",
+        "password_hash",
+        "active",
+        "created_at",
+    }
