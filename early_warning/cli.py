@@ -671,7 +671,7 @@ def _read_password(args: argparse.Namespace) -> str:
 
     if args.password_stdin or not sys.stdin.isatty():
         return sys.stdin.readline().rstrip("\n")
-    first = getpass.getpass("Password (at least 12 characters): ")
+    first = getpass.getpass("Password (at least 15 characters): ")
     if getpass.getpass("Password again: ") != first:
         raise ValueError("the two passwords were different")
     return first

@@ -37,9 +37,9 @@ class QueueLocked(RuntimeError):
 
 
 def names_a_locked_queue(stage: Callable[..., R]) -> Callable[..., R]:
-    """Turn SQLite's bare ``database is locked`` into a message naming the queue's file and
-    the processes that have it open, said at once on the console (each attempt), not after
-    the retries (issue 21: two and a half silent minutes, then no path)."""
+    """Turn SQLite's bare ``database is locked`` (or PostgreSQL's lock timeout) into a message
+    naming the queue's database and who holds it, said at once on the console (each attempt),
+    not after the retries (issue 21: two and a half silent minutes, then no path)."""
 
     @functools.wraps(stage)
     def said(night: Night, *args: Any, **kwargs: Any) -> R:
@@ -48,13 +48,19 @@ def names_a_locked_queue(stage: Callable[..., R]) -> Callable[..., R]:
         try:
             return stage(night, *args, **kwargs)
         except OperationalError as exc:
-            if "locked" not in str(exc.orig).lower():
+            if not is_lock_timeout(exc.orig):
                 raise
             message = locked_queue_message(night)
             log.warning(message)
             raise QueueLocked(message) from None
 
     return said
+
+
+def is_lock_timeout(error: BaseException | None) -> bool:
+    """SQLite's ``database is locked`` or PostgreSQL's ``lock_not_available`` (SQLSTATE 55P03,
+    raised when ``lock_timeout`` passes: :func:`review_ui.store.make_engine` sets it)."""
+    return getattr(error, "sqlstate", None) == "55P03" or "locked" in str(error).lower()
 
 
 def locked_queue_message(night: Night) -> str:
@@ -64,12 +70,49 @@ def locked_queue_message(night: Night) -> str:
     from review_ui.store import queue_database_url
 
     url = make_url(queue_database_url(night.home))
+    waited = f"waited {get_settings().queue_busy_seconds} s. Nothing was routed by this attempt."
+    if url.get_backend_name() == "postgresql":
+        where = url.render_as_string(hide_password=True)
+        holders = ", ".join(postgres_lock_holders(url)) or "not visible"
+        return f"The review queue database {where} is locked by another session ({holders}); {waited}"
     path = Path(url.database or "").resolve()
     holders = ", ".join(f"PID {pid} ({name})" for pid, name in processes_with_open(path)) or "not visible"
-    return (
-        f"The review queue database {path} is locked by another writer (open in: {holders}); "
-        f"waited {get_settings().queue_busy_seconds} s. Nothing was routed by this attempt."
-    )
+    return f"The review queue database {path} is locked by another writer (open in: {holders}); {waited}"
+
+
+#: Sessions holding more than a reader's lock on a table of the queue's schema.
+_LOCK_HOLDERS = """
+SELECT DISTINCT a.pid, coalesce(nullif(a.application_name, ''), 'no name') AS application,
+       coalesce(a.client_addr::text, 'local') AS client, a.state,
+       to_char(a.xact_start, 'YYYY-MM-DD HH24:MI:SS') AS since
+FROM pg_locks l
+JOIN pg_class c ON c.oid = l.relation
+JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.granted AND l.mode <> 'AccessShareLock' AND a.pid <> pg_backend_pid()
+  AND c.relnamespace = current_schema()::regnamespace
+ORDER BY a.pid
+"""
+
+
+def postgres_lock_holders(url: Any) -> list[str]:
+    """Who holds locks on the queue's tables, as "PID n (application, from client, state since
+    time)": PostgreSQL's own session ids, which an operator can end with ``pg_terminate_backend``."""
+    from sqlalchemy import text
+
+    from review_ui.store import make_engine
+
+    engine = make_engine(url, busy_timeout_ms=5_000)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text(_LOCK_HOLDERS)).all()
+    except Exception as exc:  # naming the holder is a courtesy: never hide the lock behind it
+        log.debug("could not list the queue's lock holders: %s", exc)
+        return []
+    finally:
+        engine.dispose()
+    return [
+        f"PID {row.pid} ({row.application}, from {row.client}, {row.state} since {row.since})" for row in rows
+    ]
 
 
 def processes_with_open(path: Path) -> list[tuple[int, str]]:

@@ -66,6 +66,8 @@ class AuditAction(enum.StrEnum):
     PERSON_ID_CHANGED = "person_id_changed"
     PERSON_VIEWED = "person_viewed"
     QUEUE_VIEWED = "queue_viewed"
+    SESSION_ENDED = "session_ended"
+    SESSIONS_VIEWED = "sessions_viewed"
     SIGN_IN_FAILED = "sign_in_failed"
     SIGN_IN_THROTTLED = "sign_in_throttled"
     SIGNED_IN = "signed_in"
@@ -109,6 +111,8 @@ ACTION_DESCRIPTIONS: dict[str, str] = {
     AuditAction.SIGN_IN_THROTTLED: "Sign-in refused after too many failed attempts",
     AuditAction.SIGNED_IN: "Signed in",
     AuditAction.SIGNED_OUT: "Signed out",
+    AuditAction.SESSION_ENDED: "Signed out of their own session on another device or browser",
+    AuditAction.SESSIONS_VIEWED: "Opened the list of where they are signed in",
     AuditAction.USER_ACTIVATED: "Switched a user's access on",
     AuditAction.USER_CREATED: "Added a user",
     AuditAction.USER_DEACTIVATED: "Switched a user's access off",

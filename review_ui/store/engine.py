@@ -54,8 +54,9 @@ def make_engine(url: str | URL | None = None, *, busy_timeout_ms: int = 30_000, 
         url: ``sqlite:///path/to/file`` or ``postgresql+psycopg://…``
             (a bare ``postgresql://`` uses psycopg 3). None means the
             SQLite file under the product's home.
-        busy_timeout_ms: how long a SQLite writer waits for the write lock
-            before giving up.
+        busy_timeout_ms: how long a writer waits for a lock before giving up:
+            SQLite's busy timeout, PostgreSQL's ``lock_timeout`` (whose default
+            is to wait for ever).
 
     Raises:
         ValueError: an in-memory SQLite database (the queue is shared by
@@ -74,8 +75,25 @@ def make_engine(url: str | URL | None = None, *, busy_timeout_ms: int = 30_000, 
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, echo=echo, pool_pre_ping=True)
+        engine = create_engine(parsed, echo=echo, pool_pre_ping=True)
+        _configure_postgresql(engine, busy_timeout_ms)
+        return engine
     raise ValueError(f"unsupported database {backend!r}: use sqlite:/// or postgresql+psycopg://")
+
+
+def _configure_postgresql(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # A statement waits for a table or row lock at most this long, then fails with
+        # SQLSTATE 55P03 (lock_not_available), as a SQLite writer does after its busy
+        # timeout. PostgreSQL's default is to wait for ever: a queue held by another
+        # session made a night hang silently (issue 21). Set outside any transaction so
+        # that it holds for the connection's life.
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = {int(busy_timeout_ms)}")
+        dbapi_connection.autocommit = autocommit
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

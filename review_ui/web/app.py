@@ -172,6 +172,7 @@ def _add_routes(app: FastAPI) -> None:
         app.include_router(module.router)
     app.include_router(importlib.import_module("review_ui.web.routes.clerical").router)
     app.include_router(importlib.import_module("review_ui.web.routes.linkage_constraints").router)
+    app.include_router(importlib.import_module("review_ui.web.routes.account_sessions").router)
 
 
 def _error_page(

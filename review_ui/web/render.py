@@ -24,6 +24,7 @@ def navigation(who: SignedIn | None) -> list[dict[str, str]]:
     if role == Role.ADMINISTRATOR:
         links.append({"href": "/audit", "text": "Audit log"})
         links.append({"href": "/users", "text": "Users"})
+    links.append({"href": "/account/sessions", "text": "Your sessions"})
     return links
 
 

@@ -41,6 +41,23 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def session_reference(session_id: str) -> str:
+    """A name for a session that a page can show and a form send back: a hash of the stored
+    id (itself a hash of the token), so neither the token nor the id leaves the server."""
+    return hashlib.sha256(f"session-reference:{session_id}".encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class OpenSession:
+    """One of a user's sessions that could still be used, as their sessions page lists it."""
+
+    reference: str
+    created_at: datetime
+    last_seen_at: datetime
+    source: str | None
+    current: bool
+
+
 @dataclass(frozen=True)
 class SignedIn:
     """The user behind a request, with their session's CSRF token."""
@@ -109,6 +126,45 @@ class SessionStore:
             with write_transaction(db):
                 db.execute(update(WebSession).where(WebSession.id == web_session.id).values(last_seen_at=now))
         return SignedIn(user=user, session_id=web_session.id, csrf_token=web_session.csrf_token)
+
+    def open_sessions(
+        self, db: Session, user_id: int, current: str, now: datetime | None = None
+    ) -> list[OpenSession]:
+        """The user's sessions that are neither ended nor timed out, newest first;
+        ``current`` (the id of the session asking) is marked."""
+        now = now or utc_now()
+        rows = db.scalars(
+            select(WebSession)
+            .where(
+                WebSession.user_id == user_id,
+                WebSession.ended_at.is_(None),
+                WebSession.last_seen_at >= now - self.idle,
+                WebSession.created_at >= now - self.absolute,
+            )
+            .order_by(WebSession.last_seen_at.desc(), WebSession.created_at.desc())
+        )
+        return [
+            OpenSession(
+                reference=session_reference(row.id),
+                created_at=row.created_at,
+                last_seen_at=row.last_seen_at,
+                source=row.source,
+                current=row.id == current,
+            )
+            for row in rows
+        ]
+
+    def end_one(self, db: Session, user_id: int, reference: str) -> bool:
+        """End the user's own open session named by ``reference`` (:func:`session_reference`);
+        False when the user has no such open session (another user's, or already ended)."""
+        ids = db.scalars(
+            select(WebSession.id).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
+        ).all()
+        found = next((i for i in ids if hmac.compare_digest(session_reference(i), reference)), None)
+        if found is None:
+            return False
+        self._end(db, found, utc_now())
+        return True
 
     def end(self, db: Session, cookie: str | None) -> None:
         token = self._token(cookie)

@@ -27,8 +27,10 @@ import pytest
 from early_warning.exit_codes import ALREADY_RUNNING, ROUTED
 from early_warning.status import gather
 from flows.night_log import PAUSE_AT_ENV, log_path
+from review_ui.migrations import upgrade_to_head
 from tests.flows.conftest import tiny_council
 from tests.flows.test_nightly_flow import queue_dump
+from tests.support.databases import empty_database
 
 pytestmark = pytest.mark.slow
 
@@ -36,10 +38,11 @@ AS_OF = "2026-06-30"
 KILLED_IN = ("ingest", "link", "score", "route")
 
 
-def _env(queue: Path, **extra: str) -> dict[str, str]:
-    """A user's shell: no Prefect server configured; the queue in ``queue``."""
+def _env(queue: Path | str, **extra: str) -> dict[str, str]:
+    """A user's shell: no Prefect server configured; the queue in ``queue`` (a SQLite file, or a URL)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "EARLY_WARNING_"))}
-    return env | {"EARLY_WARNING_DATABASE_URL": f"sqlite:///{queue}", **extra}
+    url = queue if isinstance(queue, str) else f"sqlite:///{queue}"
+    return env | {"EARLY_WARNING_DATABASE_URL": url, **extra}
 
 
 def _start(
@@ -252,3 +255,117 @@ def test_a_disk_that_fills_during_a_night_fails_it_cleanly_and_keeps_the_last_ni
     assert _files(home / "runs" / AS_OF) == last_night, "the last whole night's files changed"
     assert queue_dump(f"sqlite:///{queue}") == last_queue
     assert not list((home / "runs").rglob(".*.tmp-*")), "a half-written temporary file was left"
+
+
+@pytest.fixture
+def postgres_queue(tmp_path: Path) -> Iterator[str]:
+    """An empty PostgreSQL schema for the queue (skipped, saying why, without a server)."""
+    with empty_database("postgresql", tmp_path) as url:
+        yield url
+
+
+def _hold_postgres_queue(url: str) -> subprocess.Popen[bytes]:
+    """Another session that write-locks the queue's main table (``EXCLUSIVE``: readers go on,
+    writers wait) and keeps its transaction open until killed; prints its backend PID."""
+    from sqlalchemy import make_url
+
+    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import psycopg,sys,time; db=psycopg.connect(sys.argv[1], application_name='holder'); "
+            "db.execute('LOCK TABLE review_items IN EXCLUSIVE MODE'); "
+            "print(db.execute('SELECT pg_backend_pid()').fetchone()[0], flush=True); time.sleep(600)",
+            plain,
+        ],
+        stdout=subprocess.PIPE,
+    )
+    assert holder.stdout is not None
+    return holder
+
+
+@pytest.mark.postgres
+def test_a_postgres_queue_locked_by_another_session_is_named_and_the_night_routes_once_it_is_free(
+    tiny_borough: Path, tmp_path: Path, undisturbed: tuple[Path, Path], postgres_queue: str
+) -> None:
+    """The PostgreSQL side of the test above: without a lock timeout the night waited for ever
+    on the held table, saying nothing; now each attempt fails after the busy timeout naming
+    the session that holds the lock, and the next attempt routes once it is gone."""
+    home = tmp_path / "home"
+    home.mkdir()
+    upgrade_to_head(postgres_queue)  # the queue exists, as it does on a council's server
+    holder = _hold_postgres_queue(postgres_queue)
+    try:
+        backend_pid = int(holder.stdout.readline())  # type: ignore[union-attr]
+        night = _start(
+            tiny_borough, home, _env(postgres_queue, EARLY_WARNING_QUEUE_BUSY_SECONDS="2"), "night"
+        )
+        deadline = time.monotonic() + 600
+        while "The review queue database postgresql" not in (tmp_path / "night.err").read_text():
+            assert night.poll() is None, (tmp_path / "night.err").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the locked queue was never named"
+            time.sleep(0.5)
+        said = (tmp_path / "night.err").read_text()
+        assert "is locked by another session" in said, said
+        assert f"PID {backend_pid} (holder, from " in said, said
+        assert "waited 2 s. Nothing was routed by this attempt." in said, said
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()  # type: ignore[union-attr]
+    assert night.wait(timeout=600) == ROUTED, (tmp_path / "night.err").read_text()[-3000:]
+    assert _surfaced(home).equals(_surfaced(undisturbed[0]))
+
+
+def _sessions_waiting_on(url: str, holder_backend_pid: int) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            query = "SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"
+            return int(connection.execute(text(query), {"pid": holder_backend_pid}).scalar_one())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(1200)
+def test_a_night_on_postgres_killed_before_and_inside_routing_then_re_run_gives_the_undisturbed_list(
+    tiny_borough: Path, tmp_path: Path, undisturbed: tuple[Path, Path], postgres_queue: str
+) -> None:
+    """The queue-side kills of the SQLite test above on PostgreSQL: a night killed at the start
+    of scoring, then one killed inside routing's transaction (held there by another session's
+    lock until it is killed), leave no half-routed night and no lock behind (the server ends a
+    dead session's transaction), and the re-run routes what an undisturbed night routes."""
+    home = tmp_path / "home"
+    home.mkdir()
+    night = _start(tiny_borough, home, _env(postgres_queue, **{PAUSE_AT_ENV: "score"}), "killed-in-score")
+    _wait_paused_at(night, home, "score")
+    _kill(night)
+
+    upgrade_to_head(postgres_queue)
+    holder = _hold_postgres_queue(postgres_queue)
+    try:
+        backend_pid = int(holder.stdout.readline())  # type: ignore[union-attr]
+        night = _start(tiny_borough, home, _env(postgres_queue), "killed-in-route")
+        deadline = time.monotonic() + 600
+        while _sessions_waiting_on(postgres_queue, backend_pid) == 0:
+            assert night.poll() is None, (tmp_path / "killed-in-route.err").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the night never reached routing's transaction"
+            time.sleep(0.5)
+        _kill(night)
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()  # type: ignore[union-attr]
+
+    again = _start(tiny_borough, home, _env(postgres_queue, EARLY_WARNING_QUEUE_BUSY_SECONDS="5"), "again")
+    assert again.wait(timeout=600) == ROUTED, (tmp_path / "again.err").read_text()[-3000:]
+    assert "is locked" not in (tmp_path / "again.err").read_text()
+    assert _surfaced(home).equals(_surfaced(undisturbed[0]))
+    undisturbed_queue = queue_dump(f"sqlite:///{undisturbed[1]}")
+    assert {t: len(rows) for t, rows in queue_dump(postgres_queue).items()} == {
+        t: len(rows) for t, rows in undisturbed_queue.items()
+    }

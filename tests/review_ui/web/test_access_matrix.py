@@ -38,10 +38,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from starlette.routing import Route as StarletteRoute
 
-from review_ui.store import ItemStatus, ReviewItem
+from review_ui.store import ItemStatus, ReviewItem, WebSession
 from review_ui.store.tables import AuditEntry
 from review_ui.web import create_app
 from review_ui.web.case_file_reads import CaseFileReadLimit
+from review_ui.web.sessions import session_reference
 from tests.review_ui.web.conftest import Web, csrf_from, web_settings
 from tests.support.review_app import PASSWORD, build_world, claim_as
 
@@ -134,6 +135,9 @@ ROUTES = [
             "confirm_password": "a brand new passphrase here",
         },
     ),
+    Route("GET", "/account/sessions", SIGNED_IN),
+    Route("POST", "/account/sessions/end", SIGNED_IN, body={"session": "<another-session>"}),
+    Route("POST", "/account/sessions/end-others", SIGNED_IN),
     # Reviewers' lists.
     Route("GET", "/queue", REVIEWERS),
     Route("GET", "/queue", REVIEWERS, path="/queue?locality=unknown&status=new&sort=ward"),
@@ -291,10 +295,26 @@ def _body(web: Web, route: Route, user: str) -> dict[str, Any]:
     body = dict(route.body)
     if body.get("to_user") == "<cora>":
         body["to_user"] = str(web.world.users["cora"].id)
+    if body.get("session") == "<another-session>":
+        body["session"] = _another_session(web, user)
     if body.get("username") == "<new>":
         body["username"] = f"new-{user}"
         body["password"] = PASSWORD
     return body
+
+
+def _another_session(web: Web, user: str) -> str:
+    """A reference to another session of the user's own (a second sign-in), for "sign out of this session"."""
+    if user == ANONYMOUS:
+        return "0" * 24
+    web.sign_in(user)
+    with web.app.state.session_factory() as db:
+        newest = db.scalars(
+            select(WebSession.id)
+            .where(WebSession.user_id == web.world.users[user].id)
+            .order_by(WebSession.created_at.desc())
+        ).first()
+    return session_reference(str(newest))
 
 
 def _reference(web: Web, item_id: int) -> str:

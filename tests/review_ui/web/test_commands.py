@@ -58,7 +58,7 @@ def test_users_add_list_and_deactivate(tmp_path: Path) -> None:
     ("args", "stdin", "message"),
     [
         (["users", "add", "kim", "--role", "caseworker", "--password-stdin"], "long enough password\n", "needs a locality"),
-        (["users", "add", "kim", "--role", "analyst", "--password-stdin"], "short\n", "at least 12 characters"),
+        (["users", "add", "kim", "--role", "analyst", "--password-stdin"], "short\n", "at least 15 characters"),
         (["users", "deactivate", "nobody"], "", "no user called 'nobody'"),
     ],
 )  # fmt: skip

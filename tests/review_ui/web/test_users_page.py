@@ -87,7 +87,7 @@ BAD_USERS: list[tuple[dict[str, str], str, str]] = [
         "locality",
         "Only a team lead can work the list of people with no known address",
     ),
-    ({"password": "short"}, "password", "Password must be at least 12 characters"),
+    ({"password": "short"}, "password", "Password must be at least 15 characters"),
 ]
 
 
