@@ -4,15 +4,19 @@ lines and ``early-warning status`` on a home with whole, held and killed nights.
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,6 +30,14 @@ HOLD = (
     "import sys, time; from pathlib import Path; from flows.night_lock import night_lock\n"
     "with night_lock(Path(sys.argv[1]), '2026-12-07'):\n"
     "    print('held', flush=True); time.sleep(600)\n"
+)
+
+
+PROBE = (
+    "import sys, time; from pathlib import Path; from flows.night_lock import is_running\n"
+    "home = Path(sys.argv[1]); print('probing', flush=True); end = time.monotonic() + 120\n"
+    "while time.monotonic() < end:\n"
+    "    is_running(home)\n"
 )
 
 
@@ -68,6 +80,71 @@ def test_a_killed_holders_lock_is_taken_over_with_a_message(tmp_path: Path) -> N
     assert lock_path(tmp_path).read_text() == "", "a night that ends cleanly leaves no record"
     with night_lock(tmp_path, "2026-12-09") as clean:
         assert clean.message is None
+
+
+def test_asking_whether_a_night_runs_never_refuses_a_night_starting_at_that_moment(tmp_path: Path) -> None:
+    """``status`` used to ask by taking the lock for an instant: a night starting in that instant
+    was refused. A second process asks over and over; it is frozen (SIGSTOP) at a thousand
+    random points of its asking, and each time a night's first step - the non-blocking lock -
+    must succeed. (Taking the lock to ask, it was frozen holding it 15-38 times in 1,000.)"""
+    with night_lock(tmp_path, "2026-12-07"):
+        pass  # the lock file exists, as on any home that has run a night
+    refused = 0
+    with subprocess.Popen([sys.executable, "-c", PROBE, str(tmp_path)], stdout=subprocess.PIPE) as prober:
+        try:
+            assert prober.stdout is not None
+            assert prober.stdout.readline().strip() == b"probing"
+            for _ in range(1000):
+                os.kill(prober.pid, signal.SIGSTOP)
+                try:
+                    _wait_until_stopped(prober.pid)
+                    refused += _lock_refused(lock_path(tmp_path))
+                finally:
+                    os.kill(prober.pid, signal.SIGCONT)
+                time.sleep(0.001)
+            assert prober.poll() is None, "the prober was asking throughout"
+        finally:
+            prober.kill()
+    assert refused == 0, f"a night starting while status asked was refused {refused} times in 1,000"
+    with night_lock(tmp_path, "2026-12-08"):
+        pass
+
+
+def _wait_until_stopped(pid: int) -> None:
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "T":
+        assert time.monotonic() < deadline, "the prober did not stop"
+        time.sleep(0.0005)
+
+
+def _lock_refused(path: Path) -> int:
+    """1 if the night lock cannot be taken now (what refuses a night), else 0."""
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return 1
+    return 0
+
+
+def test_the_probe_reads_the_record_and_checks_the_process(tmp_path: Path) -> None:
+    """A record whose process is gone, or whose PID now belongs to a process started after the
+    record was written (reused), is not a running night; one on another host cannot be checked."""
+    path = lock_path(tmp_path)
+    record = {"pid": os.getpid(), "host": socket.gethostname(), "night": "2026-12-07"}
+    path.write_text(json.dumps({**record, "started": datetime.now(UTC).isoformat(timespec="seconds")}))
+    assert is_running(tmp_path) == json.loads(path.read_text()), "this process is alive and began first"
+    path.write_text(json.dumps({**record, "started": "2020-01-01T00:00:00+00:00"}))
+    assert is_running(tmp_path) is None, "this process started years after that record: a reused PID"
+    with subprocess.Popen([sys.executable, "-c", "pass"]) as gone:
+        gone.wait()
+    path.write_text(json.dumps({**record, "pid": gone.pid, "started": "2026-12-07T02:00:00+00:00"}))
+    assert is_running(tmp_path) is None
+    elsewhere = {**record, "host": "another-host", "started": "2026-12-07T02:00:00+00:00"}
+    path.write_text(json.dumps(elsewhere))
+    assert is_running(tmp_path) == elsewhere
+    path.write_text("")
+    assert is_running(tmp_path) is None, "a night that ended cleanly emptied the record"
 
 
 def test_the_log_file_is_json_lines_with_night_stage_and_counts_only(tmp_path: Path) -> None:
