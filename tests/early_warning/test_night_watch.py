@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from early_warning import exit_codes
 from early_warning.cli import main
 from early_warning.progress import Progress, ProgressHandler
 from flows.night_lock import NightAlreadyRunning, is_running, lock_path, night_lock
@@ -187,6 +188,38 @@ def _the_file_says_it(tmp_path: Path) -> None:
     # Outside the night, the project's loggers are as they were.
     assert logging.getLogger("features").level == logging.NOTSET
     assert logging.getLogger("features").propagate
+
+
+def test_a_night_that_fails_before_its_flow_is_in_the_one_log_file_with_its_traceback(tmp_path: Path) -> None:
+    """One log file for the home: the command line's tracebacks (here a failure at start-up,
+    before Prefect or the flow) go to ``nightly.jsonl`` with the night, not to a second file."""
+    home = tmp_path / "home"
+    lock_path(home).mkdir(parents=True)  # the lock cannot be opened: the night fails at start-up
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "EARLY_WARNING_"))}
+    args = ["nightly", "--extracts", str(tmp_path), "--as-of", "2026-12-07", "--home", str(home), "--quiet"]
+    failed = subprocess.run(
+        [sys.executable, "-m", "early_warning.cli", *args],
+        env={**env, "EARLY_WARNING_DATABASE_URL": f"sqlite:///{tmp_path / 'queue.sqlite3'}"},
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert failed.returncode == exit_codes.FAILED, failed.stderr[-3000:]
+    console = failed.stdout + failed.stderr
+    assert "Traceback" not in console
+    last = console.strip().splitlines()[-1]
+    assert last.startswith("FAILED in start-up: "), last
+    assert f"Details: {log_path(home.resolve())}." in last
+    [line] = [json.loads(text) for text in log_path(home).read_text().splitlines()]
+    assert (line["night"], line["level"], line["message"]) == (
+        "2026-12-07",
+        "ERROR",
+        "the night failed in start-up",
+    )
+    assert "IsADirectoryError" in line["traceback"]
+    assert [p.name for p in (home / "logs").iterdir()] == ["nightly.jsonl"]
 
 
 def test_stage_lines_reach_the_terminal_with_elapsed_time() -> None:
