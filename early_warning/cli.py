@@ -85,7 +85,8 @@ exit codes (one meaning each; cron and systemd can alert on them):
   0  ROUTED          the whole night ran and its list reached the review queue
   1  FAILED          a stage stopped on an error: nothing was routed, the
                      previous night's files are intact; the traceback is in
-                     <home>/logs/nightly-<night>.log; safe to re-run
+                     <home>/logs/nightly.jsonl (the night's ERROR line);
+                     safe to re-run
   2  UNUSABLE        could not start: bad arguments or unreadable settings
   3  HELD            the extracts failed a check (sources.yaml `checks`):
                      nothing was routed, yesterday's list stays; fix the
@@ -174,23 +175,16 @@ def _release_command(args: argparse.Namespace) -> str:
     return f'early-warning release {args.as_of.isoformat()} --reason "..."{home}'
 
 
-def night_log(home: Path, night: date) -> Path:
-    """Where a night's tracebacks go: ``<home>/logs/nightly-<night>.log`` (never the console)."""
-    return home / "logs" / f"nightly-{night.isoformat()}.log"
-
-
 class _TracebacksToLog:
     """While a night runs, log records that carry a traceback, and the flow's and tasks'
-    errors (Prefect's "task run failed", "finished in state Failed"), go to the night's
-    log file instead of the console: the person on call reads one verdict line there,
-    the traceback is kept for whoever debugs it."""
+    errors (Prefect's "task run failed", "finished in state Failed"), are kept off the
+    console: the person on call reads one verdict line there. They are in the home's log
+    file (``<home>/logs/nightly.jsonl``, :mod:`flows.night_log`) for whoever debugs it -
+    already, for the loggers the file follows, or written there by this filter."""
 
-    def __init__(self, log: Path) -> None:
+    def __init__(self) -> None:
         import logging
 
-        self.log = log
-        self.handler = logging.FileHandler(log, delay=True, encoding="utf-8")
-        self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         self.consoles = [
             h for h in logging.getLogger().handlers if type(h).__name__ == "PrefectConsoleHandler"
         ]
@@ -198,14 +192,16 @@ class _TracebacksToLog:
     def filter(self, record: Any) -> bool:
         import logging
 
+        from flows.night_log import logged_to_file, to_file_only
+
         run_logger = record.name.startswith(("prefect.flow_runs", "prefect.task_runs"))
         if record.exc_info or (run_logger and record.levelno >= logging.ERROR):
-            self.handler.handle(record)
+            if not logged_to_file(record.name):
+                to_file_only(record)
             return False
         return True
 
     def __enter__(self) -> _TracebacksToLog:
-        self.log.parent.mkdir(parents=True, exist_ok=True)
         for console in self.consoles:
             console.addFilter(self)
         return self
@@ -213,17 +209,6 @@ class _TracebacksToLog:
     def __exit__(self, *exc: object) -> None:
         for console in self.consoles:
             console.removeFilter(self)
-        self.handler.close()
-
-
-def _log_traceback(log: Path, exc: BaseException) -> None:
-    import traceback
-    from datetime import datetime
-
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("a", encoding="utf-8") as out:
-        out.write(f"{datetime.now().isoformat(timespec='seconds')} the night failed:\n")
-        out.write("".join(traceback.format_exception(exc)))
 
 
 def _judge_night(args: argparse.Namespace, home: Path, *, release: bool = False) -> int:
@@ -235,37 +220,42 @@ def _judge_night(args: argparse.Namespace, home: Path, *, release: bool = False)
     configure_runtime(home)
     import flows.nightly  # noqa: F401 - Prefect sets up its logging on import; filter it below
     from flows.night_lock import NightAlreadyRunning
+    from flows.night_log import log_failure, log_path, night_logging
     from flows.nightly import StageFailed
     from flows.report import NightHeld, held_lines, verdict_failed, verdict_held, verdict_routed
     from flows.runners import NoPrefectServer
 
-    log = night_log(home, args.as_of)
-    try:
-        with _TracebacksToLog(log), stages_on_terminal(show=not getattr(args, "quiet", False)):
-            outcome = run_nightly_flow(
-                extracts=args.extracts,
-                as_of=args.as_of,
-                home=home,
-                config_dir=args.config,
-                dask_address=getattr(args, "dask_address", None),
-                dask_local=getattr(args, "dask_local", None),
-                release=release,
+    log = log_path(home)
+    # The log file is open from here, before Prefect starts, so a start-up failure is in it too.
+    with night_logging(home, args.as_of.isoformat()):
+        try:
+            with _TracebacksToLog(), stages_on_terminal(show=not getattr(args, "quiet", False)):
+                outcome = run_nightly_flow(
+                    extracts=args.extracts,
+                    as_of=args.as_of,
+                    home=home,
+                    config_dir=args.config,
+                    dask_address=getattr(args, "dask_address", None),
+                    dask_local=getattr(args, "dask_local", None),
+                    release=release,
+                )
+        except NightAlreadyRunning as exc:
+            print(str(exc), file=sys.stderr)
+            return exit_codes.ALREADY_RUNNING
+        except NoPrefectServer as exc:
+            print(f"Cannot fan out: {exc}", file=sys.stderr)
+            return exit_codes.UNUSABLE
+        except NightHeld as held:
+            print("\n".join(held_lines(held.outcome)))
+            print(verdict_held(held.outcome, _release_command(args), _rerun_command(args)))
+            return exit_codes.HELD
+        except Exception as exc:  # every failure gets the same verdict; the traceback goes to the log
+            stage, reason = (
+                (exc.stage, exc.reason) if isinstance(exc, StageFailed) else ("start-up", str(exc))
             )
-    except NightAlreadyRunning as exc:
-        print(str(exc), file=sys.stderr)
-        return exit_codes.ALREADY_RUNNING
-    except NoPrefectServer as exc:
-        print(f"Cannot fan out: {exc}", file=sys.stderr)
-        return exit_codes.UNUSABLE
-    except NightHeld as held:
-        print("\n".join(held_lines(held.outcome)))
-        print(verdict_held(held.outcome, _release_command(args), _rerun_command(args)))
-        return exit_codes.HELD
-    except Exception as exc:  # every failure gets the same verdict; the traceback goes to the log
-        _log_traceback(log, exc)
-        stage, reason = (exc.stage, exc.reason) if isinstance(exc, StageFailed) else ("start-up", str(exc))
-        print(verdict_failed(stage, reason, str(log), _rerun_command(args)), file=sys.stderr)
-        return exit_codes.FAILED
+            log_failure(f"the night failed in {stage}", exc)
+            print(verdict_failed(stage, reason, str(log), _rerun_command(args)), file=sys.stderr)
+            return exit_codes.FAILED
     print(outcome.summary())
     print(verdict_routed(outcome))
     return exit_codes.ROUTED

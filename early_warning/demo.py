@@ -3,9 +3,12 @@
 It is what ``make demo`` runs on a fresh machine, so it needs nothing but
 the project itself: it generates a borough under ``<home>/demo`` (re-using
 one already generated with the same size and seed), trains and registers a
-model in MLflow (unless a champion is already registered), runs the nightly
-flow for two nights a week apart (so "new" and "what changed" can be seen), says what went to each locality's review queue, makes a demo caseworker
-and team lead, prints how to sign in, and serves the review app.
+model in MLflow (unless a champion is already registered), gives every
+locality a caseworker (so the demo looks like a staffed council, and no
+locality is one "nobody works"), runs the nightly flow for two nights a week
+apart (so "new" and "what changed" can be seen), says what went to each
+locality's review queue, makes a demo caseworker and team lead for the busiest
+locality, prints how to sign in, and serves the review app.
 """
 
 from __future__ import annotations
@@ -83,15 +86,34 @@ def _train(home: Path, extracts: Path) -> None:
     print(result.reason)
 
 
+def _queue_url(home: Path) -> str:
+    """The review queue the nights write to ($EARLY_WARNING_DATABASE_URL, else under the home)."""
+    from review_ui.store import queue_database_url
+
+    return queue_database_url(home)
+
+
+def _staff(home: Path, config_dir: Path) -> None:
+    """A caseworker in every locality of the demo, before its nights (see ``staff_demo_localities``)."""
+    from early_warning.config import load_config
+    from review_ui.web.accounts import staff_demo_localities
+
+    localities = list(load_config(config_dir).localities.localities)
+    colleagues = staff_demo_localities(_queue_url(home), home, localities)
+    if colleagues:
+        print(
+            f"Each of the {len(localities)} localities has a caseworker "
+            f"({', '.join(a.username for a in colleagues)}; sign-ins in {home / 'demo' / 'colleagues.txt'})."
+        )
+
+
 def _serve(home: Path, *, serve: bool) -> None:
     """Make the demo's caseworker and team lead, say how to sign in, and serve the app."""
     from early_warning.settings import get_settings
-    from review_ui.store import queue_database_url
     from review_ui.web.accounts import ensure_demo_accounts
 
     settings = get_settings().model_copy(update={"home": home})
-    url = settings.database_url or queue_database_url(home)
-    accounts = ensure_demo_accounts(url, home)
+    accounts = ensure_demo_accounts(_queue_url(home), home)
     print()
     print(f"The review app: http://{settings.host}:{settings.port}/")
     for account in accounts:
@@ -116,6 +138,7 @@ def run_demo(*, home: Path, residents: int, seed: int, train: bool = True, serve
     if train:
         _train(home, borough / "extracts")
     config_dir = demo_config(home)
+    _staff(home, config_dir)
     for night in DEMO_NIGHTS:
         print(f"Running the night of {night.isoformat()} ...")
         outcome = run_nightly_flow(

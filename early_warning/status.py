@@ -1,6 +1,7 @@
 """``early-warning status``: what the person on call needs to know about a home, read-only.
 
-Whether a night is running now (the home's lock), the last whole night, the
+Whether a night is running now (the lock record and its process, read without
+taking the lock: :func:`flows.night_lock.is_running`), the last whole night, the
 nights held or failed since (with their reasons, from each night's
 ``run_summary.json``), nights that stopped without a summary (killed), each
 source's newest record and rows against the whole night before, the open

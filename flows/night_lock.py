@@ -13,6 +13,11 @@ lock can never be left held by a dead night. The file also says who holds it
 (PID, host, night, start time) for the message a second start prints; when a
 start finds that record but the lock free, the previous holder died without
 cleaning up, and the new night says it is taking the lock over.
+
+Only a night takes the lock. ``early-warning status`` asks whether a night is
+running by reading that record and checking the PID (:func:`is_running`),
+never by taking the lock, so asking can never make a night that starts at
+the same moment refuse to run.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from pathlib import Path
 from typing import IO, Any
 
 LOCK_NAME = "nightly.lock"
+#: How much later than its lock record a holder's process may seem to have started (whole
+#: seconds in the record, clock adjustments since boot) before its PID counts as reused.
+CLOCK_SLACK_SECONDS = 30
 
 _held: dict[Path, int] = {}  # lock file -> how many times this process took it
 _guard = threading.Lock()
@@ -88,17 +96,66 @@ def read_holder(home: Path) -> dict[str, Any] | None:
 
 
 def is_running(home: Path) -> dict[str, Any] | None:
-    """The holder's record when a night holds this home's lock now, else None (read-only probe)."""
-    path = lock_path(home)
-    if not path.exists():
+    """The holder's record when a night holds this home's lock now, else None.
+
+    A read-only probe that never touches the lock: it reads the record the holder writes
+    and checks that its process is alive on this host (and started before the record, so
+    a PID reused by some other process does not count). Taking the lock, even for an
+    instant, would refuse a night starting at that very moment (``status`` used to).
+
+    The record is written just after the lock is taken and emptied just before it is
+    released, so in the few microseconds at either end this may say "no night" while the
+    kernel still holds the lock; a probe can be wrong only towards "not running", and
+    only the lock itself (:func:`night_lock`) decides who runs. A holder on another host
+    (a home on a shared file system) cannot be checked and is reported as running.
+    """
+    record = read_holder(home)
+    if not record:
         return None
-    with path.open("r+", encoding="utf-8") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return read_holder(home) or {}
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return None
+    if record.get("host") != socket.gethostname():
+        return record
+    pid = record.get("pid")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return None
+    return record if _alive_since(pid, record.get("started")) else None
+
+
+def _alive_since(pid: int, started: Any) -> bool:
+    """Whether process ``pid`` is running (not a zombie) and, where ``/proc`` says when it
+    started, started no later than the lock record ``started`` (else the PID was reused)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, under another user
+    proc = _proc_stat(pid)
+    if proc is None:
+        return True
+    state, began = proc
+    if state in ("Z", "X"):  # dead, not yet reaped by its parent
+        return False
+    try:
+        recorded = datetime.fromisoformat(started) if isinstance(started, str) else None
+    except ValueError:
+        recorded = None
+    # The record is written after the process started; its time is cut to whole seconds, and
+    # /proc's start time can be off by a clock adjustment since boot: hence the slack.
+    return recorded is None or began.timestamp() <= recorded.timestamp() + CLOCK_SLACK_SECONDS
+
+
+def _proc_stat(pid: int) -> tuple[str, datetime] | None:
+    """``pid``'s state letter and start time from Linux's ``/proc`` (None elsewhere or unreadable)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = next(line for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+    except (OSError, StopIteration):
+        return None
+    # After the ")" that closes the process name: field 3 (state) ... field 22 (starttime,
+    # in clock ticks since boot).
+    fields = stat.rsplit(")", 1)[1].split()
+    seconds = int(boot.split()[1]) + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    return fields[0], datetime.fromtimestamp(seconds, UTC)
 
 
 @contextmanager

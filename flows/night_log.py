@@ -9,6 +9,15 @@ the flow run. For the on-call engineer without Prefect, every line also goes to
 ``<home>/logs/nightly.jsonl`` (JSON lines: time, night, stage, level, logger,
 message; rotated at 5 MB, five files kept), with the tracebacks of failures.
 
+It is the home's one log file. ``early-warning nightly`` opens it before
+Prefect starts (so a night that fails at start-up, before the flow, is in it
+too) and sends there, and not to the console, every traceback it keeps off the
+terminal (:func:`to_file_only`); the flow opening it again in the same process
+shares the same handler (:func:`night_logging` is re-entrant). A scheduled or
+deployed night opens it in the flow. There used to be a second file per night
+(``nightly-<night>.log``) for the command line's tracebacks: one file, with the
+night on every line, is one place to look and one rotation to keep.
+
 Messages carry stage names and counts only, never a value read from an
 extract: only numbers from a stage's summary are logged.
 """
@@ -20,6 +29,7 @@ import json
 import logging
 import logging.handlers
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +48,9 @@ BACKUPS = 5
 PAUSE_AT_ENV = "EARLY_WARNING_TEST_PAUSE_AT"
 
 log = logging.getLogger("flows.night")
+#: The log files open in this process (resolved path -> [handler, how many blocks hold it]).
+_open: dict[Path, list[Any]] = {}
+_open_guard = threading.Lock()
 _night: contextvars.ContextVar[str] = contextvars.ContextVar("night", default="")
 _stage: contextvars.ContextVar[str] = contextvars.ContextVar("stage", default="")
 
@@ -47,12 +60,19 @@ def log_path(home: Path) -> Path:
 
 
 class JsonLines(logging.Formatter):
-    """One JSON object per line: time, night, stage, level, logger, message (and a traceback)."""
+    """One JSON object per line: time, night, stage, level, logger, message (and a traceback).
+
+    ``night`` is the file's night, for lines logged where the night's context is not set
+    (another thread, the command line around the flow)."""
+
+    def __init__(self, night: str | None = None) -> None:
+        super().__init__()
+        self.night = night
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "night": _night.get() or None,
+            "night": _night.get() or self.night or None,
             "stage": _stage.get() or None,
             "level": record.levelname,
             "logger": record.name,
@@ -65,13 +85,36 @@ class JsonLines(logging.Formatter):
 
 @contextmanager
 def night_logging(home: Path, night: str) -> Iterator[Path]:
-    """Send the project's and Prefect's run lines to ``<home>/logs/nightly.jsonl`` for the block."""
+    """Send the project's and Prefect's run lines to ``<home>/logs/nightly.jsonl`` for the block.
+
+    Re-entrant within one process: the flow inside ``early-warning nightly`` (which opened
+    the file first) uses the command line's handler, so each line is written once."""
     path = log_path(home)
+    key = path.resolve()
+    with _open_guard:
+        shared = _open.get(key)
+        if shared is not None:
+            shared[1] += 1
+    token = _night.set(night)
+    try:
+        if shared is not None:
+            yield path
+        else:
+            yield from _opened(path, key, night)
+    finally:
+        _night.reset(token)
+        if shared is not None:
+            with _open_guard:
+                shared[1] -= 1
+
+
+def _opened(path: Path, key: Path, night: str) -> Iterator[Path]:
+    """Open the log file, attach it to the night's loggers for the block, then put them back."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.handlers.RotatingFileHandler(
-        path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
+        path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
     )
-    handler.setFormatter(JsonLines())
+    handler.setFormatter(JsonLines(night))
     handler.setLevel(logging.INFO)
     loggers = [logging.getLogger(name) for name in (*PROJECT_LOGGERS, *PREFECT_LOGGERS)]
     project = [logging.getLogger(name) for name in PROJECT_LOGGERS]
@@ -85,17 +128,54 @@ def night_logging(home: Path, night: str) -> Iterator[Path]:
         logger.setLevel(logging.INFO)
         logger.propagate = False
         logger.addHandler(console)
-    token = _night.set(night)
+    with _open_guard:
+        _open[key] = [handler, 1]
     try:
         yield path
     finally:
-        _night.reset(token)
+        with _open_guard:
+            del _open[key]
         for logger in loggers:
             logger.removeHandler(handler)
             logger.removeHandler(console)
             logger.setLevel(saved[logger][0])
             logger.propagate = saved[logger][1]
         handler.close()
+
+
+def logged_to_file(logger_name: str) -> bool:
+    """Whether a night's log file already receives this logger's lines (while a night logs)."""
+    return any(
+        logger_name == name or logger_name.startswith(name + ".")
+        for name in (*PROJECT_LOGGERS, *PREFECT_LOGGERS)
+    )
+
+
+def to_file_only(record: logging.LogRecord) -> bool:
+    """Write ``record`` to the night's log file(s) open in this process, and nowhere else (not
+    the console, not Prefect): for tracebacks the command line keeps off the terminal.
+    False when no night is logging in this process."""
+    with _open_guard:
+        handlers = [handler for handler, _ in _open.values()]
+    for handler in handlers:
+        if record.levelno >= handler.level:
+            handler.handle(record)
+    return bool(handlers)
+
+
+def log_failure(message: str, exc: BaseException) -> None:
+    """The night's failure, with its traceback, in the log file only (the console has the verdict)."""
+    to_file_only(
+        logging.LogRecord(
+            name="flows.night",
+            level=logging.ERROR,
+            pathname=__file__,
+            lineno=0,
+            msg=message,
+            args=None,
+            exc_info=(type(exc), exc, exc.__traceback__),
+        )
+    )
 
 
 class _WarningsToRoot(logging.Handler):

@@ -208,3 +208,13 @@ def read_case_file(content: Mapping[str, Any]) -> CaseFile:
             or a section of the wrong shape).
     """
     return CaseFile.model_validate(dict(content))
+
+
+def read_household(content: Mapping[str, Any]) -> Household:
+    """Only the household section of a stored case file, for the page that lists the people at
+    the address: it needs none of the rest (the timeline, records and evidence are the bulk).
+
+    Raises:
+        pydantic.ValidationError: the section has the wrong shape.
+    """
+    return Household.model_validate(content.get("household") or {})

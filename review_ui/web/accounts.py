@@ -2,15 +2,18 @@
 
 Passwords are hashed with argon2 before they reach the database and are
 never printed, except the demo's, which are made up for a synthetic borough
-and kept in ``<home>/demo/sign-in.txt`` (owner-only) so a re-run shows the
-same ones.
+and kept in ``<home>/demo/sign-in.txt`` (and the demo's colleagues in each
+locality in ``<home>/demo/colleagues.txt``; both owner-only) so a re-run shows
+the same ones.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,26 +102,78 @@ def ensure_demo_accounts(url: str, home: Path) -> list[DemoAccount]:
     ]
     names = {"demo-caseworker": "Demo Caseworker", "demo-team-lead": "Demo Team Lead"}
     for account in accounts:
-        with _session(url) as db:
-            existing = get_user_by_username(session=db, username=account.username)
-            db.rollback()
-            if existing is not None:
-                existing.password_hash = hash_password(account.password)
-                existing.locality = account.locality
-                existing.active = True
-                db.add(existing)
-                db.commit()
-                continue
-        add_user(
-            url,
-            username=account.username,
-            role=account.role,
-            locality=account.locality,
-            display_name=names[account.username],
-            password=account.password,
+        _make_or_renew(url, account, display_name=names[account.username])
+    _keep(record, accounts)
+    return accounts
+
+
+def staff_demo_localities(url: str, home: Path, localities: Iterable[str]) -> list[DemoAccount]:
+    """A caseworker for each of the demo's ``localities`` that no active reviewer works yet.
+
+    The demo runs before anyone signs in; without this, every locality but the demo
+    accounts' own would be one "nobody works" (the team lead's banner and the night's
+    summary would list them all), which no staffed council looks like. Made before the
+    nights, so the nights' summaries see a staffed council too. Their made-up passwords are
+    kept in ``<home>/demo/colleagues.txt`` (owner-only); returns every colleague kept there.
+    """
+    record = home / "demo" / "colleagues.txt"
+    kept = [DemoAccount(**entry) for entry in json.loads(record.read_text())] if record.exists() else []
+    with _session(url) as db:
+        staffed = set(
+            db.scalars(
+                select(User.locality).where(
+                    User.active.is_(True),
+                    User.role.in_([Role.CASEWORKER, Role.TEAM_LEAD]),
+                    User.locality.is_not(None),
+                )
+            )
         )
+    made: list[DemoAccount] = []
+    for locality in localities:
+        if locality in staffed:
+            continue
+        account = DemoAccount(
+            _colleague_username(locality), secrets.token_urlsafe(12), Role.CASEWORKER.value, locality
+        )
+        _make_or_renew(url, account, display_name=f"{locality} Caseworker")
+        made.append(account)
+    if made:
+        names = {account.username for account in made}
+        _keep(record, [a for a in kept if a.username not in names] + made)
+    return [a for a in kept if a.username not in {m.username for m in made}] + made
+
+
+def _colleague_username(locality: str) -> str:
+    """``demo-<locality>`` in the characters a username may have (``Upper Moor`` -> ``demo-upper-moor``)."""
+    return ("demo-" + re.sub(r"[^a-z0-9]+", "-", locality.lower()).strip("-"))[:64]
+
+
+def _make_or_renew(url: str, account: DemoAccount, *, display_name: str) -> None:
+    """Create the account, or give an existing one of that name this password and locality."""
+    with _session(url) as db:
+        existing = get_user_by_username(session=db, username=account.username)
+        db.rollback()
+        if existing is not None:
+            existing.password_hash = hash_password(account.password)
+            existing.locality = account.locality
+            existing.role = account.role
+            existing.active = True
+            db.add(existing)
+            db.commit()
+            return
+    add_user(
+        url,
+        username=account.username,
+        role=account.role,
+        locality=account.locality,
+        display_name=display_name,
+        password=account.password,
+    )
+
+
+def _keep(record: Path, accounts: list[DemoAccount]) -> None:
+    """The demo's made-up sign-ins, owner-only, so a re-run shows the same ones."""
     record.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(record, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         json.dump([account.__dict__ for account in accounts], handle, indent=2)
-    return accounts

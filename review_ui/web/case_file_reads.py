@@ -2,8 +2,9 @@
 
 A caseworker reads a case file at a time; 200 case files in a second is a
 script, a stolen session or someone copying personal data out, and every
-case file holds names, dates of birth and contacts. Each person page and
-each ``GET /api/items/{id}`` is therefore counted against the user:
+case file holds names, dates of birth and contacts. Each person page, each
+household page (other residents' service involvement, from the same case
+file) and each ``GET /api/items/{id}`` is therefore counted against the user:
 more than ``case_file_reads_per_minute`` (``review_app.yaml``) within the
 last minute are refused with 429 and ``Retry-After``, and the refusal is
 audited (:func:`review_ui.web.deps.case_file_reader`).

@@ -142,7 +142,8 @@ def case_file_reader(request: Request, db: Db, who: Reviewer) -> SignedIn:
     return who
 
 
-#: A reviewer reading a case file (the person page, the API's item): counted against their limit.
+#: A reviewer reading a case file (the person page, its household page, the API's item): counted
+#: against their limit.
 CaseFileReader = Annotated[SignedIn, Depends(case_file_reader)]
 TeamLead = Annotated[SignedIn, Depends(allow(Role.TEAM_LEAD))]
 Administrator = Annotated[SignedIn, Depends(allow(Role.ADMINISTRATOR))]

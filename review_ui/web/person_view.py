@@ -16,7 +16,7 @@ from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
 from early_warning.wording import Wording
-from review_ui.queue.case_file import CaseFile, SourceRecord, read_case_file
+from review_ui.queue.case_file import CaseFile, Household, SourceRecord, read_case_file, read_household
 from review_ui.store import CaseFile as StoredCaseFile
 from review_ui.store import ItemHistory, ItemStatus, ReviewItem, ReviewOutcome, Role, User
 from review_ui.store.link_constraints import RecordKey, active_not_same_person_records
@@ -125,6 +125,15 @@ def _earlier_reviews(db: Session, item: ReviewItem) -> list[EarlierReview]:
             )
         )
     return reviews
+
+
+def household_of(db: Session, item: ReviewItem) -> Household | None:
+    """The household section of the item's case file (None when there is no case file), read
+    without building the rest of the person page: the household page shows nothing else."""
+    found = db.get(StoredCaseFile, item.person_id)
+    if found is None or not isinstance(found.content, dict):
+        return None
+    return read_household(found.content)
 
 
 def person_page(

@@ -4,19 +4,24 @@ lines and ``early-warning status`` on a home with whole, held and killed nights.
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from early_warning import exit_codes
 from early_warning.cli import main
 from early_warning.progress import Progress, ProgressHandler
 from flows.night_lock import NightAlreadyRunning, is_running, lock_path, night_lock
@@ -26,6 +31,14 @@ HOLD = (
     "import sys, time; from pathlib import Path; from flows.night_lock import night_lock\n"
     "with night_lock(Path(sys.argv[1]), '2026-12-07'):\n"
     "    print('held', flush=True); time.sleep(600)\n"
+)
+
+
+PROBE = (
+    "import sys, time; from pathlib import Path; from flows.night_lock import is_running\n"
+    "home = Path(sys.argv[1]); print('probing', flush=True); end = time.monotonic() + 120\n"
+    "while time.monotonic() < end:\n"
+    "    is_running(home)\n"
 )
 
 
@@ -70,6 +83,71 @@ def test_a_killed_holders_lock_is_taken_over_with_a_message(tmp_path: Path) -> N
         assert clean.message is None
 
 
+def test_asking_whether_a_night_runs_never_refuses_a_night_starting_at_that_moment(tmp_path: Path) -> None:
+    """``status`` used to ask by taking the lock for an instant: a night starting in that instant
+    was refused. A second process asks over and over; it is frozen (SIGSTOP) at a thousand
+    random points of its asking, and each time a night's first step - the non-blocking lock -
+    must succeed. (Taking the lock to ask, it was frozen holding it 15-38 times in 1,000.)"""
+    with night_lock(tmp_path, "2026-12-07"):
+        pass  # the lock file exists, as on any home that has run a night
+    refused = 0
+    with subprocess.Popen([sys.executable, "-c", PROBE, str(tmp_path)], stdout=subprocess.PIPE) as prober:
+        try:
+            assert prober.stdout is not None
+            assert prober.stdout.readline().strip() == b"probing"
+            for _ in range(1000):
+                os.kill(prober.pid, signal.SIGSTOP)
+                try:
+                    _wait_until_stopped(prober.pid)
+                    refused += _lock_refused(lock_path(tmp_path))
+                finally:
+                    os.kill(prober.pid, signal.SIGCONT)
+                time.sleep(0.001)
+            assert prober.poll() is None, "the prober was asking throughout"
+        finally:
+            prober.kill()
+    assert refused == 0, f"a night starting while status asked was refused {refused} times in 1,000"
+    with night_lock(tmp_path, "2026-12-08"):
+        pass
+
+
+def _wait_until_stopped(pid: int) -> None:
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "T":
+        assert time.monotonic() < deadline, "the prober did not stop"
+        time.sleep(0.0005)
+
+
+def _lock_refused(path: Path) -> int:
+    """1 if the night lock cannot be taken now (what refuses a night), else 0."""
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return 1
+    return 0
+
+
+def test_the_probe_reads_the_record_and_checks_the_process(tmp_path: Path) -> None:
+    """A record whose process is gone, or whose PID now belongs to a process started after the
+    record was written (reused), is not a running night; one on another host cannot be checked."""
+    path = lock_path(tmp_path)
+    record = {"pid": os.getpid(), "host": socket.gethostname(), "night": "2026-12-07"}
+    path.write_text(json.dumps({**record, "started": datetime.now(UTC).isoformat(timespec="seconds")}))
+    assert is_running(tmp_path) == json.loads(path.read_text()), "this process is alive and began first"
+    path.write_text(json.dumps({**record, "started": "2020-01-01T00:00:00+00:00"}))
+    assert is_running(tmp_path) is None, "this process started years after that record: a reused PID"
+    with subprocess.Popen([sys.executable, "-c", "pass"]) as gone:
+        gone.wait()
+    path.write_text(json.dumps({**record, "pid": gone.pid, "started": "2026-12-07T02:00:00+00:00"}))
+    assert is_running(tmp_path) is None
+    elsewhere = {**record, "host": "another-host", "started": "2026-12-07T02:00:00+00:00"}
+    path.write_text(json.dumps(elsewhere))
+    assert is_running(tmp_path) == elsewhere
+    path.write_text("")
+    assert is_running(tmp_path) is None, "a night that ended cleanly emptied the record"
+
+
 def test_the_log_file_is_json_lines_with_night_stage_and_counts_only(tmp_path: Path) -> None:
     console = io.StringIO()
     root = logging.StreamHandler(console)
@@ -110,6 +188,38 @@ def _the_file_says_it(tmp_path: Path) -> None:
     # Outside the night, the project's loggers are as they were.
     assert logging.getLogger("features").level == logging.NOTSET
     assert logging.getLogger("features").propagate
+
+
+def test_a_night_that_fails_before_its_flow_is_in_the_one_log_file_with_its_traceback(tmp_path: Path) -> None:
+    """One log file for the home: the command line's tracebacks (here a failure at start-up,
+    before Prefect or the flow) go to ``nightly.jsonl`` with the night, not to a second file."""
+    home = tmp_path / "home"
+    lock_path(home).mkdir(parents=True)  # the lock cannot be opened: the night fails at start-up
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "EARLY_WARNING_"))}
+    args = ["nightly", "--extracts", str(tmp_path), "--as-of", "2026-12-07", "--home", str(home), "--quiet"]
+    failed = subprocess.run(
+        [sys.executable, "-m", "early_warning.cli", *args],
+        env={**env, "EARLY_WARNING_DATABASE_URL": f"sqlite:///{tmp_path / 'queue.sqlite3'}"},
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert failed.returncode == exit_codes.FAILED, failed.stderr[-3000:]
+    console = failed.stdout + failed.stderr
+    assert "Traceback" not in console
+    last = console.strip().splitlines()[-1]
+    assert last.startswith("FAILED in start-up: "), last
+    assert f"Details: {log_path(home.resolve())}." in last
+    [line] = [json.loads(text) for text in log_path(home).read_text().splitlines()]
+    assert (line["night"], line["level"], line["message"]) == (
+        "2026-12-07",
+        "ERROR",
+        "the night failed in start-up",
+    )
+    assert "IsADirectoryError" in line["traceback"]
+    assert [p.name for p in (home / "logs").iterdir()] == ["nightly.jsonl"]
 
 
 def test_stage_lines_reach_the_terminal_with_elapsed_time() -> None:

@@ -269,7 +269,7 @@ def test_an_output_that_cannot_be_written_fails_the_night_and_leaves_the_last_ni
     assert "Nothing was sent to caseworkers" in last
     assert "Safe to re-run: early-warning nightly" in last
     assert "Traceback" not in failed.stderr + failed.stdout
-    log = home / "logs" / f"nightly-{AS_OF}.log"
+    log = home / "logs" / "nightly.jsonl"  # the one log file: the traceback is on the ERROR line
     assert str(log) in last
     assert "Traceback" in log.read_text()
     assert folder_digest(home / "runs" / AS_OF) == before_night, "the published night is untouched"

@@ -40,7 +40,7 @@ from review_ui.store.tables import UNKNOWN_LOCALITY
 from review_ui.store.work_record import record_attempt
 from review_ui.web.deps import CaseFileReader, Db, NotFound, Posted, Reviewer, TeamLead, client_source
 from review_ui.web.forms import ATTEMPT_NOTE_MAX, NOTE_MAX, STRENGTHS_MAX, WorkFields, work_form
-from review_ui.web.person_view import PersonPage, person_page
+from review_ui.web.person_view import PersonPage, household_of, person_page
 from review_ui.web.queue_view import notice_for
 from review_ui.web.render import render
 from review_ui.web.routes.queue import item_for, safe_return, with_notice
@@ -378,14 +378,18 @@ def not_this_person(
 
 
 @router.get("/items/{item_id}/household")
-def household(request: Request, db: Db, who: Reviewer, item_id: int) -> Response:
+def household(request: Request, db: Db, who: CaseFileReader, item_id: int) -> Response:
     """Which services know the other people at the address: a third party's involvement, so it is
-    shown only when the caseworker opens it, and every opening is audited."""
+    shown only when the caseworker opens it, and every opening is audited.
+
+    It reads a case file (other residents' service involvement), so it counts against the
+    reader's per-minute limit like the person page (:mod:`review_ui.web.case_file_reads`);
+    otherwise a script could walk every item's household unthrottled. It reads only the case
+    file's household section, not the whole person page."""
     item = item_for(db, request, who, item_id)
-    page = person_page(db, item=item, viewer=who.user, wording=request.app.state.wording)
-    if page.case_file is None:
+    found = household_of(db, item)
+    if found is None:
         raise NotFound
-    members = page.case_file.household.members
     with write_transaction(db):
         append_audit(
             session=db,
@@ -393,7 +397,7 @@ def household(request: Request, db: Db, who: Reviewer, item_id: int) -> Response
             action=AuditAction.HOUSEHOLD_VIEWED,
             item_id=item.id,
             person_id=item.person_id,
-            detail={"locality": item.locality, "members": len(members)},
+            detail={"locality": item.locality, "members": len(found.members)},
             source=client_source(request),
         )
     return render(
@@ -402,6 +406,6 @@ def household(request: Request, db: Db, who: Reviewer, item_id: int) -> Response
         {
             "title": request.app.state.wording.page_words("household_shown_heading"),
             "item": item,
-            "household": page.case_file.household,
+            "household": found,
         },
     )

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from early_warning.all_settings import load_all
 from early_warning.config import ConfigError
@@ -134,3 +134,44 @@ def test_the_default_is_thirty_a_minute_and_config_check_refuses_a_limit_below_o
     with pytest.raises(ConfigError) as error:
         load_all(tmp_path)
     assert "review_app.yaml: case_file_reads_per_minute" in str(error.value)
+
+
+def test_household_pages_count_as_case_file_reads_shared_with_the_person_page(limited: Web) -> None:
+    """The household page reads the same case file (other residents' service involvement):
+    before, it was outside the limit, so a script could walk every item's household unthrottled."""
+    casey = limited.sign_in("casey")
+    item = limited.world.items["Northgate"][0]
+    assert casey.get(f"/items/{item}").status_code == 200
+    for _ in range(LIMIT - 1):
+        shown = casey.get(f"/items/{item}/household")
+        assert shown.status_code == 200
+        assert "Adult aged" in shown.text or "No one else is recorded" in shown.text
+    refused = casey.get(f"/items/{item}/household")
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    assert "You have opened too many case files" in refused.text
+    assert casey.get(f"/items/{item}").status_code == 429
+    assert [entry.detail["path"] for entry in _refusals(limited)] == [
+        f"/items/{item}/household",
+        f"/items/{item}",
+    ]
+
+
+def test_the_household_page_reads_only_the_case_files_household(limited: Web) -> None:
+    """Not the whole person page: no item history, earlier reviews or reviewers' names."""
+    casey = limited.sign_in("casey")
+    item = limited.world.items["Northgate"][0]
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    engine = limited.app.state.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert casey.get(f"/items/{item}/household").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert any("case_files" in s for s in statements)
+    for table in ("review_item_history", "review_outcomes", "link_constraints"):
+        assert not any(table in s for s in statements), table

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -34,6 +35,7 @@ from playwright.sync_api import (
     Page,
     Playwright,
     Response,
+    expect,
     sync_playwright,
 )
 
@@ -208,8 +210,8 @@ def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-    assert "/sign-in" not in page.url, f"{username} could not sign in: {page.url}"
+    # The page after the form's POST, not the sign-in page still showing while it is sent.
+    expect(page, f"{username} could not sign in").not_to_have_url(re.compile(r"/sign-in(\?|$)"))
 
 
 def sign_out(page: Page) -> None:

@@ -168,6 +168,7 @@ def _clerical_next_with_errors(page: Page, live: LiveServer) -> None:
     _clerical_pair(page, live)
     page.goto("/clerical/2026-06-30/next")
     page.get_by_role("button", name="Save and show the next pair").click()
+    page.locator(".govuk-error-summary").wait_for()
 
 
 CASES = [

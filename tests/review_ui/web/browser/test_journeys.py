@@ -70,6 +70,9 @@ def test_a_caseworker_claims_reviews_and_records_an_outcome_and_the_audit_log_sh
     expect(page).to_have_url(re.compile(r"/audit"))
     page.get_by_label("Item number").fill(str(item))
     page.get_by_role("button", name="Apply filters").click()
+    expect(page).to_have_url(
+        re.compile(rf"/audit\?(.*&)?item={item}(&|$)")
+    )  # the filtered page, not the first
     table = page.locator("table.app-audit-table")
     viewed = table.locator("tr", has_text="Opened the person page").filter(has_text="casey")
     recorded = table.locator("tr", has_text="Recorded outcome: help offered").filter(has_text="casey")

@@ -15,6 +15,7 @@ The pages are styled with the stylesheet compiled from this checkout's
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -147,22 +148,23 @@ def test_each_reason_leads_to_the_timeline_entries_behind_it(wide: Page, busy: i
     reasons.nth(0).get_by_role("link", name="See the 3 entries behind this").click()
     wide.wait_for_url(f"**/items/{busy}?reason=1#entry-*")
     linked = wide.locator(".app-timeline__row--linked")
-    assert linked.count() == 3
+    expect(linked).to_have_count(3)
     assert linked.all_inner_texts() == [t for t in linked.all_inner_texts() if "Missed a rent payment" in t]
     target = wide.locator(".app-timeline__row:target")
-    assert target.count() == 1
-    assert "app-timeline__row--linked" in (target.get_attribute("class") or "")
+    expect(target).to_have_count(1)
+    expect(target).to_have_class(re.compile(r"(^|\s)app-timeline__row--linked(\s|$)"))
     expect(target).to_be_in_viewport()
     # The repeat-contact reason: the three contact centre enquiries, not the rent entries.
     wide.goto(f"/items/{busy}")
     wide.locator(".app-reasons > li").nth(2).get_by_role("link").click()
     wide.wait_for_url(f"**/items/{busy}?reason=3#entry-*")
+    expect(wide.locator(".app-timeline__row--linked")).to_have_count(3)
     texts = wide.locator(".app-timeline__row--linked").all_inner_texts()
     assert len(texts) == 3
     assert all("Enquiry to the contact centre" in t for t in texts)
     # Each highlighted entry says which reason it is behind, and leads back to it.
     wide.locator(".app-timeline__row--linked").first.get_by_role("link", name="Behind reason 3").click()
-    assert wide.url.endswith("#reason-3")
+    expect(wide).to_have_url(re.compile(r"#reason-3$"))
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["with JavaScript", "without JavaScript"])
@@ -187,11 +189,11 @@ def test_the_timeline_shows_signs_of_need_and_a_toggle_shows_everything(
         assert page.get_by_text("Paid rent", exact=True).count() == 0
         page.get_by_role("link", name=f"Show every contact ({TOTAL_ENTRIES} entries)").click()
         page.wait_for_url("**?timeline=all#timeline")
-        assert rows.count() == TOTAL_ENTRIES
+        expect(rows).to_have_count(TOTAL_ENTRIES)
         assert "£0.00" not in page.content()
         page.get_by_role("link", name="Show signs of need only").click()
         page.wait_for_url(f"**/items/{busy}#timeline")
-        assert rows.count() == TOTAL_ENTRIES - ROUTINE_ENTRIES + 48
+        expect(rows).to_have_count(TOTAL_ENTRIES - ROUTINE_ENTRIES + 48)
     finally:
         context.close()
 
