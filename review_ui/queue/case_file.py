@@ -20,7 +20,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Annotated, Any
 
@@ -87,6 +87,12 @@ def national_phone(text: str) -> str:
     return digits
 
 
+def name_key(name: str) -> str:
+    """A name compared without case or extra spaces ("SEAN  CAREY" is "Sean Carey"), as
+    :func:`review_ui.queue.case_files.name_key` compares them when the case file is built."""
+    return " ".join(name.split()).casefold()
+
+
 class Person(_Part):
     """Who the person is to the council's systems (never their date of birth)."""
 
@@ -114,7 +120,7 @@ class Person(_Part):
         seen: set[str] = set()
         kept = []
         for name in ([self.name] if self.name else []) + self.names:
-            key = " ".join(name.split()).casefold()
+            key = name_key(name)
             if key and key not in seen:
                 seen.add(key)
                 kept.append(name)
@@ -144,6 +150,8 @@ class SourceRecord(_Part):
     name: str | None = None
     address: str | None = None
     last_event: OptionalDate = None
+    #: The phone number the record holds (case files from before it was kept lack it).
+    phone: str | None = None
 
 
 class TimelineEntry(_Part):
@@ -198,6 +206,22 @@ class CaseFile(_Part):
     evidence: list[MatchEvidence] = Field(default_factory=list)
     #: Version 2 on; empty for an older document.
     coverage: list[SourceCoverage] = Field(default_factory=list)
+
+    def sources_holding_name(self, name: str) -> list[str]:
+        """The sources whose records hold ``name`` (in any case or spacing), most recently
+        active first: "Sean Carey - council tax, benefits"."""
+        key = name_key(name)
+        return _sources(r for r in self.records if r.name and name_key(r.name) == key)
+
+    def sources_holding_phone(self, phone: str) -> list[str]:
+        """The sources whose records hold ``phone`` (however it is written), most recently active
+        first; none for a case file written before records kept their number."""
+        key = national_phone(phone)
+        return _sources(r for r in self.records if r.phone and national_phone(r.phone) == key)
+
+
+def _sources(records: Iterable[SourceRecord]) -> list[str]:
+    return list(dict.fromkeys(r.source for r in records if r.source))
 
 
 def read_case_file(content: Mapping[str, Any]) -> CaseFile:

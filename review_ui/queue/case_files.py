@@ -14,7 +14,7 @@ builds that, as a JSON document per person (``CASE_FILE_VERSION``)::
     {"schema_version": 1, "as_of": "2026-06-30",
      "person": {"names", "age", "address", "postcode", "ward", "phones", "emails",
                 "name", "locality", "name_from", "address_from"},
-     "records": [{"source", "source_person_id", "name", "address", "last_event"}],
+     "records": [{"source", "source_person_id", "name", "address", "last_event", "phone"}],
      "timeline": [{"date", "service", "event_type", "label", "amount", "topic", "role"}],
      "household": {"address", "members": [{"description", "services"}]},
      "evidence": [{"left", "right", "match_probability", "reasons"}],
@@ -26,6 +26,9 @@ holds none): the person page's "which systems hold a record, and how fresh".
 
 What a caller can rely on:
 
+* Each record keeps the name and phone number it holds, so the page can say which
+  systems hold each of the person's names and numbers (the same name in another case,
+  or the same number written another way, is the same value).
 * A record's *last event* is its latest event on or before the night; records
   (and the phones and emails taken from them) are listed most recently
   active first, ties by source and id.
@@ -143,6 +146,7 @@ _RECORD_ENTRY = pl.Struct(
         "name": pl.String,
         "address": pl.String,
         "last_event": pl.String,
+        "phone": pl.String,
     }
 )
 _MEMBER_ENTRY = pl.Struct({"description": pl.String, "services": pl.List(pl.String)})
@@ -572,6 +576,7 @@ def _records_section(table: pl.DataFrame) -> pl.DataFrame:
         "name",
         _address_line(pl.col("address"), pl.col("postcode")).alias("address"),
         pl.col("last_event").dt.to_string("%Y-%m-%d").alias("last_event"),
+        "phone",
     )
     return table.group_by("person_id", maintain_order=True).agg(entry.alias("records"))
 

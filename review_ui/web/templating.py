@@ -88,6 +88,8 @@ def make_templates(wording: Wording | None = None) -> Jinja2Templates:
     )
     filters: dict[str, Any] = {
         "service": wording.service_title,
+        # inside a sentence ("Held by council tax, benefits")
+        "service_words": wording.service_label,
         "long_date": uk_date,
         "month": uk_month,
         "date_time": uk_date_time,

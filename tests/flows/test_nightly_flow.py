@@ -389,6 +389,7 @@ def _identifiers(content: dict[str, object]) -> set[str]:
     assert isinstance(records, list)
     found = {*person["names"], *person["phones"], *person["emails"]}
     found |= {r["name"] for r in records if r["name"]}
+    found |= {r["phone"] for r in records if r.get("phone")}  # as each record writes it
     return {str(value) for value in found if len(str(value)) >= 5}
 
 

@@ -120,8 +120,14 @@ def busy_case_file(person_id: str, *, name: str = "Sam Busy") -> dict[str, Any]:
             {
                 "source": s,
                 "source_person_id": f"{s[:2].upper()}-{person_id}",
-                "name": name,
+                "name": name.upper() if s == "contact_centre" else name,
                 "address": "7 Busy Row",
+                # One number, written two ways: shown once, held by three systems.
+                "phone": "+44 7700 900456"
+                if s == "contact_centre"
+                else "07700 900456"
+                if s in sources[:2]
+                else None,
             }
             for s in sources[:5]
         ],

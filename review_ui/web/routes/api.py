@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from review_ui.queue.case_file import read_case_file
 from review_ui.store import (
     OPEN_STATUSES,
     CaseFile,
+    ContactChannel,
     ItemStatus,
     Outcome,
     QueueError,
@@ -36,8 +38,11 @@ from review_ui.store import (
     write_transaction,
 )
 from review_ui.store.audit import AuditAction
+from review_ui.store.work_record import attempts_for, record_attempt
 from review_ui.web.access import visible_item, visible_localities
 from review_ui.web.deps import AnyUser, CaseFileReader, Db, NotFound, Posted, Reviewer, client_source
+from review_ui.web.forms import ATTEMPT_NOTE_MAX, NOTE_MAX, STRENGTHS_MAX, WorkFields, work_form
+from review_ui.web.routes.person import today
 
 router = APIRouter(prefix="/api")
 
@@ -131,30 +136,81 @@ class ItemDetail(ItemSummary):
     history: list[HistoryEntry]
 
 
+PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
 class OutcomeIn(BaseModel):
-    """What happened: one of the five outcomes about help, and an optional note."""
+    """What happened: one of the five outcomes about help, and the record of the work beside it.
+
+    The same rules as the person page's form (:func:`review_ui.web.forms.work_form`):
+    "could_not_reach" records a try to get in touch (``channel`` needed; ``tried_on`` today if
+    left out, never in the future) and keeps the item open with you until ``close`` is true or
+    the configured number of tries is reached; any other outcome closes the item.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     outcome: Outcome
     note: str | None = Field(
         default=None,
-        max_length=2000,
-        pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$",
-        description="What happened, in a few words (no control characters).",
+        max_length=NOTE_MAX,
+        pattern=PRINTABLE,
+        description="What matters to the person, and what happened, in a few words (no control characters).",
+    )
+    strengths: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Strengths from the configured short list (`review_app.yaml`: `strengths`).",
+    )
+    other_strengths: str | None = Field(default=None, max_length=STRENGTHS_MAX, pattern=PRINTABLE)
+    follow_up_on: date | None = Field(default=None, description="An optional follow-up date, today or later.")
+    channel: ContactChannel | None = Field(
+        default=None, description="For could_not_reach: how you tried to get in touch."
+    )
+    tried_on: date | None = Field(
+        default=None, description="For could_not_reach: the day you tried (today if left out)."
+    )
+    attempt_note: str | None = Field(
+        default=None,
+        max_length=ATTEMPT_NOTE_MAX,
+        pattern=PRINTABLE,
+        description="For could_not_reach: what you tried.",
+    )
+    close: bool = Field(
+        default=False, description="For could_not_reach: close the item now (you will not try again)."
     )
 
-    @field_validator("note")
+    @field_validator("note", "other_strengths", "attempt_note")
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
 
+    def form_fields(self) -> WorkFields:
+        """These fields as the person page's form sends them, so one set of rules checks both."""
+
+        def parts(day: date | None) -> tuple[str, str, str]:
+            return (str(day.day), str(day.month), f"{day.year:04d}") if day else ("", "", "")
+
+        return WorkFields(
+            strengths=self.strengths,
+            other_strengths=self.other_strengths or "",
+            follow_up=parts(self.follow_up_on),
+            channel=self.channel.value if self.channel else "",
+            tried=parts(self.tried_on),
+            attempt_note=self.attempt_note or "",
+            close_now="yes" if self.close else "",
+        )
+
 
 class OutcomeRecorded(BaseModel):
     item_id: int
-    status: ItemStatus
+    status: ItemStatus = Field(
+        description="`closed`, or `in_review` after a could_not_reach try that keeps the item open."
+    )
     outcome: Outcome
     recorded_at: datetime
+    attempts: int = Field(description="How many tries to get in touch the item now has.")
+    max_attempts: int = Field(description="After this many tries, could_not_reach closes the item.")
 
 
 def _usernames(db: Session, items: list[ReviewItem]) -> dict[int, str]:
@@ -279,24 +335,76 @@ def get_item(request: Request, db: Db, who: CaseFileReader, item_id: ItemId) -> 
 def post_outcome(
     request: Request, db: Db, who: Reviewer, _posted: Posted, item_id: ItemId, body: OutcomeIn
 ) -> OutcomeRecorded:
-    """Record what happened and close the item.
+    """Record what happened, as the person page's form does.
 
-    A new item that nobody has is claimed for you first. Send the session's
-    CSRF token in the `X-CSRF-Token` header.
+    Any outcome but `could_not_reach` closes the item. `could_not_reach` records a try to get
+    in touch (`channel` needed) and keeps the item with you, unless `close` is true or the
+    configured number of tries is reached, when it closes with "could not reach". A new item
+    that nobody has is claimed for you first. Send the session's CSRF token in the
+    `X-CSRF-Token` header.
     """
+    settings = request.app.state.review_app
+    form = work_form(
+        body.outcome, body.note or "", body.form_fields(), strengths=settings.strengths, today=today()
+    )
+    if form.errors:
+        raise RequestValidationError(_form_problems(form.errors.fields))
     source = client_source(request)
     item = visible_item(db, who.user, item_id, source=source)
+    values = form.values
     try:
         if item.status == ItemStatus.NEW and item.assigned_to_id is None:
             claim_item(session=db, item_id=item.id, user=who.user, source=source)
-        review = record_outcome(
-            session=db, item_id=item.id, user=who.user, outcome=body.outcome, note=body.note, source=source
-        )
+        if body.outcome == Outcome.COULD_NOT_REACH:
+            tried = record_attempt(
+                session=db,
+                item_id=item.id,
+                user=who.user,
+                tried_on=values["tried_on"],
+                channel=values["channel"],
+                max_attempts=settings.could_not_reach_attempts,
+                note=values["attempt_note"] or None,
+                follow_up_on=values["follow_up_on"],
+                close=values["close_now"],
+                source=source,
+            )
+            closed = tried.closed_with is not None
+            at = tried.closed_with.at if tried.closed_with is not None else tried.attempt.at
+        else:
+            review = record_outcome(
+                session=db,
+                item_id=item.id,
+                user=who.user,
+                outcome=body.outcome,
+                note=values["note"] or None,
+                strengths=values["strengths"],
+                other_strengths=values["other_strengths"] or None,
+                follow_up_on=values["follow_up_on"],
+                source=source,
+            )
+            closed, at = True, review.at
     except QueueError as error:
         raise HTTPException(409, detail=_conflict_message(db, item_id, who.user, error)) from None
     return OutcomeRecorded(
-        item_id=item_id, status=ItemStatus.CLOSED, outcome=body.outcome, recorded_at=review.at
+        item_id=item_id,
+        status=ItemStatus.CLOSED if closed else ItemStatus.IN_REVIEW,
+        outcome=body.outcome,
+        recorded_at=at,
+        attempts=len(attempts_for(db, [item_id])[item_id]),
+        max_attempts=settings.could_not_reach_attempts,
     )
+
+
+#: The form's field names (and GOV.UK date fields) as the API's body names them.
+_API_FIELDS = {"follow_up": "follow_up_on", "tried": "tried_on"}
+
+
+def _form_problems(fields: dict[str, str]) -> list[dict[str, Any]]:
+    """The form's messages as FastAPI's validation errors: the app answers them as any 422."""
+    return [
+        {"loc": ["body", _API_FIELDS.get(name, name)], "msg": message, "type": "value_error"}
+        for name, message in fields.items()
+    ]
 
 
 def _conflict_message(db: Session, item_id: int, user: User, error: QueueError) -> str:

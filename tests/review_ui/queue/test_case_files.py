@@ -235,16 +235,18 @@ def test_records_are_listed_most_recently_active_first_with_their_own_address() 
     records = case_file("p1")["records"]
     assert records == [
         {"source": "contact_centre", "source_person_id": "CC1", "name": "ANN EXAMPLE", "address": "zz1 1aa",
-         "last_event": (AS_OF - timedelta(days=3)).isoformat()},
+         "last_event": (AS_OF - timedelta(days=3)).isoformat(), "phone": None},
         {"source": "council_tax", "source_person_id": "CT1", "name": "Ann Example",
-         "address": "12 High St, ZZ1 1AA", "last_event": (AS_OF - timedelta(days=10)).isoformat()},
+         "address": "12 High St, ZZ1 1AA", "last_event": (AS_OF - timedelta(days=10)).isoformat(),
+         "phone": "07700 900001"},
         {"source": "benefits", "source_person_id": "B1", "name": "Ann Exampel",
-         "address": "12 High Street, ZZ1 1AA", "last_event": (AS_OF - timedelta(days=200)).isoformat()},
+         "address": "12 High Street, ZZ1 1AA", "last_event": (AS_OF - timedelta(days=200)).isoformat(),
+         "phone": "+44 7700 900001"},
     ]  # fmt: skip
     dev = case_file("p4")["records"]
     assert dev == [
         {"source": "asb", "source_person_id": "AS4", "name": "Dev Unknown", "address": None,
-         "last_event": (AS_OF - timedelta(days=400)).isoformat()}
+         "last_event": (AS_OF - timedelta(days=400)).isoformat(), "phone": None}
     ]  # fmt: skip
 
 
@@ -552,3 +554,18 @@ def test_a_stored_case_file_lists_one_name_and_one_phone_per_value_when_read() -
     assert person.names == ["Sean Carey", "Shaun Carey"]
     assert person.phones == ["07700 900123", "01632 960000"]
     assert national_phone("+44 (0)1632 960000") == "01632960000"
+
+
+def test_each_name_and_phone_says_which_systems_hold_it() -> None:
+    """Ann's one name in two cases is held by council tax and the contact centre; her one number,
+    written two ways, by council tax and benefits (records most recently active first)."""
+    from review_ui.queue.case_file import read_case_file
+
+    read = read_case_file(case_file("p1"))
+    assert read.person.names == ["Ann Example", "Ann Exampel"]
+    assert read.sources_holding_name("Ann Example") == ["contact_centre", "council_tax"]
+    assert read.sources_holding_name("ann  EXAMPLE") == ["contact_centre", "council_tax"]
+    assert read.sources_holding_name("Ann Exampel") == ["benefits"]
+    assert read.person.phones == ["07700 900001"]
+    assert read.sources_holding_phone("07700 900001") == ["council_tax", "benefits"]
+    assert read.sources_holding_name("Someone Else") == read.sources_holding_phone("01632 960000") == []
