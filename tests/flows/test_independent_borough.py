@@ -15,7 +15,8 @@ queue; ``status`` names the last whole night and the held ones.
 
 Issue 20: a council folder with a changed points table and its own model name:
 the night before any model scores with that points table; ``train`` registers
-under that name; the night after uses the council's model; the newest version
+under that name; the night after scores by the council's model and (a tree model
+having no per-person breakdown) gives its reasons by the council's table; the newest version
 scores its own input example 0-1 through pyfunc without the project; its
 training run carries a dataset input and the git commit.
 """
@@ -337,6 +338,22 @@ def test_the_night_after_training_uses_the_councils_model(
     assert set(surfaced["scorer"]) <= {named}
     routed = {str(r["as_of"]) for r in queue_rows(trained.queue, "route_runs")}
     assert {NIGHT, NEXT} <= routed
+    # The same night uses the council's points table too: a model with no per-person breakdown
+    # (a tree, or the rules score itself) gives reasons by the council's table - 2.5 points a
+    # service beyond the first, capped at 4.5, where the default table gives 1.5 and 3.
+    import mlflow
+
+    from models.registry import tracking_uri
+
+    chosen = (
+        mlflow.MlflowClient(tracking_uri(trained.home)).get_run(newest.run_id).data.params["chosen_model"]
+    )
+    if chosen != "logistic_regression":
+        drivers = pl.read_parquet(run / "drivers.parquet").filter(
+            pl.col("feature") == "distinct_services_90d"
+        )
+        assert drivers.height > 0
+        assert set(drivers["weight"]) <= {2.5, 4.5}, drivers["weight"].value_counts()
 
 
 def test_the_newest_version_scores_its_own_input_example_0_to_1_through_pyfunc(
