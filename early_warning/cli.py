@@ -271,9 +271,17 @@ def _cmd_nightly(args: argparse.Namespace) -> int:
 def _cmd_release(args: argparse.Namespace) -> int:
     """Route a night its checks held, after recording who released it and why in the audit log."""
     import getpass
+    import json
 
     from early_warning import exit_codes
-    from early_warning.paths import RunPaths, nights_through, read_json, resolve_home
+    from early_warning.paths import (
+        RELEASE_RECORD,
+        RunPaths,
+        nights_through,
+        read_json,
+        resolve_home,
+        write_text,
+    )
     from review_ui.store import queue_database_url
     from review_ui.store.audit import record_night_released
     from review_ui.web.accounts import _session
@@ -308,6 +316,8 @@ def _cmd_release(args: argparse.Namespace) -> int:
             reason=reason,
             failed_checks=len(kept["audit"]["failed"]),
         )
+    record = {"night": args.as_of.isoformat(), "by": getpass.getuser(), "reason": reason}
+    write_text(json.dumps(record, indent=2), held.root / RELEASE_RECORD)
     args.extracts = Path(read_json(held.ingest_report)["extracts_dir"])
     print(
         f"Releasing night {args.as_of} ({len(kept['audit']['failed'])} failed check(s)); recorded in the audit log."

@@ -262,6 +262,9 @@ class RunPaths:
 
 STAGING = ".staging"
 HELD = ".held"
+#: In a held night's folder: who released it and why (``early-warning release`` writes it after the
+#: audit log; the flow routes a held night only when it is there).
+RELEASE_RECORD = "release.json"
 
 
 def move_night(source: RunPaths, target: RunPaths) -> Path:
@@ -297,10 +300,10 @@ def fresh_staging(night: RunPaths) -> RunPaths:
     return staged
 
 
-def nights_through(home: Path, last: date) -> list[RunPaths]:
+def nights_through(home: Path, last: date, *, area: str = "") -> list[RunPaths]:
     """The nights under ``home`` up to and including ``last``, newest first (folders
-    not named by a date are not nights)."""
-    runs = home / "runs"
+    not named by a date are not nights): published ones, or those in ``area`` (HELD, STAGING)."""
+    runs = home / "runs" / area if area else home / "runs"
     if not runs.is_dir():
         return []
     nights = []
@@ -310,7 +313,7 @@ def nights_through(home: Path, last: date) -> list[RunPaths]:
         except ValueError:
             continue
         if folder.is_dir() and night <= last:
-            nights.append(RunPaths(home=home, as_of=night))
+            nights.append(RunPaths(home=home, as_of=night, area=area))
     return sorted(nights, key=lambda run: run.as_of, reverse=True)
 
 

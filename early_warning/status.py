@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from early_warning.paths import RunPaths, nights_through, read_json
+from early_warning.paths import HELD, STAGING, RunPaths, nights_through, read_json
 from flows.night_lock import is_running
 from flows.retention import night_status
 
@@ -50,7 +50,7 @@ def gather(home: Path, queue_url: str) -> Status:
         status.last_whole = whole[0].as_of.isoformat()
         status.last_whole_summary = _summary(whole[0])
         status.sources = source_rows(whole[0], whole[1] if len(whole) > 1 else None)
-    for night in nights[:RECENT_NIGHTS]:
+    for night in not_published(home, nights)[:RECENT_NIGHTS]:
         kind = night_status(night)
         if kind == "routed":
             continue
@@ -61,6 +61,15 @@ def gather(home: Path, queue_url: str) -> Status:
     status.disk_bytes = disk_used(home)
     status.next_run = next_scheduled_run(home)
     return status
+
+
+def not_published(home: Path, published: list[RunPaths]) -> list[RunPaths]:
+    """Every night that may not have reached caseworkers, newest first: the published ones
+    (an older home kept held or failed nights there), the held ones (``runs/.held``) and the
+    ones a failure or a kill left in the staging folder (``runs/.staging``)."""
+    held = nights_through(home, date.max, area=HELD)
+    staged = nights_through(home, date.max, area=STAGING)
+    return sorted([*published, *held, *staged], key=lambda night: night.as_of, reverse=True)
 
 
 def _summary(run: RunPaths) -> dict[str, Any]:
@@ -79,6 +88,9 @@ def _reason(run: RunPaths, kind: str | None) -> str:
     for key in ("reason", "verdict", "error", "message"):
         if summary.get(key):
             return str(summary[key]).splitlines()[0]
+    audit = summary.get("audit")
+    if isinstance(audit, dict) and isinstance(audit.get("failed"), list) and audit["failed"]:
+        return f"{len(audit['failed'])} check(s) failed: " + "; ".join(map(str, audit["failed"]))
     for key in ("failed_checks", "reasons", "checks"):
         items = summary.get(key)
         if isinstance(items, list) and items:

@@ -13,6 +13,10 @@ is checked (``sources.yaml`` ``checks``, :class:`early_warning.config.SourceChec
 - **fresh**: the newest event is at most ``max_age_days`` before the night;
 - **quarantine**: the share of a file's rows set aside stays under the limit.
 
+The gazetteer (the address list the queue is split by; ``sources.yaml`` ``gazetteer``)
+is checked too: read, not empty, rows within a band of the previous whole night's, and
+no locality of the previous whole night's gone.
+
 A failed check on a source not marked ``warn_only`` holds the night. Every
 check says, in one plain line, the file and what was wrong: these lines are
 the held night's console output, its Prefect state message and its summary.
@@ -29,7 +33,7 @@ from typing import Any
 
 import polars as pl
 
-from early_warning.config import Config, SourceChecks
+from early_warning.config import Config, GazetteerChecks, SourceChecks
 from early_warning.paths import RunPaths, nights_through, read_json, write_text
 
 
@@ -148,6 +152,64 @@ def _source_checks(
     return out
 
 
+def _gazetteer_localities(run: RunPaths) -> list[str] | None:
+    """Tonight's gazetteer localities (team names, no address), or None when it was not written."""
+    if not run.canonical_gazetteer.exists():
+        return None
+    found = (
+        pl.scan_parquet(run.canonical_gazetteer).select(pl.col("locality").drop_nulls().unique()).collect()
+    )
+    return sorted(str(name) for name in found["locality"])
+
+
+def _gazetteer_checks(
+    gazetteer: dict[str, Any] | None,
+    before: dict[str, Any] | None,
+    localities: list[str] | None,
+    localities_before: list[str] | None,
+    checks: GazetteerChecks,
+) -> list[Check]:
+    """The address list the queue is split by: present, not empty, rows within the band of the
+    previous whole night's, and no locality gone (people there would reach no team)."""
+    if gazetteer is None:
+        return []  # an ingest report from before the gazetteer was reported
+    path = gazetteer.get("path") or "gazetteer.csv"
+    if gazetteer.get("skipped"):
+        return [
+            Check(
+                "gazetteer", "present", False, f"gazetteer: {gazetteer.get('message') or path + ': not read'}"
+            )
+        ]
+    rows = int(gazetteer.get("rows_read") or 0)
+    out = [Check("gazetteer", "not empty", rows > 0, f"{path}: no data rows (a header and nothing else)")]
+    previous = int((before or {}).get("rows_read") or 0)
+    if previous:
+        low = previous * (1 - checks.rows_may_fall_percent / 100)
+        high = previous * (1 + checks.rows_may_rise_percent / 100)
+        out.append(
+            Check(
+                "gazetteer",
+                "rows",
+                low <= rows <= high,
+                f"{path}: {rows:,} addresses against {previous:,} the previous whole night "
+                f"(allowed {low:,.0f} to {high:,.0f})",
+            )
+        )
+    if localities is not None and localities_before and not checks.localities_may_vanish:
+        gone = sorted(set(localities_before) - set(localities))
+        out.append(
+            Check(
+                "gazetteer",
+                "localities",
+                not gone,
+                f"{path}: locality {', '.join(gone)} was in the previous whole night's gazetteer and is not "
+                "tonight (its people would reach no team; if the council merged teams, set "
+                "localities_may_vanish in sources.yaml gazetteer for one night)",
+            )
+        )
+    return out
+
+
 def audit_night(run: RunPaths, config: Config) -> dict[str, Any]:
     """Check tonight's ingested extracts (in ``run``, the staging folder) source by source,
     write ``audit.json`` beside them and return it: ``held`` is True when any check on a
@@ -162,6 +224,19 @@ def audit_night(run: RunPaths, config: Config) -> dict[str, Any]:
             name, report["sources"].get(name), before.get(name), newest.get(name), run.as_of, source.checks
         )
         checks += [replace(c, warn_only=source.checks.warn_only) for c in found]
+    localities = _gazetteer_localities(run)
+    audit_before = read_json(previous.audit) if previous and previous.audit.exists() else {}
+    gazetteer_checks = config.gazetteer_checks
+    checks += [
+        replace(c, warn_only=gazetteer_checks.warn_only)
+        for c in _gazetteer_checks(
+            report.get("gazetteer"),
+            read_json(previous.ingest_report).get("gazetteer") if previous else None,
+            localities,
+            audit_before.get("gazetteer_localities"),
+            gazetteer_checks,
+        )
+    ]
     failed = [c for c in checks if c.holds]
     audit = {
         "held": bool(failed),
@@ -169,6 +244,7 @@ def audit_night(run: RunPaths, config: Config) -> dict[str, Any]:
         "failed": [c.message for c in failed],
         "warnings": [c.message for c in checks if not c.passed and c.warn_only],
         "checks": [asdict(c) for c in checks],
+        "gazetteer_localities": localities,
     }
     write_text(json.dumps(audit, indent=2, sort_keys=True), run.audit)
     return audit

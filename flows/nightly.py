@@ -45,7 +45,15 @@ from prefect.context import FlowRunContext
 from prefect.states import Failed, State
 
 from early_warning.config import ConfigError
-from early_warning.paths import HELD, STAGING, fresh_staging, move_night, publish_night, read_json
+from early_warning.paths import (
+    HELD,
+    RELEASE_RECORD,
+    STAGING,
+    fresh_staging,
+    move_night,
+    publish_night,
+    read_json,
+)
 from flows import fan_out, night_log, stages
 from flows import route as queue_door
 from flows.audit import audit_night, held_message
@@ -215,6 +223,15 @@ def _build(
         held = night.in_area(HELD).run
         if not held.run_summary.exists():
             raise StageFailed("release", f"no held night {night.as_of} in {held.root.parent}")
+        if not (held.root / RELEASE_RECORD).exists():
+            # A deployment or a Prefect UI run with release=true must not route a held night
+            # that no one has answered for: only `early-warning release` writes the record,
+            # after the audit log has who released it and why.
+            raise StageFailed(
+                "release",
+                f"night {night.as_of} is held and nobody has released it: run early-warning release "
+                f"{night.as_of} --reason TEXT, which records who released it and why",
+            )
         kept = read_json(held.run_summary)
         move_night(held, night.run)
         night.run.run_summary.unlink()

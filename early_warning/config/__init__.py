@@ -84,6 +84,26 @@ class SourceChecks(_Strict):
     ends_with_line_break: bool = True
 
 
+class GazetteerChecks(_Strict):
+    """The checks the gazetteer (``gazetteer.csv``, the council's address list) must pass
+    before a night is routed (:mod:`flows.audit`; ``sources.yaml`` ``gazetteer``).
+
+    The review queue is split by the gazetteer's localities, so a gazetteer that is
+    missing, empty, cut short or has lost a locality sends people to the wrong team or
+    to none: it holds the night, unless ``warn_only``.
+    """
+
+    #: Report the gazetteer's failed checks without holding the night.
+    warn_only: bool = False
+    #: Rows may fall by at most this per cent from the previous whole night's.
+    rows_may_fall_percent: float = Field(default=10, ge=0, lt=100)
+    #: Rows may rise by at most this per cent over the previous whole night's.
+    rows_may_rise_percent: float = Field(default=25, ge=0)
+    #: A locality in the previous whole night's gazetteer may be missing tonight (a
+    #: council that has just merged two teams sets this for one night).
+    localities_may_vanish: bool = False
+
+
 class Source(_Strict):
     """One council system that sends an extract."""
 
@@ -142,6 +162,7 @@ class SourcesFile(_Strict):
     sources: dict[str, Source]
     channels: list[str]
     limits: InputLimits = InputLimits()
+    gazetteer: GazetteerChecks = GazetteerChecks()
 
 
 DateFormat = Literal["yyyy-mm-dd", "dd/mm/yyyy", "mm/dd/yyyy", "dd-mm-yyyy", "yyyy/mm/dd"]
@@ -283,6 +304,8 @@ class Config(BaseModel):
     routing: RoutingFile
     #: sources.yaml ``limits``: how large an extract ingest will open.
     limits: InputLimits = InputLimits()
+    #: sources.yaml ``gazetteer``: what the address list must pass before a night is routed.
+    gazetteer_checks: GazetteerChecks = GazetteerChecks()
     #: The words a caseworker reads (``wording.yaml``); ``sources[...].label`` agrees with it.
     wording: Wording
 
@@ -478,6 +501,7 @@ def load_config(config_dir: str | Path | None = None) -> Config:
         },
         channels=sources.channels,
         limits=sources.limits,
+        gazetteer_checks=sources.gazetteer,
         mappings=mappings.mappings,
         thresholds=thresholds,
         localities=localities,

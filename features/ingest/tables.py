@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import BinaryIO
 
@@ -119,8 +120,26 @@ def _as_text(column: pl.Series, path: Path, label: str) -> pl.Series:
     dtype = column.dtype
     if dtype.is_nested() or dtype == pl.Object or dtype == pl.Binary:
         raise FileRefused(f"{path}: {label} holds {dtype} values; expected text, numbers or dates")
-    text = column if dtype == pl.String else column.cast(pl.String)
+    if isinstance(dtype, pl.Datetime):
+        column = column.dt.date()  # a timestamp's own calendar day (see _timestamp_note)
+    text = column if column.dtype == pl.String else column.cast(pl.String)
     return text.replace("", None)
+
+
+def _timestamp_note(column: pl.Series, label: str) -> str | None:
+    """Why a timestamp column is read as dates, for the ingest report.
+
+    Database tools and pandas write a date column to Parquet as a timestamp at
+    midnight. Read as text it would be ``2026-06-30 00:00:00.000000``, which is
+    not a date, and every row would be quarantined; its calendar day (in the
+    column's own time zone, if it has one) is the date the system meant. The
+    note says so, and counts the values that carried a time of day.
+    """
+    if not isinstance(column.dtype, pl.Datetime):
+        return None
+    with_time = int((column.dt.time() != time(0)).sum())
+    timed = f"; {with_time:,} carried a time of day, which was dropped" if with_time else ""
+    return f"{label} holds timestamps: each was read as its calendar day{timed}"
 
 
 def read_parquet_table(
@@ -173,12 +192,18 @@ def read_parquet_table(
         pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(ROW),
         pl.lit(None, dtype=pl.Int64).alias(LINE),
     )
+    notes = [
+        note
+        for i, name in enumerate(names)
+        if (note := _timestamp_note(frame.get_column(name), column_label(names, i, expected))) is not None
+    ]
     return RawTable(
         columns=tuple(names),
         rows=rows,
         malformed=empty_malformed(),
         format="parquet",
         reader="parquet",
+        notes=tuple(notes),
     )
 
 

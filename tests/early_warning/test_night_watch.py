@@ -276,3 +276,36 @@ def test_status_names_the_last_whole_night_the_held_failed_and_stopped_ones_and_
     assert "Review queue: no queue database yet." in said
     assert "Disk used by the home:" in said
     assert "Next scheduled run: none found" in said
+
+
+def test_status_finds_held_and_failed_nights_where_the_night_leaves_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A held night lives in runs/.held/NIGHT with its checks under ``audit.failed``, and a failed
+    one stays in runs/.staging/NIGHT (flows/nightly.py); status missed both (found on the
+    independent borough, tests/flows/test_independent_borough.py)."""
+    home = tmp_path / "home"
+    _night(home, "2026-12-04", {"route": {"new_items": 7}}, 100)
+    held = {
+        "status": "held",
+        "audit": {"failed": ["/x/asb/events.csv: ends mid-line (the copy was cut off)"]},
+    }
+    _night(home, ".held/2026-12-05", held, 50)
+    failed = {"status": "failed", "failed_in": "link", "reason": "linkage ran out of memory"}
+    _night(home, ".staging/2026-12-06", failed, 100)
+    from early_warning.settings import get_settings
+
+    os.environ["EARLY_WARNING_DATABASE_URL"] = f"sqlite:///{tmp_path / 'none.sqlite3'}"
+    get_settings.cache_clear()
+    try:
+        assert main(["status", "--home", str(home)]) == 0
+    finally:
+        del os.environ["EARLY_WARNING_DATABASE_URL"]
+        get_settings.cache_clear()
+    said = capsys.readouterr().out
+    assert "Last whole night: 2026-12-04 (7 new item(s) sent for review)." in said
+    assert (
+        "2026-12-05: HELD - 1 check(s) failed: /x/asb/events.csv: ends mid-line (the copy was cut off)"
+        in said
+    )
+    assert "2026-12-06: FAILED - linkage ran out of memory" in said

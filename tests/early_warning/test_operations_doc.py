@@ -29,6 +29,12 @@ def test_every_check_kind_has_a_row() -> None:
     )
 
 
+def test_every_gazetteer_check_has_a_row() -> None:
+    """flows/audit.py checks the gazetteer too (present, not empty, rows, localities)."""
+    rows = re.findall(r"^\| gazetteer (present, not empty|rows|localities) \|", DOC, re.M)
+    assert sorted(rows) == ["localities", "present, not empty", "rows"]
+
+
 def test_the_shipped_automation_is_one_prefect_accepts() -> None:
     from prefect.events.schemas.automations import AutomationCore
 

@@ -137,3 +137,79 @@ def test_a_csv_cut_off_mid_line_is_caught_and_a_whole_one_is_not(tmp_path: Path,
     assert audit_night(run, config)["failed"] == [f"{cut}: ends mid-line (the copy was cut off)"]
     lenient = with_checks(config, "council_tax", ends_with_line_break=False)
     assert audit_night(run, lenient)["held"] is False, "a council whose exports leave the last break out"
+
+
+def _with_gazetteer(run: RunPaths, rows: int, localities: list[str] | None = None, **extra: Any) -> Path:
+    """Add the gazetteer to a night written by :func:`write_night` (its report entry, and its
+    canonical rows when ``localities`` is given)."""
+    path = run.home / "extracts" / "gazetteer.csv"
+    report = json.loads(run.ingest_report.read_text())
+    report["gazetteer"] = {**_file(str(path), rows), "skipped": False, "message": None, **extra}
+    write_text(json.dumps(report), run.ingest_report)
+    if localities is not None:
+        names = [localities[i % len(localities)] for i in range(rows)]
+        write_frame(
+            pl.DataFrame({"uprn": [str(i) for i in range(rows)], "locality": names}), run.canonical_gazetteer
+        )
+    return path
+
+
+def _gazetteer_whole_night(tmp_path: Path, config: Config, rows: int, localities: list[str]) -> None:
+    """A routed night before tonight, its gazetteer audited (so its localities are on record)."""
+    before = RunPaths(tmp_path, NIGHT - timedelta(days=1))
+    write_night(before, config, status="routed")
+    _with_gazetteer(before, rows, localities)
+    audit_night(before, config)
+
+
+def test_a_gazetteer_that_was_not_read_holds_the_night(tmp_path: Path, config: Config) -> None:
+    run = RunPaths(tmp_path, NIGHT).staged()
+    write_night(run, config)
+    message = f"{tmp_path}/extracts/gazetteer.csv: not found"
+    _with_gazetteer(run, 0, skipped=True, message=message)
+    audit = audit_night(run, config)
+    assert audit["held"] is True
+    assert audit["failed"] == [f"gazetteer: {message}"]
+
+
+def test_a_gazetteer_far_shorter_than_the_last_whole_nights_holds_the_night(
+    tmp_path: Path, config: Config
+) -> None:
+    _gazetteer_whole_night(tmp_path, config, 1000, ["Northgate", "Riverside"])
+    run = RunPaths(tmp_path, NIGHT).staged()
+    write_night(run, config)
+    path = _with_gazetteer(run, 480, ["Northgate", "Riverside"])
+    audit = audit_night(run, config)
+    assert audit["failed"] == [
+        f"{path}: 480 addresses against 1,000 the previous whole night (allowed 900 to 1,250)"
+    ]
+    _with_gazetteer(run, 990, ["Northgate", "Riverside"])
+    assert audit_night(run, config)["held"] is False
+
+
+def test_a_locality_gone_from_the_gazetteer_holds_the_night_unless_the_council_says_so(
+    tmp_path: Path, config: Config
+) -> None:
+    _gazetteer_whole_night(tmp_path, config, 1000, ["Northgate", "Riverside"])
+    run = RunPaths(tmp_path, NIGHT).staged()
+    write_night(run, config)
+    _with_gazetteer(run, 1000, ["Northgate"])
+    audit = audit_night(run, config)
+    assert len(audit["failed"]) == 1
+    assert (
+        "locality Riverside was in the previous whole night's gazetteer and is not tonight"
+        in audit["failed"][0]
+    )
+    assert audit["gazetteer_localities"] == ["Northgate"]
+    merged = config.model_copy(
+        update={
+            "gazetteer_checks": config.gazetteer_checks.model_copy(update={"localities_may_vanish": True})
+        }
+    )
+    assert audit_night(run, merged)["held"] is False
+    warn = config.model_copy(
+        update={"gazetteer_checks": config.gazetteer_checks.model_copy(update={"warn_only": True})}
+    )
+    warned = audit_night(run, warn)
+    assert warned["held"] is False
+    assert len(warned["warnings"]) == 1

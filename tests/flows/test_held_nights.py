@@ -298,3 +298,29 @@ def test_a_missing_extracts_folder_fails_at_once_without_retries_or_a_traceback(
     ]
     assert retried == (0,)
     assert not (home / "runs" / AS_OF).exists()
+
+
+def test_a_deployment_run_with_release_true_does_not_route_a_held_night_nobody_released(
+    routed: RoutedNight, extracts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``release: true`` in prefect.yaml (or typed into the Prefect UI) calls the flow with
+    release=True and no one's name or reason: the held night stays held, nothing is routed;
+    only ``early-warning release`` (audited) routes it."""
+    from flows.nightly import nightly
+
+    home = tmp_path / "home"
+    shutil.copytree(routed.home, home)
+    queue = f"sqlite:///{home / 'queue.sqlite3'}"
+    (extracts / "council_tax" / "events.csv").write_bytes(b"")
+    assert run_night(extracts, home, NEXT, queue=queue) == exit_codes.HELD
+    before = queue_dump(queue)
+    held_before = folder_digest(home / "runs" / ".held" / NEXT)
+    monkeypatch.setenv("EARLY_WARNING_DATABASE_URL", queue)
+    with pytest.raises(Exception, match="nobody has released it: run early-warning release"):
+        nightly(str(extracts), NEXT, str(home), None, True)
+    assert queue_dump(queue) == before
+    assert folder_digest(home / "runs" / ".held" / NEXT) == held_before
+    assert not (home / "runs" / NEXT).exists()
+    assert main(["release", NEXT, "--reason", "checked with council tax", "--home", str(home)]) == 0
+    released = json.loads((home / "runs" / NEXT / "release.json").read_text())
+    assert released == {"night": NEXT, "by": getpass.getuser(), "reason": "checked with council tax"}

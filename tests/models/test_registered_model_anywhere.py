@@ -11,9 +11,6 @@ predict`` on a CSV of integer counts - the command docs/data-team.md shows.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -22,39 +19,9 @@ from trained_borough import REGISTRY_SETTINGS
 
 from models.registry import tracking_uri
 from models.training import TrainingResult
+from tests.support.isolated_python import run_isolated
 
 SETTINGS = REGISTRY_SETTINGS
-PROJECT_PACKAGES = ("models", "features", "early_warning", "flows", "review_ui")
-
-#: Prepended to every isolated script: drop the project from sys.path and refuse its packages.
-_ISOLATE = textwrap.dedent(
-    f"""
-    import importlib.abc, os, sys
-    PROJECT = {PROJECT_PACKAGES!r}
-    sys.path[:] = [p for p in sys.path
-                   if not any(os.path.exists(os.path.join(p or '.', name)) for name in PROJECT)]
-    class _Refuse(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name.split('.')[0] in PROJECT:
-                raise ImportError('project package imported: ' + name)
-            return None
-    sys.meta_path.insert(0, _Refuse())
-    os.environ['MLFLOW_DISABLE_TELEMETRY'] = 'true'
-    os.environ['DO_NOT_TRACK'] = 'true'
-    """
-)
-
-
-def run_isolated(code: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` in ``python -I`` from ``cwd`` with no project package importable."""
-    return subprocess.run(
-        [sys.executable, "-I", "-c", _ISOLATE + textwrap.dedent(code), *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -153,6 +153,34 @@ def test_typed_parquet_is_read_as_text_under_the_same_rules(tmp_path: Path) -> N
     assert events.get_column("amount").to_list() == typed.head(6).get_column("amount").to_list()
 
 
+def test_parquet_timestamps_are_read_as_their_dates_and_the_report_says_so(tmp_path: Path) -> None:
+    """pandas and database tools write a date column to Parquet as midnight timestamps (found on
+    the independent borough, tests/support/independent_borough.py: every council tax event was
+    quarantined as "not a date"). Each is its calendar day; one with a time of day is counted."""
+    from datetime import datetime
+
+    extract = valid_extract(("council_tax",))
+    extract.write(tmp_path / "extracts")
+    folder = tmp_path / "extracts/council_tax"
+    plain = pl.read_csv(folder / "events.csv", infer_schema=False)
+    stamped = plain.with_columns(pl.col("event_date").str.to_datetime("%Y-%m-%d", time_unit="ns"))
+    stamped = stamped.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.col("event_date") + pl.duration(hours=14, minutes=5))
+        .otherwise(pl.col("event_date"))
+        .alias("event_date")
+    )
+    assert stamped["event_date"][0].time() != datetime.min.time()
+    (folder / "events.csv").unlink()
+    stamped.write_parquet(folder / "events.parquet")
+    report, run = run_ingest(tmp_path)
+    f = report.sources["council_tax"].files["events"]
+    assert (f.rows_read, f.accepted, f.quarantined) == (plain.height, plain.height, 0)
+    events = pl.read_parquet(run.canonical_dir / "events.parquet").sort("row_number")
+    assert [d.isoformat() for d in events["event_date"]] == plain["event_date"].to_list()
+    assert any("holds timestamps" in n and "1 carried a time of day" in n for n in f.notes), f.notes
+
+
 def test_unreadable_gazetteer_is_reported_and_the_run_goes_on(tmp_path: Path) -> None:
     extract = valid_extract(("benefits",))
     extract.gazetteer = Table(["uprn", "address"], [["1", "a"]])
