@@ -403,6 +403,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"Training on {args.extracts} as of {args.as_of} (MLflow under {home / 'mlflow'}) ...")
     reviews = read_review_outcomes(queue_database_url(home))
     progress(f"{reviews.height:,} review outcomes read from the review queue (read-only; no notes)")
+    link_constraints, clerical_same_person = _queue_linkage_evidence(home, settings.linkage)
     try:
         result = run_training(
             args.extracts,
@@ -416,6 +417,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
             config_dir=args.config,
             reviews=reviews,
             previous_persons=_newest_persons(home, args.as_of),
+            link_constraints=link_constraints,
+            clerical_same_person=clerical_same_person,
             progress=progress,
         )
     except TooFewLabels as exc:
@@ -439,21 +442,62 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _audit_alias_move(home: Path, actor: str, change: dict[str, str], reason: str) -> None:
-    """The promotion or rollback in the project's audit log (the review queue's database)."""
+def _queue_linkage_evidence(home: Path, linkage: Any) -> tuple[Any, Any]:
+    """What the night's link stage reads from the queue, read the same way for training:
+    reviewers' "not / the same person" statements, and the data team's "same person" pairs
+    when the council's ``linkage.yaml`` has ``train_m_from_clerical_labels`` on (read-only)."""
     from review_ui.store import queue_database_url
-    from review_ui.store.audit import AuditAction, append_audit
+    from review_ui.store.clerical import read_same_person_records
+    from review_ui.store.link_constraints import read_link_constraints
+
+    url = queue_database_url(home)
+    same = read_same_person_records(url) if linkage.train_m_from_clerical_labels else None
+    return read_link_constraints(url), same
+
+
+def _open_audit_log(home: Path) -> Any:
+    """A session on the project's audit log: the review queue's database.
+
+    That is ``EARLY_WARNING_DATABASE_URL`` when set (PostgreSQL in production), else the SQLite
+    file under ``home`` - the same database the review app and the night write their entries
+    to. It is opened *before* the alias moves, so a promotion that cannot be audited is refused
+    rather than made unrecorded. Raises RuntimeError naming the database (password hidden).
+    """
+    from sqlalchemy import make_url, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from review_ui.store import queue_database_url
     from review_ui.web.accounts import _session
 
-    with _session(queue_database_url(home)) as db:
-        append_audit(
-            session=db,
-            actor=actor,
-            action=AuditAction.MODEL_ALIAS_MOVED,
-            detail={**change, "alias": "champion", "reason": reason[:500]},
-            source="early-warning models promote",
-        )
-        db.commit()
+    url = queue_database_url(home)
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except SQLAlchemyError:
+        shown = "an unreadable URL"
+    try:
+        db = _session(url)
+        db.execute(text("SELECT 1"))
+        db.rollback()
+    except (SQLAlchemyError, ValueError, OSError) as exc:
+        raise RuntimeError(
+            f"cannot open the audit log at {shown} (EARLY_WARNING_DATABASE_URL, or the home's SQLite): "
+            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}. Nothing was promoted."
+        ) from exc
+    return db
+
+
+def _audit_alias_move(db: Any, actor: str, change: dict[str, str], reason: str) -> None:
+    """The promotion or rollback in the project's audit log (opened by :func:`_open_audit_log`)."""
+    from review_ui.store.audit import AuditAction, append_audit
+
+    append_audit(
+        session=db,
+        actor=actor,
+        action=AuditAction.MODEL_ALIAS_MOVED,
+        detail={**change, "alias": "champion", "reason": reason[:500]},
+        source="early-warning models promote",
+    )
+    db.commit()
 
 
 def _print_history(home: Path, settings: Any) -> int:
@@ -516,11 +560,17 @@ def _cmd_models(args: argparse.Namespace) -> int:
             return EXIT_UNUSABLE
         by = args.by or getpass.getuser()
         try:
-            change = promote_model(home, args.version, settings, reason=args.reason, by=by)
-        except ValueError as exc:
+            audit_log = _open_audit_log(home)
+        except RuntimeError as exc:
             print(str(exc), file=sys.stderr)
             return EXIT_UNUSABLE
-        _audit_alias_move(home, by, change, args.reason.strip())
+        with audit_log:
+            try:
+                change = promote_model(home, args.version, settings, reason=args.reason, by=by)
+            except ValueError as exc:
+                print(str(exc), file=sys.stderr)
+                return EXIT_UNUSABLE
+            _audit_alias_move(audit_log, by, change, args.reason.strip())
         was = (
             f" (was version {change['previous']})"
             if change["previous"] not in ("", change["version"])

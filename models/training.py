@@ -245,6 +245,8 @@ def run_training(
     persons: pl.DataFrame | None = None,
     reviews: pl.DataFrame | None = None,
     previous_persons: pl.DataFrame | None = None,
+    link_constraints: pl.DataFrame | None = None,
+    clerical_same_person: pl.DataFrame | None = None,
     progress: Progress | None = None,
 ) -> TrainingResult:
     """Train on a night's extracts, evaluate on the held-out period, log and register in MLflow.
@@ -265,6 +267,9 @@ def run_training(
             dates and outcome word, never the note), read by the caller.
         previous_persons: the newest night's ``persons.parquet``, so training ids are the
             queue's ids.
+        link_constraints, clerical_same_person: the queue's reviewers' "not / the same person"
+            statements and the data team's "same person" pairs, read by the caller as the
+            night's link stage reads them, so training's persons are the night's.
         progress: told each stage as it starts (the command line prints it with times).
     """
     from features.linkage.settings import load_linkage_settings
@@ -285,7 +290,13 @@ def run_training(
     )
     code = code_fingerprint()
     training_key = settings_fingerprint(
-        fingerprint, config_fingerprint, code, frame_fingerprint(reviews), search
+        fingerprint,
+        config_fingerprint,
+        code,
+        frame_fingerprint(reviews),
+        search,
+        frame_fingerprint(link_constraints),
+        frame_fingerprint(clerical_same_person),
     )
     if (same := registered_identical(home, settings, training_key)) is not None:
         raise AlreadyRegistered(same, settings.registered_model_name)
@@ -301,6 +312,8 @@ def run_training(
         previous_persons=previous_persons,
         progress=say,
         linkage_settings=linkage,
+        link_constraints=link_constraints,
+        clerical_same_person=clerical_same_person,
     )
     timings["seconds.data"] = time.perf_counter() - started
     rules_table = rules.model_dump()

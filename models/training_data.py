@@ -65,20 +65,31 @@ def resolve_training_persons(
     people: pl.DataFrame,
     as_of: date,
     run: RunPaths,
-    previous: pl.DataFrame | None = None,
-    linkage: LinkageSettings | None = None,
+    previous: pl.DataFrame | None,
+    linkage: LinkageSettings,
+    link_constraints: pl.DataFrame | None = None,
+    clerical_same_person: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Persons from the real linkage (Splink) under the council's ``linkage`` settings;
-    no fallback to anything else.
+    no fallback to anything else (the settings are required, never the defaults read here).
 
     ``previous`` is the newest night's ``persons.parquet``: with it the training
     persons carry the night's ids, so review outcomes (kept by person id) find
-    their person.
+    their person. ``link_constraints`` (reviewers' "not / the same person") and
+    ``clerical_same_person`` (labelled pairs, used when ``linkage.yaml``'s
+    ``train_m_from_clerical_labels`` is on) are what the night's link stage reads from
+    the queue: training resolves persons the way the nights do.
     """
     from features.linkage import resolve_persons, write_linkage_outputs
 
     result = resolve_persons(
-        people, previous=previous, as_of=as_of, settings=linkage, save_model_to=run.linkage_model
+        people,
+        previous=previous,
+        as_of=as_of,
+        settings=linkage,
+        save_model_to=run.linkage_model,
+        constraints=link_constraints,
+        clerical_same_person=clerical_same_person if linkage.train_m_from_clerical_labels else None,
     )
     write_linkage_outputs(result, run)
     return result.persons
@@ -96,15 +107,22 @@ def prepare_training_data(
     previous_persons: pl.DataFrame | None = None,
     progress: Progress = _quiet,
     linkage_settings: LinkageSettings | None = None,
+    link_constraints: pl.DataFrame | None = None,
+    clerical_same_person: pl.DataFrame | None = None,
 ) -> TrainingData:
     """Ingest, link and replay every snapshot. ``persons`` is for tests only (else: real linkage).
 
     ``reviews`` are the review queue's outcomes (``models.labels.OUTCOME_COLUMNS``),
     ``previous_persons`` the newest night's persons (so ids match the queue's);
     ``progress`` is told what is happening, a line at a time; ``linkage_settings`` is the council's
-    ``linkage.yaml``, so training resolves persons as its nights do.
+    ``linkage.yaml``, so training resolves persons as its nights do - required unless
+    ``persons`` is given (no quiet fall-back to the defaults); ``link_constraints`` and
+    ``clerical_same_person`` are the queue's, as the night's link stage reads them.
     """
     from features.ingest import ingest_extracts
+
+    if persons is None and linkage_settings is None:
+        raise ValueError("prepare_training_data needs the council's linkage settings to resolve persons")
 
     run = RunPaths(home / "training", as_of)
     run.root.mkdir(parents=True, exist_ok=True)
@@ -116,7 +134,10 @@ def prepare_training_data(
     linkage = "supplied persons (tests)" if persons is not None else "Splink linkage (features.linkage)"
     if persons is None:
         progress(f"resolving {people.height:,} source records to persons (Splink)")
-        persons = resolve_training_persons(people, as_of, run, previous_persons, linkage_settings)
+        assert linkage_settings is not None  # checked above
+        persons = resolve_training_persons(
+            people, as_of, run, previous_persons, linkage_settings, link_constraints, clerical_same_person
+        )
     if events.is_empty():
         raise ValueError(f"{extracts_dir}: no accepted events to learn from")
     history_start = events["event_date"].min()

@@ -23,11 +23,15 @@ from early_warning.cli import build_parser, main
 from tests.flows.conftest import AS_OF
 
 COUNCIL_MODEL = "early-warning-eastborough"
-#: Files of the council's folder: a points table on another scale, its own model name, one trusted proxy.
+COUNCIL_SALT = "eastborough-persons-2026"
+#: Files of the council's folder: a points table on another scale, its own model name, one trusted
+#: proxy, its own salt for person ids (linkage.yaml: what resolve_persons reads).
 COUNCIL_FILES = {
     "rules_score.yaml": "scale:\n  midpoint: 2.5\n  spread: 0.75\n",
-    "training.yaml": f"registered_model_name: {COUNCIL_MODEL}\n",
+    # (importances on few rows: the train row checks who the persons are, not the plot)
+    "training.yaml": f"registered_model_name: {COUNCIL_MODEL}\nimportance_repeats: 1\nimportance_max_rows: 500\n",
     "review_app.yaml": "trusted_proxies: ['10.1.2.3']\n",
+    "linkage.yaml": f"person_id_salt: {COUNCIL_SALT}\n",
 }
 
 
@@ -150,14 +154,78 @@ def model_name_is_the_one_models_lists_and_promotes(council: Council) -> None:
     assert list_models(council.home, load_training_settings()) == []
 
 
+def _salted_id(keys: list[tuple[str, str]], salt: str) -> str:
+    from features.linkage.ids import _SEP, new_person_id
+
+    return new_person_id([f"{source}{_SEP}{record}" for source, record in keys], salt)
+
+
+def _ids_follow(persons: pl.DataFrame, salt: str) -> float:
+    """The share of persons whose id is the one ``salt`` gives their records."""
+    members = persons.group_by("person_id").agg("source", "source_person_id")
+    same = [
+        person_id == _salted_id(list(zip(sources, records, strict=True)), salt)
+        for person_id, sources, records in members.iter_rows()
+    ]
+    return sum(same) / len(same)
+
+
+def linkage_salt_names_the_nights_persons(council: Council) -> None:
+    """linkage.yaml's person_id_salt -> nightly: resolve_persons ran with the council's linkage settings."""
+    from features.linkage.settings import load_linkage_settings
+
+    if not (council.home / "runs" / AS_OF / "persons.parquet").exists():
+        _night(council)
+    persons = pl.read_parquet(council.home / "runs" / AS_OF / "persons.parquet")
+    assert persons.height > 100
+    assert _ids_follow(persons, COUNCIL_SALT) == 1.0
+    assert _ids_follow(persons, load_linkage_settings().person_id_salt) == 0.0
+
+
+def linkage_settings_and_the_queues_constraints_reach_training(council: Council) -> None:
+    """linkage.yaml -> train, with the queue's "not the same person" statements, as the night reads them:
+    a record a caseworker marked is its own person in training, under an id the council's salt gives."""
+    from tests.flows.test_link_constraints_night import _mark_a_record
+
+    queue = f"sqlite:///{council.home / 'review_queue.sqlite3'}"
+    if not (council.home / "runs" / AS_OF / "persons.parquet").exists():
+        _night(council)
+    person_id, marked, others = _mark_a_record(queue)
+    args = ["train", "--extracts", str(council.extracts), "--as-of", AS_OF, "--home", str(council.home)]
+    # 0 (registered) or 1 (too few labels on so small a borough): either way persons were resolved first.
+    assert main([*args, "--config", str(council.folder)]) in (0, 1)
+    (found,) = list((council.home / "training").rglob("persons.parquet"))
+    persons = pl.read_parquet(found)
+
+    def person_of(source: str, record: str) -> str:
+        row = persons.filter((pl.col("source") == source) & (pl.col("source_person_id") == record))
+        return str(row["person_id"].item())
+
+    assert {person_of(o.source, o.record) for o in others} == {person_id}  # the night's id, kept
+    apart = person_of(marked.source, marked.record)
+    assert apart != person_id
+    assert apart == _salted_id([(marked.source, marked.record)], COUNCIL_SALT)
+
+
 ROWS: list[tuple[str, Callable[[Council], None]]] = [
     ("rules_score.yaml: points table -> nightly", rules_table_scores_the_night),
+    ("linkage.yaml: person_id_salt -> nightly", linkage_salt_names_the_nights_persons),
     ("training.yaml: registered_model_name -> nightly", model_name_is_the_one_the_night_loads),
     ("training.yaml: registered_model_name -> models", model_name_is_the_one_models_lists_and_promotes),
+    (
+        "linkage.yaml and link constraints -> train",
+        linkage_settings_and_the_queues_constraints_reach_training,
+    ),
 ]
+#: A whole `train` on a shared, loaded machine takes longer than the default limit.
+SLOW = {"linkage.yaml and link constraints -> train"}
 
 
-@pytest.mark.parametrize(("setting", "check"), ROWS, ids=[row[0] for row in ROWS])
+@pytest.mark.parametrize(
+    ("setting", "check"),
+    [pytest.param(*row, marks=[pytest.mark.timeout(2400)] if row[0] in SLOW else []) for row in ROWS],
+    ids=[row[0] for row in ROWS],
+)
 def test_a_councils_setting_reaches_the_command_that_reads_it(
     setting: str, check: Callable[[Council], None], council: Council
 ) -> None:
