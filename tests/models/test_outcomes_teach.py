@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from early_warning.config import load_config
 from early_warning.synthetic import generate_borough
+from features.linkage.settings import load_linkage_settings
 from flows import route, stages
 from models.labels import LABEL, SNAPSHOT
 from models.training_data import prepare_training_data
@@ -115,7 +116,14 @@ def test_training_labels_leaves_out_and_censors_as_the_outcomes_say(reviewed: tu
     borough, home, reviews = reviewed
     newest = pl.read_parquet(home / "runs" / NIGHTS[-1].isoformat() / "persons.parquet")
     data = prepare_training_data(
-        borough / "extracts", AS_OF, home, CONFIG, SETTINGS, reviews=reviews, previous_persons=newest
+        borough / "extracts",
+        AS_OF,
+        home,
+        CONFIG,
+        SETTINGS,
+        reviews=reviews,
+        previous_persons=newest,
+        linkage_settings=load_linkage_settings(),
     )
     table = data.table
     assert data.reviews["reviews_help_offered"] > 0
