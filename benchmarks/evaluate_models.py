@@ -11,16 +11,18 @@ measures: precision at capacity against active need and against crisis
 within the horizon, recall at capacity, median lead time, and the known leak
 (people surfaced who, with perfect linkage, a service already knew).
 
-Report seeds (301, 302, 303 by default) are never used while developing;
+Report seeds (401, 402, 403 by default) are never used while developing;
 development uses seeds 1-3 (``benchmarks/compare_points_tables.py`` for a
 points table). 101-103 and 201-203 were earlier report seeds, looked at
 while the gate and then the points table changed, so they are held out no
-more; the next report set is 401-403. Every world and seed is printed and
-appended to ``benchmarks/results/worlds-301.json``; ``--markdown`` prints the
-README table, losses included.
+more; 301-303 were run once after that change and looked at (one loss,
+explained in docs/model-evaluation-worlds.md, not tuned to); 401-403 were
+first run after it (``benchmarks/results/worlds-401.json``), so the next
+report set is 501-503. Every world and seed is printed and appended to
+``--results``; ``--markdown`` prints the README table, losses included.
 
     .venv/bin/python benchmarks/evaluate_models.py --worlds baseline sudden_quiet \\
-        --seeds 301 302 303 --residents 8000 --years 3
+        --seeds 401 402 403 --residents 8000 --years 3
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ from models.thresholds import early_warning_cohort, known_to_services
 from models.training import TrainingResult, run_training
 from models.training_settings import load_training_settings
 
-RESULTS = Path(__file__).parent / "results" / "worlds-301.json"
+RESULTS = Path(__file__).parent / "results" / "worlds-401.json"
 MEASURES = (
     ("precision_active_need", "need@cap"),
     ("precision_crisis", "crisis@cap"),
@@ -226,7 +228,7 @@ def full_markdown(records: list[dict[str, Any]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worlds", nargs="+", default=world_names(), choices=world_names())
-    parser.add_argument("--seeds", type=int, nargs="+", default=[301, 302, 303])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[401, 402, 403])
     parser.add_argument("--residents", type=int, default=10_000)
     parser.add_argument("--years", type=int, default=3)
     parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 3, 31))

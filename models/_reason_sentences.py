@@ -111,6 +111,11 @@ def _arrears_now(ev: pl.LazyFrame, config: Config) -> pl.LazyFrame:
     )
 
 
+def _owed(balance: pl.Expr) -> pl.Expr:
+    """Pounds owed on a balance, to the penny: a balance in credit owes nothing."""
+    return balance.round(2).clip(lower_bound=0.0)
+
+
 def _arrears_sentences(ev: pl.LazyFrame, as_of: date, config: Config) -> list[pl.LazyFrame]:
     balances = ev.filter(
         pl.col("source").is_in(cat.arrears_sources(config)) & pl.col("amount").is_not_null()
@@ -125,11 +130,13 @@ def _arrears_sentences(ev: pl.LazyFrame, as_of: date, config: Config) -> list[pl
     frame = frame.join(labels, on="source", how="inner")
     # The window with the largest rise (the shorter one on a tie): the points table reads the
     # rise over six months, so a sentence about the last three alone could miss what earned them.
+    # A rise is in what is owed, as the features count it (``features.person_features._arrears``):
+    # a balance in credit owes nothing, so credit to £0 is no rise and credit to £150 is £150.
     best_rise = pl.lit(None, dtype=pl.Float64)
     best_window = pl.lit(None, dtype=pl.Int32)
     for d in ARREARS_WINDOWS:
-        grew = pl.col("now").round(2) - pl.col(f"_at{d}").round(2)
-        larger = (grew >= 1) & (pl.col(f"_at{d}") >= 0) & (best_rise.is_null() | (grew > best_rise))
+        grew = _owed(pl.col("now")) - _owed(pl.col(f"_at{d}"))
+        larger = (grew >= 1) & (best_rise.is_null() | (grew > best_rise))
         best_window = pl.when(larger).then(pl.lit(d, dtype=pl.Int32)).otherwise(best_window)
         best_rise = pl.when(larger).then(grew).otherwise(best_rise)
     frame = frame.with_columns(best_window.alias("_d"))
@@ -139,16 +146,34 @@ def _arrears_sentences(ev: pl.LazyFrame, as_of: date, config: Config) -> list[pl
         start = pl.when(pl.col("_d") == d).then(pl.col(f"_at{d}")).otherwise(start)
         since = pl.when(pl.col("_d") == d).then(pl.lit(uk_date(as_of - timedelta(days=d)))).otherwise(since)
     label = pl.col("label")
-    rise_text = pl.concat_str(
-        [
-            label,
-            pl.lit(" arrears rose from "),
-            money_expr(start),
-            pl.lit(" to "),
-            money_expr(pl.col("now")),
-            pl.lit(" since "),
-            since,
-        ]
+    rise_text = (
+        pl.when(start.round(2) < 0)
+        .then(
+            pl.concat_str(
+                [
+                    label,
+                    pl.lit(" account went from "),
+                    money_expr(-start),
+                    pl.lit(" in credit to "),
+                    money_expr(pl.col("now")),
+                    pl.lit(" in arrears since "),
+                    since,
+                ]
+            )
+        )
+        .otherwise(
+            pl.concat_str(
+                [
+                    label,
+                    pl.lit(" arrears rose from "),
+                    money_expr(start.clip(lower_bound=0.0)),
+                    pl.lit(" to "),
+                    money_expr(pl.col("now")),
+                    pl.lit(" since "),
+                    since,
+                ]
+            )
+        )
     )
     rise = _frame(
         frame.filter(pl.col("_d").is_not_null() & (pl.col("now") >= MIN_POUNDS)),

@@ -22,7 +22,10 @@ supports):
 * ``arrears_rise:<source>``: "Council tax arrears rose from £135 to £540 since
   31 December 2025" (the balance in effect on that date, 90 or 180 days
   before the night - whichever shows the larger rise, 90 on a tie - against
-  the latest balance);
+  the latest balance). A rise is in what is owed: a balance in credit owes
+  nothing, so credit to £0 is no rise and earns no points, and a rise out of
+  credit reads "Council tax account went from £200 in credit to £150 in
+  arrears since 2 October 2025";
 * ``arrears_now:<source>``: "Housing rent arrears stand at £620 (balance
   recorded on 3 March 2026)", only when no missed-payment sentence already
   says it;

@@ -7,6 +7,12 @@ row in the source file, which ingest numbers uniquely). Across several
 records of one person in one source the latest event wins: the one rule of
 ``features.balances``, which the service thresholds and reasons use too. A person with no balance recorded
 has arrears of 0.
+
+Arrears are money owed, so a balance in credit (a negative amount, which
+extracts may carry) counts as arrears of 0 in every feature here: someone
+going from £200 in credit to £0 owes nothing and their arrears have not
+risen; from £200 in credit to £150 owed, they rose by £150 (the rise a
+caseworker reads in ``models._reason_sentences``).
 """
 
 from __future__ import annotations
@@ -51,17 +57,22 @@ def arrears(events: pl.LazyFrame, config: Config) -> pl.LazyFrame:
     )
 
 
+def owed(balance: pl.Expr) -> pl.Expr:
+    """Arrears from a balance: what is owed, 0 when nothing is known or the account is in credit."""
+    return balance.fill_null(0.0).clip(lower_bound=0.0)
+
+
 def finish_arrears(config: Config) -> list[pl.Expr]:
-    """Zero-filled levels and changes, once joined onto every person."""
+    """Zero-filled levels and changes of what is owed, once joined onto every person."""
     out: list[pl.Expr] = []
     for s in cat.arrears_sources(config):
         p = cat.arrears_prefix(s)
-        now = pl.col(f"{p}_now").fill_null(0.0)
+        now = owed(pl.col(f"{p}_now"))
         out.append(now.alias(f"{p}_now"))
         for d in cat.ARREARS_CHANGE_DAYS:
-            out.append((now - pl.col(f"_{p}_{d}d_ago").fill_null(0.0)).alias(f"{p}_change_{d}d"))
+            out.append((now - owed(pl.col(f"_{p}_{d}d_ago"))).alias(f"{p}_change_{d}d"))
         max_name = f"{p}_max_{cat.ARREARS_MAX_DAYS}d"
-        out.append(pl.col(max_name).fill_null(0.0).alias(max_name))
+        out.append(owed(pl.col(max_name)).alias(max_name))
     return out
 
 

@@ -207,18 +207,25 @@ def _catalogue(config: Config) -> list[tuple[str, str]]:
     )
     for s in arrears_sources(config):
         p, label = arrears_prefix(s), _label(config, s)
-        out.append((f"{p}_now", f"{label.capitalize()} arrears in pounds: the latest balance recorded."))
+        out.append(
+            (
+                f"{p}_now",
+                f"{label.capitalize()} arrears in pounds: the latest balance recorded (a balance in credit is 0).",
+            )
+        )
         for d in ARREARS_CHANGE_DAYS:
             out.append(
                 (
                     f"{p}_change_{d}d",
-                    f"Change in {label} arrears in pounds over the last {d} days (positive means rising).",
+                    f"Change in {label} arrears in pounds over the last {d} days (positive means rising; a "
+                    "balance in credit counts as 0, so a move from credit to nothing owed is no rise).",
                 )
             )
         out.append(
             (
                 f"{p}_max_{ARREARS_MAX_DAYS}d",
-                f"Highest {label} arrears balance in pounds at any time in the last {ARREARS_MAX_DAYS} days.",
+                f"Highest {label} arrears balance in pounds at any time in the last {ARREARS_MAX_DAYS} days"
+                " (a balance in credit is 0).",
             )
         )
     for w in REPEAT_WINDOWS:

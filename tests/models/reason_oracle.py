@@ -43,6 +43,11 @@ def balance_on(events: Sequence[Event], source: str, day: date) -> tuple[float, 
     return float(last["amount"]), last["event_date"]
 
 
+def owed(balance: float) -> float:
+    """Pounds owed on a balance, to the penny: a balance in credit owes nothing."""
+    return max(round(balance, 2), 0.0)
+
+
 def same_money(shown: float, actual: float) -> bool:
     return abs(round(actual, 2) - shown) < 0.006
 
@@ -112,7 +117,11 @@ class SentenceChecker:
         return source
 
     def _arrears_rise(self, s: str) -> bool:
+        """A rise in what is owed: "<Service> arrears rose from £A to £B since D", or, out of
+        credit, "<Service> account went from £A in credit to £B in arrears since D"."""
         m = re.fullmatch(rf"(.+) arrears rose from {M} to {M} since {D}", s)
+        credit = re.fullmatch(rf"(.+) account went from {M} in credit to {M} in arrears since {D}", s)
+        m = m or credit
         if not m:
             return False
         source = self._source_of(m.group(1))
@@ -121,10 +130,27 @@ class SentenceChecker:
         before = balance_on(self.events, source, since)
         now = balance_on(self.events, source, self.as_of)
         assert now is not None, s
-        assert same_money(parse_money(m.group(2)), before[0] if before else 0.0), (s, before)
+        start = before[0] if before else 0.0
+        if credit:
+            assert round(start, 2) < 0, (s, before)
+            assert same_money(parse_money(m.group(2)), -start), (s, before)
+        else:
+            assert same_money(parse_money(m.group(2)), max(start, 0.0)), (s, before)
         assert same_money(parse_money(m.group(3)), now[0]), (s, now)
-        assert parse_money(m.group(3)) > parse_money(m.group(2)), s
+        # arrears are what is owed: a balance in credit owes nothing, so the rise is from at least 0
+        assert owed(now[0]) - owed(start) >= 1, (s, before, now)
         return True
+
+    def arrears_rise_told(self, s: str) -> float | None:
+        """The rise in pounds owed that an arrears-rise sentence tells (None for any other sentence)."""
+        m = re.fullmatch(
+            rf"(.+) (?:arrears rose from|account went from) {M}( in credit)? to {M}(?: in arrears)?",
+            s.split(" since ")[0],
+        )
+        if not m:
+            return None
+        start = -parse_money(m.group(2)) if m.group(3) else parse_money(m.group(2))
+        return owed(parse_money(m.group(4))) - owed(start)
 
     def _arrears_now(self, s: str) -> bool:
         m = re.fullmatch(rf"(.+) arrears stand at {M} \(balance recorded on {D}\)", s)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from reason_oracle import SentenceChecker, events_of
 
@@ -204,8 +204,26 @@ def test_every_sentence_stays_true_for_random_records(
         assert len(set(sentences)) == len(sentences)
 
 
+def credit_then(balance_now: float, record: str = "CT-1", source: str = "council_tax") -> list[Event]:
+    """An account £200 in credit seven months ago, then ``balance_now`` three weeks ago."""
+    missed = "missed_instalment" if source == "council_tax" else "missed_payment"
+    return [
+        event(source, record, 210, "payment", amount=-200.0),
+        event(source, record, 20, "payment" if balance_now <= 0 else missed, amount=balance_now),
+    ]
+
+
+#: Accounts in credit, always tried as well as the random records: credit to £0 once earned a
+#: point for "arrears rising" with no sentence, and credit to £150 a rise of £350 told by none.
+CREDIT_CASES = (
+    credit_then(0.0, "co0") + credit_then(150.0, "co1") + credit_then(-20.0, "ho0", "housing_rent"),
+    {("council_tax", "co0"): "pa", ("council_tax", "co1"): "pb", ("housing_rent", "ho0"): "pc"},
+)
+
+
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(evs=st.lists(random_event(min_days=-20, max_days=420), max_size=40), links=random_links())
+@example(evs=CREDIT_CASES[0], links=CREDIT_CASES[1])
 def test_every_point_of_the_rules_score_has_a_sentence_the_record_supports(
     evs: list[Event], links: Any
 ) -> None:
@@ -215,10 +233,49 @@ def test_every_point_of_the_rules_score_has_a_sentence_the_record_supports(
     drivers = rules_drivers(evs, PERSON_IDS, links)
     sentences = driver_sentences(CONFIG)
     cands = candidate_reasons(PERSON_IDS, events_frame(evs), persons_frame(evs, links), AS_OF, CONFIG)
+    feats = build_person_features(events_frame(evs), persons_frame(evs, links), AS_OF, CONFIG).collect()
     for person, feature, weight in drivers.iter_rows():
         assert weight > 0
-        keys = set(cands.filter(pl.col("person_id") == person)["key"])
+        mine = cands.filter(pl.col("person_id") == person)
+        keys = set(mine["key"])
         assert keys & set(sentences.get(feature, [])), (person, feature, weight, sorted(keys))
+        if "_arrears_change_" in feature:
+            # the sentence must tell a rise at least as large as the one that earned the points, in
+            # the same money (what is owed, a balance in credit owing nothing), and be true
+            checker = SentenceChecker(events_of(person, evs, links), AS_OF, CONFIG)
+            told = [checker.arrears_rise_told(t) for k, t in mine.select("key", "text").iter_rows()]
+            earned = feats.filter(pl.col("person_id") == person)[feature].item()
+            assert max(t for t in told if t is not None) >= round(earned, 2) - 0.01, (person, feature, earned)
+            for k, t in mine.select("key", "text").iter_rows():
+                if k.startswith("arrears_rise:"):
+                    assert checker.check(t) == "arrears_rise"
+
+
+def test_going_from_credit_to_nothing_owed_is_no_arrears_rise_no_point_and_no_sentence() -> None:
+    """£200 in credit to £0: nothing is owed, so arrears did not rise (a caseworker would see points
+    with no why if it counted)."""
+    evs = credit_then(0.0)
+    feats = build_person_features(events_frame(evs), persons_frame(evs), AS_OF, CONFIG).collect()
+    assert feats["council_tax_arrears_change_180d"].item() == 0.0
+    assert feats["council_tax_arrears_now"].item() == 0.0
+    assert not [f for f in rules_drivers(evs, ["CT-1"])["feature"] if "arrears" in f]
+    keys = candidate_reasons(["CT-1"], events_frame(evs), persons_frame(evs), AS_OF, CONFIG)["key"]
+    assert "arrears_rise:council_tax" not in keys.to_list()
+
+
+def test_a_rise_out_of_credit_counts_what_is_owed_and_says_so_plainly() -> None:
+    """£200 in credit to £150 owed: arrears rose by £150 (not £350); the sentence names the credit."""
+    evs = credit_then(150.0)
+    feats = build_person_features(events_frame(evs), persons_frame(evs), AS_OF, CONFIG).collect()
+    assert feats["council_tax_arrears_change_180d"].item() == 150.0
+    assert "council_tax_arrears_change_180d" in rules_drivers(evs, ["CT-1"])["feature"].to_list()
+    said = reasons(evs, ["CT-1"], drivers=rules_drivers(evs, ["CT-1"]))["CT-1"]
+    day = AS_OF - timedelta(days=90)  # the same rise over both windows: the shorter one is told
+    assert (
+        said[0]
+        == f"Council tax account went from £200 in credit to £150 in arrears since {day.day} {day:%B %Y}"
+    )
+    assert check_all(evs, {"CT-1": said})[0] == "arrears_rise"
 
 
 def test_one_contact_after_a_quiet_year_earns_no_trend_point() -> None:

@@ -85,14 +85,15 @@ def reference(evs: list[Event], person: str, links: dict[tuple[str, str], str]) 
         out[f"missed_payments_{w}d"] = sum(
             1 for e in mine if _age(e) <= w and e["event_type"] in ("missed_instalment", "missed_payment")
         )
+    # arrears are what is owed: a balance in credit (negative) owes nothing
     for s, p in (("council_tax", "council_tax_arrears"), ("housing_rent", "rent_arrears")):
-        now = _balance(mine, s, 0) or 0.0
+        now = max(_balance(mine, s, 0) or 0.0, 0.0)
         out[f"{p}_now"] = now
         for d in (90, 180):
-            out[f"{p}_change_{d}d"] = now - (_balance(mine, s, d) or 0.0)
+            out[f"{p}_change_{d}d"] = now - max(_balance(mine, s, d) or 0.0, 0.0)
         peak = [e["amount"] for e in mine if e["source"] == s and e["amount"] is not None and _age(e) <= 365]
         carried = _balance(mine, s, 366)
-        out[f"{p}_max_365d"] = max(peak + ([carried] if carried is not None else []), default=0.0)
+        out[f"{p}_max_365d"] = max([0.0, *peak, *([carried] if carried is not None else [])])
     out["repeat_contacts_same_topic_14d_90d"] = _repeats(mine, 90)
     out["repeat_contacts_same_topic_14d_365d"] = _repeats(mine, 365)
     ages = [_age(e) for e in mine]
