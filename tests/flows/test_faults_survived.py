@@ -230,16 +230,29 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def queue_beside_small_disk(
+    request: pytest.FixtureRequest, small_disk: Path, tmp_path: Path
+) -> Iterator[str]:
+    """The full-disk night's queue: a SQLite file on the small disk itself, or a PostgreSQL
+    schema (off it, as on a council's database server)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{small_disk / 'queue.sqlite3'}"
+    else:
+        with empty_database("postgresql", tmp_path) as url:
+            yield url
+
+
 def test_a_disk_that_fills_during_a_night_fails_it_cleanly_and_keeps_the_last_night_and_queue(
-    tiny_borough: Path, tmp_path: Path, small_disk: Path
+    tiny_borough: Path, tmp_path: Path, small_disk: Path, queue_beside_small_disk: str
 ) -> None:
-    home, queue = small_disk / "home", small_disk / "queue.sqlite3"
+    home, queue = small_disk / "home", queue_beside_small_disk
     home.mkdir()
     # Prefect's own database off the small disk: what fills is the night's outputs.
     env = _env(queue, PREFECT_HOME=str(tmp_path / "prefect"))
     first = _start(tiny_borough, home, env, "first", logs=tmp_path)
     assert first.wait(timeout=600) == ROUTED, (tmp_path / "first.err").read_text()[-3000:]
-    last_night, last_queue = _files(home / "runs" / AS_OF), queue_dump(f"sqlite:///{queue}")
+    last_night, last_queue = _files(home / "runs" / AS_OF), queue_dump(queue)
 
     free = os.statvfs(small_disk)
     filler = small_disk / "filler"
@@ -253,7 +266,7 @@ def test_a_disk_that_fills_during_a_night_fails_it_cleanly_and_keeps_the_last_ni
     assert code == 1, said[-3000:]
     assert "No space left on device" in said
     assert _files(home / "runs" / AS_OF) == last_night, "the last whole night's files changed"
-    assert queue_dump(f"sqlite:///{queue}") == last_queue
+    assert queue_dump(queue) == last_queue
     assert not list((home / "runs").rglob(".*.tmp-*")), "a half-written temporary file was left"
 
 
