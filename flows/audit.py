@@ -10,9 +10,7 @@ is checked (``sources.yaml`` ``checks``, :class:`early_warning.config.SourceChec
 - **whole**: a CSV file ends with a line break (a copy cut off mid-line does not);
 - **rows**: each file's rows are within a band of the previous whole night's
   (the first night has nothing to compare with, so no band);
-- **fresh**: the newest event is at most ``max_age_days`` before the night (an event the
-  previous whole night quarantined as future-dated does not count: one mistyped date must not
-  make an unrefreshed extract look fresh once the nights pass it);
+- **fresh**: the newest event is at most ``max_age_days`` before the night;
 - **quarantine**: the share of a file's rows set aside stays under the limit.
 
 The gazetteer (the address list the queue is split by; ``sources.yaml`` ``gazetteer``)
@@ -37,7 +35,6 @@ import polars as pl
 
 from early_warning.config import Config, GazetteerChecks, SourceChecks
 from early_warning.paths import RunPaths, nights_through, read_json, write_text
-from features.ingest.reasons import DATE_AFTER_RUN
 
 
 @dataclass(frozen=True)
@@ -115,40 +112,12 @@ def _file_checks(
     return out
 
 
-def _future_dated_before(previous: RunPaths | None) -> pl.DataFrame:
-    """``source``, ``event_id`` of the events the previous whole night quarantined for a date
-    after its run date (``date_after_run``; its quarantine is kept with it, see
-    :mod:`flows.retention`).
-
-    Such a date is a typing slip until proven otherwise: once the nights pass it, the same
-    unrefreshed extract would look fresh by that one row (seen on a borough this project did
-    not generate), so freshness does not count it.
-    """
-    empty = pl.DataFrame(schema={"source": pl.String, "event_id": pl.String})
-    folder = previous.quarantine_dir if previous else None
-    if folder is None or not folder.is_dir():
-        return empty
-    found = [empty]
-    for events in sorted(folder.glob("*/events.csv")):
-        rows = pl.read_csv(events, infer_schema=False)
-        if not {"event_id", "reason_codes"} <= set(rows.columns):
-            continue  # a quarantine from before the columns were written: nothing to leave out
-        found.append(
-            rows.filter(pl.col("reason_codes").str.contains(DATE_AFTER_RUN, literal=True))
-            .select(pl.lit(events.parent.name).alias("source"), "event_id")
-            .drop_nulls()
-        )
-    return pl.concat(found)
-
-
-def _newest_events(run: RunPaths, future_dated_before: pl.DataFrame) -> dict[str, date]:
-    """Each source's newest event date, not counting events an earlier night found future-dated."""
+def _newest_events(run: RunPaths) -> dict[str, date]:
     if not run.canonical_events.exists():
         return {}
-    events = pl.scan_parquet(run.canonical_events)
-    if future_dated_before.height:
-        events = events.join(future_dated_before.lazy(), on=["source", "event_id"], how="anti")
-    newest = events.group_by("source").agg(pl.col("event_date").max()).collect()
+    newest = (
+        pl.scan_parquet(run.canonical_events).group_by("source").agg(pl.col("event_date").max()).collect()
+    )
     return {str(source): day for source, day in newest.iter_rows() if day is not None}
 
 
@@ -248,7 +217,7 @@ def audit_night(run: RunPaths, config: Config) -> dict[str, Any]:
     report = read_json(run.ingest_report)
     previous = _previous_whole_night(run)
     before = read_json(previous.ingest_report)["sources"] if previous else {}
-    newest = _newest_events(run, _future_dated_before(previous))
+    newest = _newest_events(run)
     checks: list[Check] = []
     for name, source in config.sources.items():
         found = _source_checks(
