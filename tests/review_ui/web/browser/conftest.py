@@ -34,6 +34,7 @@ from playwright.sync_api import (
     ConsoleMessage,
     Page,
     Playwright,
+    Request,
     Response,
     expect,
     sync_playwright,
@@ -170,7 +171,15 @@ class ConsoleLog:
         page.on("console", on_console)
         page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
         page.on("response", on_response)
-        page.on("requestfailed", lambda request: self.errors.append(f"request failed: {request.url}"))
+        page.on("requestfailed", self._on_request_failed)
+
+    def _on_request_failed(self, request: Request) -> None:
+        """A load the browser itself cancelled (``net::ERR_ABORTED``: the test moved on to the
+        next page while this one's scripts were still coming) is not the app's fault; any other
+        failure (refused, reset, blocked) is."""
+        if request.failure == "net::ERR_ABORTED":
+            return
+        self.errors.append(f"request failed: {request.url} ({request.failure})")
 
 
 def _context(browser: Browser, live: LiveServer, *, bypass_csp: bool) -> BrowserContext:
