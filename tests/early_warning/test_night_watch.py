@@ -247,6 +247,20 @@ def _night(home: Path, night: str, summary: dict[str, object] | None, rows: int)
         (root / "run_summary.json").write_text(json.dumps(summary))
 
 
+def _status(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """What ``early-warning status`` prints for ``home``, with a queue database that does not exist yet."""
+    from early_warning.settings import get_settings
+
+    os.environ["EARLY_WARNING_DATABASE_URL"] = f"sqlite:///{tmp_path / 'none.sqlite3'}"
+    get_settings.cache_clear()
+    try:
+        assert main(["status", "--home", str(home)]) == 0
+    finally:
+        del os.environ["EARLY_WARNING_DATABASE_URL"]
+        get_settings.cache_clear()
+    return capsys.readouterr().out
+
+
 def test_status_names_the_last_whole_night_the_held_failed_and_stopped_ones_and_the_sources(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -257,16 +271,7 @@ def test_status_names_the_last_whole_night_the_held_failed_and_stopped_ones_and_
         home, "2026-12-06", {"status": "held", "failed_checks": [{"message": "asb: events.csv is empty"}]}, 0
     )
     _night(home, "2026-12-07", None, 118)
-    from early_warning.settings import get_settings
-
-    os.environ["EARLY_WARNING_DATABASE_URL"] = f"sqlite:///{tmp_path / 'none.sqlite3'}"
-    get_settings.cache_clear()
-    try:
-        assert main(["status", "--home", str(home)]) == 0
-    finally:
-        del os.environ["EARLY_WARNING_DATABASE_URL"]
-        get_settings.cache_clear()
-    said = capsys.readouterr().out
+    said = _status(home, tmp_path, capsys)
     assert "Running now: no night." in said
     assert "Last whole night: 2026-12-05 (9 new item(s) sent for review)." in said
     assert "2026-12-06: HELD - asb: events.csv is empty" in said
@@ -293,16 +298,7 @@ def test_status_finds_held_and_failed_nights_where_the_night_leaves_them(
     _night(home, ".held/2026-12-05", held, 50)
     failed = {"status": "failed", "failed_in": "link", "reason": "linkage ran out of memory"}
     _night(home, ".staging/2026-12-06", failed, 100)
-    from early_warning.settings import get_settings
-
-    os.environ["EARLY_WARNING_DATABASE_URL"] = f"sqlite:///{tmp_path / 'none.sqlite3'}"
-    get_settings.cache_clear()
-    try:
-        assert main(["status", "--home", str(home)]) == 0
-    finally:
-        del os.environ["EARLY_WARNING_DATABASE_URL"]
-        get_settings.cache_clear()
-    said = capsys.readouterr().out
+    said = _status(home, tmp_path, capsys)
     assert "Last whole night: 2026-12-04 (7 new item(s) sent for review)." in said
     assert (
         "2026-12-05: HELD - 1 check(s) failed: /x/asb/events.csv: ends mid-line (the copy was cut off)"
