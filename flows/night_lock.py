@@ -34,6 +34,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+import psutil
+
 LOCK_NAME = "nightly.lock"
 #: How much later than its lock record a holder's process may seem to have started (whole
 #: seconds in the record, clock adjustments since boot) before its PID counts as reused.
@@ -121,41 +123,24 @@ def is_running(home: Path) -> dict[str, Any] | None:
 
 
 def _alive_since(pid: int, started: Any) -> bool:
-    """Whether process ``pid`` is running (not a zombie) and, where ``/proc`` says when it
-    started, started no later than the lock record ``started`` (else the PID was reused)."""
+    """Whether process ``pid`` is running (not a zombie) and started no later than the lock
+    record ``started`` (else the PID was reused by some other process)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        process = psutil.Process(pid)
+        if process.status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):  # dead, not yet reaped
+            return False
+        began = process.create_time()
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        pass  # it exists, under another user
-    proc = _proc_stat(pid)
-    if proc is None:
-        return True
-    state, began = proc
-    if state in ("Z", "X"):  # dead, not yet reaped by its parent
-        return False
+    except psutil.AccessDenied:
+        return True  # it exists, under another user
     try:
         recorded = datetime.fromisoformat(started) if isinstance(started, str) else None
     except ValueError:
         recorded = None
     # The record is written after the process started; its time is cut to whole seconds, and
-    # /proc's start time can be off by a clock adjustment since boot: hence the slack.
-    return recorded is None or began.timestamp() <= recorded.timestamp() + CLOCK_SLACK_SECONDS
-
-
-def _proc_stat(pid: int) -> tuple[str, datetime] | None:
-    """``pid``'s state letter and start time from Linux's ``/proc`` (None elsewhere or unreadable)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        boot = next(line for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
-    except (OSError, StopIteration):
-        return None
-    # After the ")" that closes the process name: field 3 (state) ... field 22 (starttime,
-    # in clock ticks since boot).
-    fields = stat.rsplit(")", 1)[1].split()
-    seconds = int(boot.split()[1]) + int(fields[19]) / os.sysconf("SC_CLK_TCK")
-    return fields[0], datetime.fromtimestamp(seconds, UTC)
+    # the start time can be off by a clock adjustment since boot: hence the slack.
+    return recorded is None or began <= recorded.timestamp() + CLOCK_SLACK_SECONDS
 
 
 @contextmanager
